@@ -1,0 +1,1 @@
+"""continuity: forecasts social-worker turnover and its cost to clients."""

@@ -1,0 +1,44 @@
+"""Domain vocabulary of Dutch social work shared by the generator, the contract and the features.
+
+Kept in one place so that the synthetic sector, validation and features can never
+disagree on a label or a norm.
+"""
+
+OCCUPATIONS = (
+    "maatschappelijk werker",
+    "jeugd- en gezinswerker",
+    "jeugdzorgwerker",
+    "wijkteam generalist",
+    "Wmo-consulent",
+    "klantmanager",
+    "jongerenwerker",
+    "opbouwwerker",
+    "buurtsportcoach",
+    "casemanager",
+    "ervaringsdeskundige",
+)
+DOMAINS = ("wmo", "jeugd", "participatie")
+CONTRACT_TYPES = ("permanent", "temporary", "flex")
+GENDERS = ("f", "m", "x")
+TERMINATION_REASONS = ("voluntary", "involuntary", "retirement", "end_of_temporary_contract")
+ASSIGNMENT_ROLES = ("primary", "secondary")
+ASSIGNMENT_END_REASONS = ("closed", "handover", "worker_left")
+VULNERABILITY_FLAGS = ("flag_youth", "flag_out_of_home", "flag_intellectual_disability", "flag_crisis")
+HR_EVENT_TYPES = (
+    "scale_step",        # detail: "scale-step" after the change, e.g. "8-5"
+    "promotion",         # detail: "scale-step" after the change
+    "manager_change",    # detail: the new manager's id
+    "team_move",         # detail: the new team id
+    "training",
+    "sick_leave",        # a spell: event_date = first day, end_date = last day (empty while ongoing)
+    "overtime",          # value: overtime hours in the month starting at event_date
+    "contract_renewal",  # detail: the new contract type; end_date: the new contract end (empty if permanent)
+    "fte_change",        # value: the new fte
+    "appraisal",
+    "engagement_survey", # value: score 1-10
+)
+
+# Youth protection agreed a cap of 12 children per fte in 2023 (EVIDENCE.md, Dutch sector figures).
+CASELOAD_NORM_PER_FTE = 12.0
+# A case of complexity 4 or 5 is "complex" (the 1-5 scale of the data contract).
+COMPLEX_CASE_MIN = 4
