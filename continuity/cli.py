@@ -1,5 +1,126 @@
+"""The `continuity` command line: one verb per job of the product.
+
+Heavy libraries are imported inside each command so that `continuity --help`
+answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+
+from continuity.config import Settings
+
+app = typer.Typer(help="Forecast which social workers are likely to leave and what it costs their clients.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
 @app.command()
-def version():
-    print("0.1.0")
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write exports/, oracle/ and sector.json into.")] = Path("var/sector"),
+    workers: Annotated[int, typer.Option(min=20, help="Number of positions in the sector.")] = 2000,
+    years: Annotated[int, typer.Option(min=1, max=20, help="Years of weekly history.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
+    format: Annotated[ExportFormat, typer.Option("--format", help="Export file format.")] = ExportFormat.parquet,
+) -> None:
+    """Generate the synthetic Dutch social-work sector as data-contract export files."""
+    from continuity.synth.generate import generate_sector
+
+    summary = generate_sector(out, workers=workers, years=years, seed=seed, fmt=format.value)
+    console.print(summary)
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Folder with workers, hr_events, assignments, [contacts], funding_contracts files.")],
+    mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping of column names and labels.")] = None,
+    warehouse: Annotated[Optional[Path], typer.Option(help="DuckDB file; default from settings.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Write the ingest report as JSON here.")] = None,
+) -> None:
+    """Validate, pseudonymise and load an export; invalid rows are quarantined and reported.
+
+    Exit code 0: everything loaded; 1: some rows quarantined; 2: input unusable, nothing written.
+    """
+    from continuity.features.ingest import UnusableInput, ingest_dir
+
+    settings = Settings()
+    try:
+        result = ingest_dir(source, warehouse or settings.warehouse, mapping=mapping,
+                            pseudonym_key=settings.pseudonym_key.get_secret_value())
+    except UnusableInput as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    payload = result.to_json()
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(payload, indent=2, default=str))
+    for name, counts in payload["tables"].items():
+        console.print(f"{name}: read {counts['read']}, loaded {counts['loaded']}, quarantined {counts['quarantined']}")
+    for error in payload["errors"][:20]:
+        console.print(f"[yellow]{error['file']}[/yellow] row {error['row']} column {error['column']}: {error['reason']} ({error['value']!r})")
+    if len(payload["errors"]) > 20:
+        console.print(f"... and {len(payload['errors']) - 20} more errors (see --report)")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def run(
+    retrain: Annotated[bool, typer.Option(help="Retrain and re-register; --no-retrain scores with the current champion.")] = True,
+) -> None:
+    """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish."""
+    from continuity.flows.report import print_summary
+    from continuity.flows.weekly import weekly
+
+    settings = Settings()
+    result = weekly(settings=settings, retrain=retrain)
+    print_summary(console, result, settings)
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option(help="Serve the API after the run until Ctrl-C.")] = True,
+    workers: Annotated[int, typer.Option(min=20, help="Size of the synthetic sector if it must be generated.")] = 2000,
+    years: Annotated[int, typer.Option(min=1, help="Years of history if the sector must be generated.")] = 5,
+) -> None:
+    """Generate the synthetic sector if absent, run the weekly flow, summarise, then serve the API."""
+    from continuity.flows.report import print_summary
+    from continuity.flows.weekly import weekly
+    from continuity.synth.generate import generate_sector
+
+    settings = Settings()
+    if not (settings.exports / "workers.parquet").exists() and not (settings.exports / "workers.csv").exists():
+        console.print(f"Generating the synthetic sector ({workers} positions, {years} years) into {settings.exports.parent}")
+        generate_sector(settings.exports.parent, workers=workers, years=years, seed=0, fmt="parquet")
+    result = weekly(settings=settings, retrain=True)
+    print_summary(console, result, settings)
+    if serve:
+        from continuity.serving.app import serve as serve_api
+
+        serve_api(settings.api_host, settings.api_port, settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (docs at /docs) on the published scores."""
+    from continuity.serving.app import serve as serve_api
+
+    serve_api(host, port, Settings())
+
+
+if __name__ == "__main__":
+    app()

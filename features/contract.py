@@ -126,3 +126,78 @@ FUNDING_CONTRACTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (WORKERS, HR_EVENTS, ASSIGNMENTS, CONTACTS, FUNDING_CONTRACTS)}
+
+
+# ---------------------------------------------------------------------------
+# Validation rules (added for ingest; nothing above is renamed).
+# ---------------------------------------------------------------------------
+
+from continuity import sector as _sector  # noqa: E402
+
+ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("workers", "occupation"): _sector.OCCUPATIONS,
+    ("workers", "gender"): _sector.GENDERS,
+    ("workers", "contract_type"): _sector.CONTRACT_TYPES,
+    ("workers", "termination_reason"): _sector.TERMINATION_REASONS,
+    ("hr_events", "event_type"): _sector.HR_EVENT_TYPES,
+    ("assignments", "role"): _sector.ASSIGNMENT_ROLES,
+    ("assignments", "end_reason"): _sector.ASSIGNMENT_END_REASONS,
+    ("assignments", "domain"): _sector.DOMAINS,
+    ("funding_contracts", "domain"): _sector.DOMAINS,
+}
+"""Columns whose values must come from the sector vocabulary (after the mapping's label translation)."""
+
+RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
+    # (table, column): (low, high, low_inclusive); high is always inclusive.
+    ("workers", "fte"): (0.0, 1.2, False),
+    ("workers", "pay_scale"): (1, 30, True),
+    ("workers", "pay_step"): (0, 40, True),
+    ("assignments", "complexity"): (1, 5, True),
+    ("contacts", "minutes"): (0, 24 * 60, False),
+}
+"""Plausible ranges: 0 < fte <= 1.2, complexity 1-5, a contact lasts more than 0 minutes and at most a day."""
+
+BIRTH_YEAR_MIN = 1935
+MIN_WORKING_AGE = 15
+"""birth_year must lie in [BIRTH_YEAR_MIN, export year - MIN_WORKING_AGE]."""
+
+EARLIEST_DATE = "1950-01-01"
+"""No date in an export may lie before this (typing errors such as 0202 for 2020)."""
+
+ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    # table: ((later column, earlier column), ...): later >= earlier when both are present.
+    "workers": (("termination_date", "hire_date"), ("contract_end_date", "hire_date")),
+    "hr_events": (("end_date", "event_date"),),
+    "assignments": (("end_date", "start_date"),),
+    "funding_contracts": (("end_date", "start_date"),),
+}
+
+FORWARD_DATED: dict[str, tuple[str, ...]] = {
+    "workers": ("contract_end_date", "termination_date"),
+    "hr_events": ("end_date",),
+    "funding_contracts": ("start_date", "end_date"),
+}
+"""Date columns that may lie after the export date (a contract's planned end, a notice already given).
+Every other date column must lie on or before the export date."""
+
+HR_EVENT_VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "overtime": (0.0, 250.0),
+    "fte_change": (0.01, 1.2),
+    "engagement_survey": (1.0, 10.0),
+}
+"""Range of hr_events.value per event type (value is ignored for the other types)."""
+
+FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    # table: ((column, referenced table, referenced column), ...)
+    "workers": (("organisation_id", "funding_contracts", "organisation_id"),),
+    "hr_events": (("worker_id", "workers", "worker_id"),),
+    "assignments": (("worker_id", "workers", "worker_id"),),
+    "contacts": (("worker_id", "workers", "worker_id"), ("client_id", "assignments", "client_id")),
+}
+"""Referential integrity; workers.organisation_id may also be declared in the ingest mapping."""
+
+LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "workers", "hr_events", "assignments", "contacts")
+"""Referenced tables come first."""
+
+PSEUDONYMISED: dict[str, tuple[str, ...]] = {"assignments": ("client_id",), "contacts": ("client_id",)}
+"""Columns replaced by a keyed hash at ingest."""

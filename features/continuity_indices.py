@@ -1,0 +1,156 @@
+"""Relational-continuity indices per client at a cut-off t (DESIGN.md, "Definitions").
+
+An *encounter* is a contact in the window [t - window, t). A client with no contacts
+in the window (or an export without a ``contacts`` table) gets one encounter per week
+of the window in which an assignment to a worker ran, dated at the start of that week:
+the assignment-weeks of the brief. With N encounters, n_j with worker j, K workers:
+
+* UPC = max_j n_j / N;
+* COC (Bice-Boxerman) = (sum_j n_j^2 - N) / (N (N - 1)); undefined for N < 2 and then NULL,
+  shown as "not enough contacts" rather than as good or bad continuity;
+* SECON = share of consecutive encounter pairs with the same worker; NULL for N < 2;
+* MMCI = (1 - K / (N + 0.1)) / (1 - 1 / (N + 0.1));
+* KPC = share of encounters with a worker the client already knew in the year before the
+  window (a contact, or an assignment running then); NULL for a client who knew nobody
+  then, because a new client cannot yet have a familiar face to keep;
+* distinct_workers_12m and handovers_12m (assignments ended by 'handover' or
+  'worker_left') over the 52 weeks before t, whatever the window.
+
+Only rows dated before t are read; an assignment ending at or after t counts as open.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from continuity.warehouse import has_table
+
+YEAR_DAYS = 364
+WINDOW_WEEKS = 52
+HANDOVER_END_REASONS = ("handover", "worker_left")
+
+INDEX_COLUMNS = ("client_id", "encounters", "source", "upc", "coc", "secon", "mmci", "kpc",
+                 "distinct_workers_12m", "handovers_12m")
+
+_NO_CONTACTS = "(select null::varchar as client_id, null::varchar as worker_id, null::date as contact_date where false)"
+
+_CTES = """
+open_clients as (
+    select distinct client_id from assignments
+    where start_date < $t and (end_date is null or end_date >= $t)
+),
+contact_encounters as (
+    select c.client_id, c.worker_id, c.contact_date as encounter_date
+    from {contacts} c semi join open_clients o on c.client_id = o.client_id
+    where c.contact_date >= $window_start and c.contact_date < $t
+),
+window_weeks as (
+    select cast($t as date) - 7 * cast(k as integer) as week_start from range(1, $window_weeks + 1) as r(k)
+),
+assignment_encounters as (
+    select a.client_id, a.worker_id, w.week_start as encounter_date
+    from assignments a
+    join window_weeks w on a.start_date < w.week_start + 7 and (a.end_date is null or a.end_date >= w.week_start)
+    where a.client_id in (select client_id from open_clients)
+      and a.client_id not in (select client_id from contact_encounters)
+),
+encounters as (
+    select *, 'contacts' as source from contact_encounters
+    union all
+    select *, 'assignment_weeks' as source from assignment_encounters
+),
+pairs as (
+    select client_id, worker_id, count(*) as n, max(encounter_date) as last_encounter
+    from encounters group by client_id, worker_id
+),
+sources as (select distinct client_id, source from encounters),
+client_totals as (
+    select client_id, sum(n) as n_total, count(*) as workers, sum(n * n) as n_squared, max(n) as n_max
+    from pairs group by client_id
+),
+sequences as (
+    select client_id, avg(cast(worker_id = previous as integer)) as secon
+    from (select client_id, worker_id,
+                 lag(worker_id) over (partition by client_id order by encounter_date, worker_id) as previous
+          from encounters)
+    where previous is not null
+    group by client_id
+),
+familiar as (
+    select client_id, worker_id from {contacts}
+    where contact_date >= $prior_start and contact_date < $window_start
+    union
+    select client_id, worker_id from assignments
+    where start_date < $window_start and (end_date is null or end_date >= $prior_start)
+),
+known_provider as (
+    select p.client_id,
+           sum(p.n) filter (where f.worker_id is not null) as familiar_encounters
+    from pairs p left join familiar f on f.client_id = p.client_id and f.worker_id = p.worker_id
+    group by p.client_id
+),
+knew_someone as (select distinct client_id from familiar),
+year_workers as (
+    select client_id, count(distinct worker_id) as distinct_workers_12m from (
+        select client_id, worker_id from assignments
+        where start_date < $t and (end_date is null or end_date >= $year_start)
+        union all
+        select client_id, worker_id from {contacts} where contact_date >= $year_start and contact_date < $t
+    ) group by client_id
+),
+year_handovers as (
+    select client_id, count(*) as handovers_12m from assignments
+    where end_reason in {handover_reasons} and end_date >= $year_start and end_date < $t
+    group by client_id
+),
+indices as (
+    select
+        o.client_id,
+        cast(coalesce(ct.n_total, 0) as bigint) as encounters,
+        src.source,
+        ct.n_max / ct.n_total as upc,
+        case when ct.n_total >= 2
+             then (ct.n_squared - ct.n_total) / (ct.n_total * (ct.n_total - 1)) end as coc,
+        s.secon,
+        (1 - ct.workers / (ct.n_total + 0.1)) / (1 - 1 / (ct.n_total + 0.1)) as mmci,
+        case when ks.client_id is not null
+             then coalesce(kp.familiar_encounters, 0) / ct.n_total end as kpc,
+        coalesce(yw.distinct_workers_12m, 0) as distinct_workers_12m,
+        coalesce(yh.handovers_12m, 0) as handovers_12m
+    from open_clients o
+    left join client_totals ct on ct.client_id = o.client_id
+    left join sources src on src.client_id = o.client_id
+    left join sequences s on s.client_id = o.client_id
+    left join known_provider kp on kp.client_id = o.client_id
+    left join knew_someone ks on ks.client_id = o.client_id
+    left join year_workers yw on yw.client_id = o.client_id
+    left join year_handovers yh on yh.client_id = o.client_id
+)
+"""
+
+
+def continuity_ctes(con: duckdb.DuckDBPyConnection) -> str:
+    """The CTEs ``encounters``, ``pairs``, ``client_totals`` and ``indices``, for queries that build on them.
+
+    Run with ``index_parameters(t, window_weeks)``.
+    """
+    contacts = "contacts" if has_table(con, "contacts") else _NO_CONTACTS
+    reasons = "(" + ", ".join(f"'{r}'" for r in HANDOVER_END_REASONS) + ")"
+    return _CTES.format(contacts=contacts, handover_reasons=reasons)
+
+
+def index_parameters(t: date, window_weeks: int) -> dict:
+    if window_weeks < 1:
+        raise ValueError("window_weeks must be at least 1")
+    window_start = t - timedelta(weeks=window_weeks)
+    return {"t": t, "window_weeks": window_weeks, "window_start": window_start,
+            "prior_start": window_start - timedelta(days=YEAR_DAYS), "year_start": t - timedelta(days=YEAR_DAYS)}
+
+
+def continuity_indices(con: duckdb.DuckDBPyConnection, t: date, window_weeks: int = WINDOW_WEEKS) -> pd.DataFrame:
+    """One row per client with an open assignment at t: ``INDEX_COLUMNS``."""
+    sql = f"with {continuity_ctes(con)} select {', '.join(INDEX_COLUMNS)} from indices order by client_id"
+    return con.execute(sql, index_parameters(t, window_weeks)).df()

@@ -1,0 +1,411 @@
+"""``continuity ingest``: real exports into the warehouse, nothing lost.
+
+``ingest_dir(source, warehouse, mapping=..., pseudonym_key=...)`` reads one file per contract
+table from ``source`` (``workers``, ``hr_events``, ``assignments``, ``contacts`` (optional),
+``funding_contracts``; ``.csv``, ``.parquet`` or ``.xlsx``), types and validates every row
+(``validation.py``), pseudonymises client ids (``pseudonymise.py``), and loads the valid
+rows in ONE DuckDB transaction:
+
+- contract tables are upserted by their natural keys (``contract.Table.key``): rows of the
+  export replace the warehouse rows with the same key, others are added; so loading the same
+  export twice changes nothing and a newer export updates what it contains;
+- every failing row goes to ``quarantine`` (one row per problem: load_id, table_name, file,
+  row, column, value, reason) and to the report; loaded + quarantined = read, per table;
+- ``load_log`` records each file of each load (file hash, time, counts).
+
+``load_id`` is derived from the input (file hashes, mapping, export date, key check), so the
+quarantine of a repeated load replaces itself rather than piling up. A load killed before
+its commit leaves the warehouse as it was.
+
+Exit codes: 0 all loaded; 1 some rows quarantined; 2 unusable input (``UnusableInput``
+is raised with a one-line message and nothing is written).
+
+Row numbers are those a person sees in the file: header = row 1, first data row = row 2.
+Formula-looking text (``=``, ``+``, ``-``, ``@`` ...) in free-text/id columns is stored
+neutralised with a leading apostrophe and reported as a warning (see ``spreadsheet_safety``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from continuity.features import contract as C
+from continuity.features import validation as V
+from continuity.features.mapping import MappingError, load_mapping
+from continuity.features.pseudonymise import key_check, pseudonymise
+from continuity.features.readers import SUFFIXES, ReadResult, UnreadableFile, read_file
+from continuity.warehouse import connect, has_table
+
+log = logging.getLogger("continuity.ingest")
+
+_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+
+
+class UnusableInput(Exception):
+    """The input cannot be ingested at all (exit code 2); ``str(exc)`` is one line naming file and problem."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class TableCounts:
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class RowError:
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    load_id: str = ""
+    export_date: date | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(c.quarantined for c in self.tables.values()) else 0
+
+    def to_json(self) -> dict:
+        return {
+            "tables": {name: asdict(c) for name, c in self.tables.items()},
+            "errors": [asdict(e) for e in self.errors],
+            "warnings": list(self.warnings),
+            "load_id": self.load_id,
+            "export_date": self.export_date.isoformat() if self.export_date else None,
+            "exit_code": self.exit_code,
+        }
+
+
+def contract_ddl(table: C.Table) -> str:
+    cols = ", ".join(f'"{c.name}" {_SQL_TYPE[c.dtype]}' for c in table.columns)
+    return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({cols})'
+
+
+QUARANTINE_DDL = (
+    'CREATE TABLE IF NOT EXISTS quarantine (load_id VARCHAR, table_name VARCHAR, file VARCHAR, "row" BIGINT, '
+    '"column" VARCHAR, value VARCHAR, reason VARCHAR)'
+)
+LOAD_LOG_DDL = (
+    "CREATE TABLE IF NOT EXISTS load_log (load_id VARCHAR, file VARCHAR, sha256 VARCHAR, loaded_at TIMESTAMP, "
+    'table_name VARCHAR, "read" BIGINT, loaded BIGINT, quarantined BIGINT, export_date DATE, key_check VARCHAR)'
+)
+
+
+# --------------------------------------------------------------------------- locating and reading
+
+
+def _locate(source: Path, files_map: dict[str, str]) -> tuple[dict[str, Path], list[str]]:
+    if not source.is_dir():
+        raise UnusableInput(f"{source}: not a folder of export files")
+    present = [p for p in sorted(source.iterdir()) if p.is_file() and not p.name.startswith((".", "~$"))]
+    found: dict[str, Path] = {}
+    used: set[Path] = set()
+    for table in C.TABLES.values():
+        wanted = files_map.get(table.name)
+        if wanted and Path(wanted).suffix:
+            cands = [p for p in present if p.name.casefold() == Path(wanted).name.casefold()]
+        else:
+            stem = (wanted or table.name).casefold()
+            cands = [p for p in present if p.stem.casefold() == stem and p.suffix.lower() in SUFFIXES]
+        if len(cands) > 1:
+            raise UnusableInput(f"{source}: more than one file for table {table.name}: "
+                                f"{', '.join(p.name for p in cands)}; keep one")
+        if not cands:
+            if table.optional:
+                continue
+            alt = [p.name for p in present if p.stem.casefold() == (wanted or table.name).casefold()]
+            hint = f" ({alt[0]} has an unsupported type)" if alt else ""
+            raise UnusableInput(f"{source}: missing file for table {table.name} "
+                                f"(expected {wanted or table.name}.csv, .parquet or .xlsx){hint}")
+        found[table.name] = cands[0]
+        used.add(cands[0])
+    ignored = [p.name for p in present if p not in used]
+    return found, ignored
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _rename(table: C.Table, path: Path, result: ReadResult, mapping) -> tuple[pd.DataFrame, list[str]]:
+    frame = result.frame
+    header = [str(c) for c in frame.columns]
+    frame.columns = header
+    rename = mapping.rename_for(table.name, header)
+    targets: dict[str, list[str]] = {}
+    for src, dst in rename.items():
+        targets.setdefault(dst, []).append(src)
+    clash = {d: s for d, s in targets.items() if len(s) > 1}
+    if clash:
+        d, s = next(iter(clash.items()))
+        raise UnusableInput(f"{path.name}: columns {', '.join(repr(x) for x in s)} all map to {d}; keep one")
+    missing = [c.name for c in table.columns if c.required and c.name not in targets]
+    if missing:
+        hint = ""
+        if len(header) == 1:
+            hint = f"; only one column found ({header[0][:60]!r}): is the delimiter ; or ,?"
+        elif result.delimiter and len(header) < len(table.columns) // 2:
+            hint = f"; found only {', '.join(header)}"
+        raise UnusableInput(f"{path.name}: missing required column(s) {', '.join(missing)}{hint}")
+    extra = [c for c in header if c not in rename and not c.startswith("Unnamed: ")]
+    frame = frame.rename(columns=rename)[list(rename.values())]
+    return frame, extra
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, pseudonym_key: str,
+               export_date: date | None = None) -> IngestReport:
+    """Ingest one export folder into the warehouse; see the module docstring. Raises ``UnusableInput``."""
+    source, warehouse = Path(source), Path(warehouse)
+    if not pseudonym_key:
+        raise UnusableInput("pseudonym key is empty: set CONTINUITY_PSEUDONYM_KEY")
+    try:
+        mp = load_mapping(Path(mapping) if mapping else None)
+    except MappingError as e:
+        raise UnusableInput(str(e)) from e
+    export_date = export_date or date.today()
+    report = IngestReport(export_date=export_date)
+    paths, ignored = _locate(source, mp.files)
+    if ignored:
+        report.warnings.append(f"ignored files not named after a contract table: {', '.join(ignored)}")
+
+    # 1. read everything and check that it is usable, before touching the warehouse
+    raw: dict[str, pd.DataFrame] = {}
+    reads: dict[str, ReadResult] = {}
+    hashes: dict[str, str] = {}
+    for name in C.LOAD_ORDER:
+        if name not in paths:
+            continue
+        path = paths[name]
+        log.info("reading %s", path.name)
+        try:
+            result = read_file(path)
+        except UnreadableFile as e:
+            raise UnusableInput(str(e)) from e
+        frame, extra = _rename(C.TABLES[name], path, result, mp)
+        if extra:
+            report.warnings.append(f"{path.name}: ignored column(s) not in the contract: {', '.join(extra)}")
+        raw[name], reads[name], hashes[name] = frame, result, _sha256(path)
+
+    kcheck = key_check(pseudonym_key)
+    load_id = hashlib.sha256(
+        "|".join([*(f"{n}:{paths[n].name}:{hashes[n]}" for n in sorted(hashes)), mp.sha256 or "",
+                  export_date.isoformat(), kcheck]).encode()
+    ).hexdigest()[:16]
+    report.load_id = load_id
+
+    with connect(warehouse) as con:
+        existing = _existing_keys(con)
+        prev_check = _previous_key_check(con)
+        if prev_check and prev_check != kcheck:
+            report.warnings.append("the pseudonym key differs from the previous load's: client pseudonyms will not match")
+
+        # 2. validate, table by table, referenced tables first
+        valid_keys: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in existing.items()}
+        staged: dict[str, pd.DataFrame] = {}
+        quarantine_parts: list[pd.DataFrame] = []
+        for name in C.LOAD_ORDER:
+            if name not in raw:
+                continue
+            table, path = C.TABLES[name], paths[name]
+            frame, errors = _validate_table(table, path, raw[name], reads[name], mp, export_date, pseudonym_key,
+                                            valid_keys, report)
+            bad_rows = set(errors["row"].dropna().astype("int64"))
+            read_n = len(raw[name]) + len(reads[name].bad_rows)
+            good = frame.loc[~frame.index.isin(bad_rows)]
+            staged[name] = good
+            for col, ref_table, ref_col in ((c, t, rc) for lst in C.FOREIGN_KEYS.values() for c, t, rc in lst):
+                if ref_table == name:
+                    valid_keys.setdefault((ref_table, ref_col), set()).update(good[ref_col].dropna().unique())
+            report.tables[name] = TableCounts(read_n, len(good), len(bad_rows))
+            if read_n == 0:
+                report.warnings.append(f"{path.name}: header only, no data rows")
+            if len(errors):
+                errors = errors.assign(file=path.name, table_name=name)
+                quarantine_parts.append(errors)
+            assert len(good) + len(bad_rows) == read_n, (name, len(good), len(bad_rows), read_n)
+
+        quarantine = (pd.concat(quarantine_parts, ignore_index=True) if quarantine_parts
+                      else V.empty_errors().assign(file=pd.Series(dtype=object), table_name=pd.Series(dtype=object)))
+        report.errors = [RowError(f, (int(r) if r is not None and not pd.isna(r) else None), c, v, why)
+                         for f, r, c, v, why in zip(quarantine["file"], quarantine["row"].astype(object),
+                                                   quarantine["column"], quarantine["value"], quarantine["reason"])]
+
+        # 3. write, all or nothing
+        _write(con, staged, quarantine, report, paths, hashes, load_id, export_date, kcheck)
+    return report
+
+
+def _existing_keys(con) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for lst in C.FOREIGN_KEYS.values():
+        for _col, ref_table, ref_col in lst:
+            if (ref_table, ref_col) in out:
+                continue
+            if has_table(con, ref_table):
+                vals = con.execute(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
+                out[(ref_table, ref_col)] = set(v for v in vals.tolist() if v is not None)
+            else:
+                out[(ref_table, ref_col)] = set()
+    return out
+
+
+def _previous_key_check(con) -> str | None:
+    if not has_table(con, "load_log"):
+        return None
+    row = con.execute("SELECT key_check FROM load_log ORDER BY loaded_at DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadResult, mp, export_date: date,
+                    key: str, valid_keys: dict[tuple[str, str], set[str]], report: IngestReport
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    log.info("validating %s (%d rows)", table.name, len(raw))
+    co = V.coerce(table, raw, mp)
+    for col, rows in co.formula_cells.items():
+        report.warnings.append(
+            f"{path.name}: {len(rows)} value(s) in column {col} looked like spreadsheet formulas "
+            f"(first on row {int(rows[0])}: {str(raw.loc[rows[0], col])[:40]!r}); stored with a leading apostrophe")
+    frame = co.frame
+    errors = [co.errors.assign(check="type")]
+
+    schema, wide = V.row_schema(table, export_date)
+    errors.append(V.run_schema(schema, frame, wide))
+    # pseudonymise before foreign keys, so contacts.client_id compares with the warehouse's pseudonyms
+    for col in C.PSEUDONYMISED.get(table.name, ()):
+        frame[col] = pseudonymise(frame[col], key)
+
+    bad = set(pd.concat(errors)["row"].astype("int64"))
+    survivors = frame.loc[~frame.index.isin(bad)]
+    if len(survivors):
+        ischema, reasons = V.integrity_schema(table, valid_keys, set(mp.organisations))
+        ierr = V.run_schema(ischema, survivors, reasons)
+        dup = ierr["check"] == "uniqueness"
+        if dup.any():
+            rows = pd.Index(ierr.loc[dup, "row"].drop_duplicates())
+            ierr = pd.concat([ierr.loc[~dup], V.duplicate_errors(table, survivors, rows).assign(check="uniqueness")],
+                             ignore_index=True)
+        errors.append(ierr)
+    allerr = pd.concat(errors, ignore_index=True)
+    # one error per (row, column): a cell that could not be typed is not also reported as missing
+    allerr = allerr.drop_duplicates(["row", "column"], keep="first")
+    allerr = _fill_values(allerr, raw, frame, table)
+    if read.bad_rows:
+        client = bool(C.PSEUDONYMISED.get(table.name))
+        ragged = pd.DataFrame({"row": [r for r, _, _ in read.bad_rows], "column": None,
+                               "value": [None if client else V.clip_value(line) for _, line, _ in read.bad_rows],
+                               "reason": [why for _, _, why in read.bad_rows]})
+        allerr = pd.concat([allerr, ragged], ignore_index=True)
+    allerr = allerr.sort_values(["row"], kind="stable").reset_index(drop=True)
+    return frame, allerr[V.ERROR_COLUMNS]
+
+
+def _fill_values(errors: pd.DataFrame, raw: pd.DataFrame, typed: pd.DataFrame, table: C.Table) -> pd.DataFrame:
+    """The value as it stood in the file (client ids as their pseudonym); duplicate keys show the key."""
+    if errors.empty:
+        return errors
+    errors = errors.reset_index(drop=True)
+    values = pd.Series([None] * len(errors), dtype=object)
+    pseudo = set(C.PSEUDONYMISED.get(table.name, ()))
+    for col, grp in errors.groupby("column", sort=False, dropna=True):
+        rows = grp["row"].astype("int64").to_numpy()
+        if col in pseudo:
+            vals = typed.loc[rows, col]
+        elif col in raw.columns:
+            vals = raw.loc[rows, col]
+        elif col == ", ".join(table.key):
+            key = typed.loc[rows, list(table.key)]
+            vals = key.astype(str).agg(" | ".join, axis=1)
+        else:
+            continue
+        values.iloc[grp.index.to_numpy()] = [V.clip_value(v) for v in vals.tolist()]
+    errors["value"] = values.where(values.notna(), None).astype(object)
+    return errors
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, report: IngestReport,
+           paths: dict[str, Path], hashes: dict[str, str], load_id: str, export_date: date, kcheck: str) -> None:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in C.TABLES.values():
+            con.execute(contract_ddl(table))
+        con.execute(QUARANTINE_DDL)
+        con.execute(LOAD_LOG_DDL)
+        for name in C.LOAD_ORDER:
+            if name not in staged:
+                continue
+            table, frame = C.TABLES[name], staged[name]
+            log.info("writing %s (%d rows)", name, len(frame))
+            if frame.empty:
+                continue
+            con.register("staged", frame.reset_index(drop=True))
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            select = ", ".join(f'CAST("{c.name}" AS {_SQL_TYPE[c.dtype]}) AS "{c.name}"' for c in table.columns)
+            match = " AND ".join(f't."{k}" = s."{k}"' for k in table.key)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE staged_t AS SELECT {select} FROM staged')
+            con.unregister("staged")
+            con.execute(f'DELETE FROM "{name}" t WHERE EXISTS (SELECT 1 FROM staged_t s WHERE {match})')
+            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM staged_t')
+            con.execute("DROP TABLE staged_t")
+        con.execute("DELETE FROM quarantine WHERE load_id = ?", [load_id])
+        if len(quarantine):
+            q = pd.DataFrame({
+                "load_id": load_id, "table_name": quarantine["table_name"].astype(object),
+                "file": quarantine["file"].astype(object), "row": quarantine["row"].astype("Int64"),
+                "column": quarantine["column"].astype(object), "value": quarantine["value"].astype(object),
+                "reason": quarantine["reason"].astype(object)})
+            con.register("q", q)
+            con.execute('INSERT INTO quarantine SELECT load_id, table_name, file, "row", "column", value, reason FROM q')
+            con.unregister("q")
+        rows = [(load_id, paths[n].name, hashes[n], now, n, c.read, c.loaded, c.quarantined, export_date, kcheck)
+                for n, c in report.tables.items()]
+        con.executemany("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        log.info("committing load %s", load_id)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def report_lines(report: IngestReport, limit: int = 20) -> list[str]:
+    """A short human summary, for the command line."""
+    lines = [f"{n}: read {c.read}, loaded {c.loaded}, quarantined {c.quarantined}" for n, c in report.tables.items()]
+    lines += [f"warning: {w}" for w in report.warnings]
+    for e in report.errors[:limit]:
+        lines.append(f"{e.file} row {e.row} column {e.column}: {e.reason} (value {e.value!r})")
+    if len(report.errors) > limit:
+        lines.append(f"... and {len(report.errors) - limit} more problems (see the report JSON)")
+    return lines
+
+
+__all__ = ["ingest_dir", "IngestReport", "TableCounts", "RowError", "UnusableInput", "report_lines", "contract_ddl"]
+

@@ -1,0 +1,35 @@
+"""Keyed pseudonyms for client identifiers (HMAC-SHA256), computed once per distinct value.
+
+The key comes from settings (``CONTINUITY_PSEUDONYM_KEY``) and is never written to the
+warehouse; only ``key_check`` (a keyed hash of a fixed text) is, so that a load with a
+different key can be noticed without revealing the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pandas as pd
+
+PREFIX = "p_"
+LENGTH = 20  # prefix included
+
+
+def pseudonym(value: str, key: str) -> str:
+    digest = hmac.new(key.encode("utf-8"), str(value).strip().encode("utf-8"), hashlib.sha256).hexdigest()
+    return (PREFIX + digest)[:LENGTH]
+
+
+def pseudonymise(series: pd.Series, key: str) -> pd.Series:
+    """Replace every value by its pseudonym; nulls stay null. Hashes each distinct value once."""
+    if not key:
+        raise ValueError("the pseudonym key is empty")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    hashed = pd.Index([pseudonym(u, key) for u in uniques], dtype=object)
+    out = pd.Series(hashed.take(codes, allow_fill=True, fill_value=None), index=series.index, dtype=object)
+    return out
+
+
+def key_check(key: str) -> str:
+    return hmac.new(key.encode("utf-8"), b"continuity-key-check", hashlib.sha256).hexdigest()[:12]

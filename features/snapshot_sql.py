@@ -1,0 +1,263 @@
+"""The point-in-time feature query, written once for a calendar of any length.
+
+``snapshot_at`` runs it with one date and ``build_snapshots`` with every Monday, so a
+single snapshot and the weekly table can never disagree. Every join reads a row only
+when the column that dates it (``dated_by`` in ``features/contract.py``) lies before the
+snapshot date t; the ``also_dated`` columns are only ever compared as "before t" or
+"at or after t", so any value at or after t reads the same as "not yet known":
+
+* a termination at or after t leaves the worker active;
+* an assignment ending at or after t is open;
+* a sick spell's days are counted up to ``least(end_date + 1, t)``, so a spell ending
+  at or after t is ongoing and clipped at t.
+
+A ``contract_renewal``'s ``end_date`` is the planned end of the new contract, fixed when
+the renewal is signed, and is read as such (like ``workers.contract_end_date``).
+
+The query is parameterised by ``$dates`` (a DATE list). Caps keep the model features
+free of NULLs: "weeks since" an event that never happened is the weeks since hire;
+weeks are capped at ``WEEKS_CAP`` and funding months at ``FUNDING_MONTHS_CAP``.
+"""
+
+from __future__ import annotations
+
+from continuity.features.feature_spec import FEATURE_NAMES
+from continuity.sector import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN, VULNERABILITY_FLAGS
+
+WEEKS_CAP = 520
+FUNDING_MONTHS_CAP = 120
+STARTER_WEEKS = 104
+DAYS_PER_MONTH = 365.25 / 12
+
+ID_COLUMNS = ("worker_id", "snapshot_date", "organisation_id", "team_id", "region", "occupation")
+SNAPSHOT_COLUMNS = ID_COLUMNS + tuple(name for name in FEATURE_NAMES if name not in ID_COLUMNS)
+
+_ANY_VULNERABILITY = " or ".join(VULNERABILITY_FLAGS)
+
+# The calendar and the workers active at each of its dates.
+_ACTIVE = """
+calendar as (select unnest($dates::date[]) as snapshot_date),
+active as (
+    select w.*, c.snapshot_date
+    from workers w join calendar c on w.hire_date < c.snapshot_date
+    where w.termination_date is null or w.termination_date >= c.snapshot_date
+),
+"""
+
+# Worker state that changes by hr_events: each change holds from the day after its
+# event_date until the next change of its kind (``superseded``). A range join on these
+# intervals is much faster than DuckDB's ASOF join at this shape.
+_STATE_CHANGES = {
+    "team_moves": "select worker_id, event_date, detail as team_id from hr_events where event_type = 'team_move'",
+    "fte_changes": "select worker_id, event_date, value as fte from hr_events where event_type = 'fte_change'",
+    "renewals": "select worker_id, event_date, detail as contract_type, end_date as contract_end_date "
+                "from hr_events where event_type = 'contract_renewal'",
+    # a step and a promotion on one day: take one deterministically
+    "scale_changes": "select worker_id, event_date, max(detail) as scale_step from hr_events "
+                     "where event_type in ('scale_step', 'promotion') group by worker_id, event_date",
+    "manager_changes": "select worker_id, event_date from hr_events where event_type = 'manager_change'",
+}
+_STATE_CTES = "".join(
+    f"""{name} as (
+    select *, lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
+    from ({source})
+),
+"""
+    for name, source in _STATE_CHANGES.items()
+)
+
+
+def _in_force(alias: str, on: str) -> str:
+    return f"{alias}.worker_id = a.worker_id and {on} > {alias}.event_date and {on} <= {alias}.superseded"
+
+
+_FEATURE_CTES = _STATE_CTES + f"""
+state as (
+    select
+        a.*,
+        coalesce(tm.team_id, a.team_id) as team_at_t,
+        coalesce(fc.fte, a.fte) as fte_at_t,
+        coalesce(rn.contract_type, a.contract_type) as contract_type_at_t,
+        case when rn.worker_id is null then a.contract_end_date else rn.contract_end_date end
+            as contract_end_at_t,
+        coalesce(cast(split_part(sc.scale_step, '-', 1) as integer), a.pay_scale) as pay_scale_at_t,
+        coalesce(sc.event_date, a.hire_date) as last_scale_change,
+        coalesce(mc.event_date, a.hire_date) as last_manager_change
+    from active a
+    left join team_moves tm on {_in_force("tm", "a.snapshot_date")}
+    left join fte_changes fc on {_in_force("fc", "a.snapshot_date")}
+    left join renewals rn on {_in_force("rn", "a.snapshot_date")}
+    left join scale_changes sc on {_in_force("sc", "a.snapshot_date")}
+    left join manager_changes mc on {_in_force("mc", "a.snapshot_date")}
+),
+windowed_events as (
+    -- events that can touch the 52 weeks before t: a sick spell reaches up to its end
+    select worker_id, event_type, event_date, end_date, value,
+           case when event_type = 'sick_leave'
+                then coalesce(end_date, date '9999-12-30') + 365 else event_date + 365 end as reach
+    from hr_events
+    where event_type in ('sick_leave', 'overtime', 'manager_change', 'team_move')
+),
+event_windows as (
+    select
+        e.worker_id, c.snapshot_date,
+        count(*) filter (where e.event_type = 'manager_change' and e.event_date >= c.snapshot_date - 364)
+            as manager_changes_52w,
+        count(*) filter (where e.event_type = 'team_move' and e.event_date >= c.snapshot_date - 364)
+            as team_moves_52w,
+        sum(e.value) filter (where e.event_type = 'overtime' and e.event_date >= c.snapshot_date - 91)
+            as overtime_hours_13w,
+        sum(greatest(0, datediff('day', greatest(e.event_date, c.snapshot_date - 91),
+                                 least(e.end_date + 1, c.snapshot_date))))
+            filter (where e.event_type = 'sick_leave') / 7.0 as sick_weeks_13w,
+        sum(greatest(0, datediff('day', greatest(e.event_date, c.snapshot_date - 364),
+                                 least(e.end_date + 1, c.snapshot_date))))
+            filter (where e.event_type = 'sick_leave') / 7.0 as sick_weeks_52w,
+        count(*) filter (where e.event_type = 'sick_leave'
+                         and least(e.end_date + 1, c.snapshot_date) > c.snapshot_date - 364)
+            as sick_spells_52w
+    from windowed_events e
+    join calendar c on c.snapshot_date > e.event_date and c.snapshot_date < e.reach
+    group by e.worker_id, c.snapshot_date
+),
+open_cases as (
+    select
+        a.worker_id, c.snapshot_date,
+        count(*) as caseload,
+        avg(a.complexity) as mean_complexity,
+        avg(cast(a.complexity >= {COMPLEX_CASE_MIN} as integer)) as complex_share,
+        count(distinct a.client_id) filter (where {_ANY_VULNERABILITY}) as vulnerable_clients
+    from assignments a
+    join calendar c on a.start_date < c.snapshot_date
+                   and c.snapshot_date <= coalesce(a.end_date, date '9999-12-31')
+    where a.role = 'primary'
+    group by a.worker_id, c.snapshot_date
+),
+leavers as (
+    -- a leaver counts for the team they were in when they left
+    select a.termination_date, coalesce(tm.team_id, a.team_id) as team_id
+    from workers a
+    left join team_moves tm on {_in_force("tm", "a.termination_date")}
+    where a.termination_date is not null
+),
+team_leavers as (
+    select l.team_id, c.snapshot_date, count(*) as team_leavers_26w
+    from leavers l
+    join calendar c on l.termination_date < c.snapshot_date and l.termination_date >= c.snapshot_date - 182
+    group by l.team_id, c.snapshot_date
+),
+running_funding as (
+    -- contracts known at t that have not ended: the island of back-to-back contracts
+    -- (each starting by the day after the running end) that contains t is the funding
+    select f.*, c.snapshot_date
+    from funding_contracts f
+    join calendar c on f.awarded_date < c.snapshot_date and f.end_date >= c.snapshot_date
+),
+funding_islands as (
+    select *, sum(cast(coalesce(start_date > reached + 1, true) as integer)) over (
+                  partition by organisation_id, snapshot_date order by start_date, end_date, contract_id
+                  rows unbounded preceding) as island
+    from (
+        select *, max(end_date) over (
+                      partition by organisation_id, snapshot_date order by start_date, end_date, contract_id
+                      rows between unbounded preceding and 1 preceding) as reached
+        from running_funding
+    )
+),
+funding_end as (
+    select organisation_id, snapshot_date, max(end_date) as funding_end
+    from funding_islands
+    group by organisation_id, snapshot_date, island
+    having min(start_date) <= snapshot_date
+),
+first_award as (
+    select organisation_id, min(awarded_date) as first_awarded from funding_contracts group by organisation_id
+),
+lost_tenders as (
+    select distinct own.organisation_id, own.snapshot_date
+    from running_funding own
+    join funding_contracts other
+      on other.municipality = own.municipality and other.domain = own.domain
+     and other.organisation_id <> own.organisation_id
+     and other.awarded_date < own.snapshot_date and other.start_date > own.end_date
+    where own.start_date <= own.snapshot_date
+),
+"""
+
+_FEATURES = f"""
+features as (
+    select
+        s.worker_id, s.snapshot_date, s.organisation_id, s.team_at_t as team_id, s.region, s.occupation,
+        datediff('day', s.hire_date, s.snapshot_date) / 7.0 as tenure_weeks,
+        case when year(s.snapshot_date) - s.birth_year < 25 then '<25'
+             when year(s.snapshot_date) - s.birth_year < 35 then '25-34'
+             when year(s.snapshot_date) - s.birth_year < 45 then '35-44'
+             when year(s.snapshot_date) - s.birth_year < 55 then '45-54'
+             else '55+' end as age_band,
+        s.gender,
+        cast(s.contract_type_at_t <> 'permanent' as integer) as is_temporary,
+        case when s.contract_type_at_t = 'permanent' or s.contract_end_at_t is null then {WEEKS_CAP}
+             else least({WEEKS_CAP}, greatest(0, datediff('day', s.snapshot_date, s.contract_end_at_t) / 7.0))
+        end as weeks_to_contract_end,
+        s.fte_at_t as fte,
+        s.pay_scale_at_t as pay_scale,
+        coalesce(oc.caseload, 0) as caseload,
+        coalesce(oc.caseload, 0) / ({CASELOAD_NORM_PER_FTE} * s.fte_at_t) as caseload_ratio,
+        coalesce(oc.mean_complexity, 0.0) as mean_complexity,
+        case when datediff('day', s.hire_date, s.snapshot_date) < {STARTER_WEEKS} * 7
+             then coalesce(oc.complex_share, 0.0) else 0.0 end as complex_share_starter,
+        coalesce(oc.vulnerable_clients, 0) as vulnerable_clients,
+        coalesce(ew.sick_weeks_13w, 0.0) as sick_weeks_13w,
+        coalesce(ew.sick_weeks_52w, 0.0) as sick_weeks_52w,
+        coalesce(ew.sick_spells_52w, 0) as sick_spells_52w,
+        coalesce(ew.overtime_hours_13w, 0.0) as overtime_hours_13w,
+        least({WEEKS_CAP}, datediff('day', s.last_scale_change, s.snapshot_date) / 7.0) as weeks_since_scale_step,
+        least({WEEKS_CAP}, datediff('day', s.last_manager_change, s.snapshot_date) / 7.0)
+            as weeks_since_manager_change,
+        coalesce(ew.manager_changes_52w, 0) as manager_changes_52w,
+        coalesce(ew.team_moves_52w, 0) as team_moves_52w,
+        coalesce(tl.team_leavers_26w, 0) as team_leavers_26w,
+        case when fe.funding_end is not null
+                 then least({FUNDING_MONTHS_CAP},
+                            datediff('day', s.snapshot_date, fe.funding_end) / {DAYS_PER_MONTH})
+             when fa.first_awarded < s.snapshot_date then 0.0
+             else {FUNDING_MONTHS_CAP}.0 end as months_to_funding_end,
+        cast(lt.organisation_id is not null as integer) as lost_tender
+    from state s
+    left join open_cases oc on oc.worker_id = s.worker_id and oc.snapshot_date = s.snapshot_date
+    left join event_windows ew on ew.worker_id = s.worker_id and ew.snapshot_date = s.snapshot_date
+    left join team_leavers tl on tl.team_id = s.team_at_t and tl.snapshot_date = s.snapshot_date
+    left join funding_end fe on fe.organisation_id = s.organisation_id and fe.snapshot_date = s.snapshot_date
+    left join first_award fa on fa.organisation_id = s.organisation_id
+    left join lost_tenders lt on lt.organisation_id = s.organisation_id and lt.snapshot_date = s.snapshot_date
+)
+"""
+
+SNAPSHOT_SQL = (
+    "with" + _ACTIVE + _FEATURE_CTES + _FEATURES
+    + f"select {', '.join(SNAPSHOT_COLUMNS)} from features order by snapshot_date, worker_id"
+)
+"""One row per worker active at each date in ``$dates``: ``SNAPSHOT_COLUMNS``."""
+
+LABELS_SQL = (
+    "with" + _ACTIVE.rstrip().rstrip(",")
+    + """
+select worker_id, snapshot_date,
+       datediff('day', snapshot_date,
+                case when termination_date <= $data_end then termination_date else $data_end end) / 7.0
+           as duration_weeks,
+       case when termination_date <= $data_end then termination_reason else 'censored' end as exit_reason
+from active
+order by snapshot_date, worker_id
+"""
+)
+"""Weeks from t to leaving, censored at ``$data_end``; the same active set as ``SNAPSHOT_SQL``."""
+
+DATA_END_SQL = """
+select greatest(
+    (select max(greatest(hire_date, termination_date)) from workers),
+    (select max(event_date) from hr_events),
+    (select max(greatest(start_date, end_date)) from assignments)
+    {contacts})
+"""
+"""The last date the export records anything happening (planned future dates excluded)."""

@@ -1,0 +1,334 @@
+"""Typing and validating one contract table, vectorised: every failure names a row, column, value and reason.
+
+Three steps, each on whole frames:
+
+1. ``coerce``: text -> contract types (decimal commas, dd-mm-yyyy / ISO dates, Dutch
+   booleans, labels translated by the mapping). A cell that cannot be typed is an error.
+2. ``row_schema(...)``: a pandera schema built from ``contract.py`` (required fields, ranges,
+   allowed labels, date order, no dates after the export date) run with ``lazy=True``;
+   its failure cases are mapped back to rows.
+3. ``integrity_schema(...)``: referential integrity and unique natural keys, on the rows
+   that survived step 2 (so a broken first copy of a key does not block a good second one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from continuity.features import contract as C
+from continuity.features.mapping import Mapping, label_key
+
+ERROR_COLUMNS = ["row", "column", "value", "reason"]
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+_ISO_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_TRUE = {"true", "t", "1", "ja", "j", "yes", "y", "waar", "x", "1.0"}
+_FALSE = {"false", "f", "0", "nee", "n", "no", "onwaar", "0.0"}
+_MAX_VALUE_CHARS = 200
+
+
+@dataclass
+class Coerced:
+    frame: pd.DataFrame          # contract columns, typed
+    errors: pd.DataFrame         # ERROR_COLUMNS
+    formula_cells: dict[str, pd.Index]  # text column -> rows whose value was neutralised
+
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame({"row": pd.Series(dtype="int64"), "column": pd.Series(dtype=object),
+                         "value": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})
+
+
+def _errors(rows: pd.Index, column: str | None, values: pd.Series | list | None, reason: str | pd.Series) -> pd.DataFrame:
+    n = len(rows)
+    if values is None:
+        values = [None] * n
+    vals = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(), dtype=object)
+    return pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "column": [column] * n, "value": vals.to_numpy(),
+                         "reason": reason.to_numpy() if isinstance(reason, pd.Series) else [reason] * n})
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Any column as stripped text with None for empty/missing; each distinct value is handled once."""
+    s = series
+    if pd.api.types.is_float_dtype(s) and s.dropna().map(float.is_integer).all():
+        s = s.astype("Int64")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    cleaned = np.array([(str(u).strip() or None) for u in uniques] + [None], dtype=object)
+    return pd.Series(cleaned[np.where(codes < 0, len(uniques), codes)], index=series.index, dtype=object)
+
+
+def _map_uniques(series: pd.Series, fn) -> tuple[pd.Series, pd.Series]:
+    """Apply ``fn(str) -> (value, ok)`` once per distinct non-null text; return (values, failed mask)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    parsed = [fn(u) for u in uniques]
+    vals = np.array([p[0] for p in parsed] + [None], dtype=object)
+    oks = np.array([p[1] for p in parsed] + [True], dtype=bool)
+    idx = np.where(codes < 0, len(uniques), codes)
+    return pd.Series(vals[idx], index=series.index, dtype=object), pd.Series(~oks[idx], index=series.index)
+
+
+def _parse_date(text: str) -> tuple[object, bool]:
+    for rx, order in ((_ISO, "ymd"), (_DMY, "dmy"), (_ISO_SLASH, "ymd")):
+        m = rx.match(text)
+        if m:
+            a, b, c = (int(g) for g in m.groups()[:3])
+            y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
+            if not 1800 <= y <= 2200:
+                return None, False
+            try:
+                return pd.Timestamp(date(y, mo, d)), True
+            except ValueError:
+                return None, False
+    return None, False
+
+
+def _parse_number(text: str) -> tuple[object, bool]:
+    t = text.replace(" ", "").replace("\u00a0", "")
+    if "," in t:
+        t = t.replace(".", "").replace(",", ".") if "." in t and t.rfind(",") > t.rfind(".") else t.replace(",", ".")
+        if t.count(".") > 1:
+            return None, False
+    try:
+        v = float(t)
+    except ValueError:
+        return None, False
+    return (v, True) if np.isfinite(v) else (None, False)
+
+
+def _parse_bool(text: str) -> tuple[object, bool]:
+    k = text.strip().casefold()
+    if k in _TRUE:
+        return True, True
+    if k in _FALSE:
+        return False, True
+    return None, False
+
+
+def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
+    """Type the contract columns of ``raw`` (already renamed to contract names); missing optional columns are null."""
+    from continuity.features.spreadsheet_safety import formula_mask
+
+    out: dict[str, pd.Series] = {}
+    errs: list[pd.DataFrame] = []
+    formulas: dict[str, pd.Index] = {}
+    idx = raw.index
+    for col in table.columns:
+        if col.name not in raw.columns:
+            out[col.name] = pd.Series(None if col.dtype in ("str",) else pd.NA, index=idx,
+                                      dtype=_PANDAS_DTYPE[col.dtype])
+            continue
+        s = raw[col.name]
+        if col.dtype == "date":
+            if pd.api.types.is_datetime64_any_dtype(s):
+                v = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+                out[col.name] = v.dt.normalize().astype("datetime64[ns]")
+                continue
+            t = _text(s)
+            fast = pd.to_datetime(t, format="%Y-%m-%d", errors="coerce")
+            todo = fast.isna() & t.notna()
+            if todo.any():
+                vals, bad = _map_uniques(t[todo], _parse_date)
+                fast = fast.copy()
+                fast[todo] = pd.to_datetime(vals, errors="coerce")
+                bad_rows = bad[bad].index
+                if len(bad_rows):
+                    errs.append(_errors(bad_rows, col.name, t[bad_rows],
+                                        "not a valid date (expected YYYY-MM-DD or DD-MM-YYYY)"))
+            out[col.name] = fast.astype("datetime64[ns]")
+        elif col.dtype in ("int", "float"):
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                num = s.astype("float64")
+            else:
+                t = _text(s)
+                num = pd.to_numeric(t, errors="coerce")
+                todo = num.isna() & t.notna()
+                if todo.any():
+                    vals, bad = _map_uniques(t[todo], _parse_number)
+                    num = num.astype("float64").copy()
+                    num[todo] = vals.astype("float64")
+                    bad_rows = bad[bad].index
+                    if len(bad_rows):
+                        errs.append(_errors(bad_rows, col.name, t[bad_rows], "not a number"))
+                num = num.astype("float64")
+            if col.dtype == "int":
+                frac = num.notna() & (num != np.floor(num.fillna(0)))
+                if frac.any():
+                    rows = frac[frac].index
+                    errs.append(_errors(rows, col.name, raw.loc[rows, col.name].astype(str), "not a whole number"))
+                    num = num.where(~frac)
+                out[col.name] = num.round().astype("Int64")
+            else:
+                out[col.name] = num
+        elif col.dtype == "bool":
+            if pd.api.types.is_bool_dtype(s):
+                out[col.name] = s.astype("boolean")
+                continue
+            t = _text(s)
+            vals, bad = _map_uniques(t, _parse_bool)
+            bad &= t.notna()
+            if bad.any():
+                rows = bad[bad].index
+                errs.append(_errors(rows, col.name, t[rows], "not a yes/no value (expected true/false, ja/nee, 1/0)"))
+            out[col.name] = vals.astype("boolean")
+        else:  # text
+            t = _text(s)
+            if (table.name, col.name) in C.ALLOWED_LABELS:
+                labels = mapping.label_table(table.name, col.name)
+                vals, _ = _map_uniques(t, lambda u: (labels.get(label_key(u), u), True))
+                out[col.name] = vals
+            else:
+                if col.name not in C.PSEUDONYMISED.get(table.name, ()):
+                    mask = formula_mask(t)
+                    if mask.any():
+                        formulas[col.name] = mask[mask].index
+                        t = t.copy()
+                        t[mask] = "'" + t[mask]
+                out[col.name] = t
+    frame = pd.DataFrame(out, index=idx)
+    errors = pd.concat(errs, ignore_index=True) if errs else empty_errors()
+    return Coerced(frame, errors, formulas)
+
+
+_PANDAS_DTYPE = {"str": object, "int": "Int64", "float": "float64", "date": "datetime64[ns]", "bool": "boolean"}
+
+
+def row_schema(table: C.Table, export_date: date) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
+    """The pandera schema of one table's row rules, and check name -> (column, reason) for wide checks."""
+    export_ts = pd.Timestamp(export_date)
+    earliest = pd.Timestamp(C.EARLIEST_DATE)
+    forward = set(C.FORWARD_DATED.get(table.name, ()))
+    columns: dict[str, pa.Column] = {}
+    for col in table.columns:
+        checks: list[pa.Check] = []
+        allowed = C.ALLOWED_LABELS.get((table.name, col.name))
+        if allowed is not None:
+            msg = f"allowed labels: {', '.join(allowed)}"
+            checks.append(pa.Check.isin(list(allowed), name=msg, error=msg))
+        rng = C.RANGES.get((table.name, col.name))
+        if rng is not None:
+            lo, hi, lo_incl = rng
+            msg = f"out of range: must be {lo} {'<=' if lo_incl else '<'} {col.name} <= {hi}"
+            checks.append(pa.Check.in_range(lo, hi, include_min=lo_incl, include_max=True, name=msg, error=msg))
+        if table.name == "workers" and col.name == "birth_year":
+            hi = export_date.year - C.MIN_WORKING_AGE
+            msg = f"out of range: birth_year must be {C.BIRTH_YEAR_MIN}-{hi}"
+            checks.append(pa.Check.in_range(C.BIRTH_YEAR_MIN, hi, name=msg, error=msg))
+        if col.dtype == "date":
+            msg = f"implausible date before {C.EARLIEST_DATE}"
+            checks.append(pa.Check.ge(earliest, name=msg, error=msg))
+            if col.name not in forward:
+                msg = f"date in the future (after the export date {export_date.isoformat()})"
+                checks.append(pa.Check.le(export_ts, name=msg, error=msg))
+        dtype = None if col.dtype == "str" else _PANDAS_DTYPE[col.dtype]
+        columns[col.name] = pa.Column(dtype, checks=checks, nullable=not col.required, required=True)
+    wide: list[pa.Check] = []
+    names: dict[str, tuple[str, str]] = {}
+    for later, earlier in C.ORDER_RULES.get(table.name, ()):
+        name = f"{later} before {earlier}"
+        names[name] = (later, f"{later} is before {earlier}")
+        wide.append(pa.Check(lambda df, a=later, b=earlier: df[a].isna() | df[b].isna() | (df[a] >= df[b]), name=name))
+    if table.name == "hr_events":
+        for etype, (lo, hi) in C.HR_EVENT_VALUE_RANGES.items():
+            name = f"value range for {etype}"
+            names[name] = ("value", f"out of range: value for {etype} must be {lo}-{hi}")
+            wide.append(pa.Check(
+                lambda df, e=etype, lo=lo, hi=hi: (df["event_type"] != e) | df["value"].isna() | df["value"].between(lo, hi),
+                name=name))
+    return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False), names
+
+
+def _reason(check: str, column: str | None, wide: dict[str, tuple[str, str]]) -> tuple[str | None, str]:
+    if check in wide:
+        return wide[check]
+    if check == "not_nullable":
+        return column, "required value missing"
+    if check.startswith("allowed labels"):
+        return column, "unknown label (" + check + ")"
+    return column, check
+
+
+def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, wide: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """Validate lazily; return one error per failing (row, check) with its column (value filled in later).
+
+    Columns: ERROR_COLUMNS + ``check``; duplicate natural keys come back with check ``uniqueness``.
+    """
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+        fc = fc[fc["index"].notna()]
+        if fc.empty:
+            raise RuntimeError(f"schema failure without rows: {e}") from e
+        out = []
+        for check, group in fc.groupby("check", sort=False):
+            check = str(check)
+            col, reason = _reason(check, None, wide)
+            if "uniqueness" in check:
+                rows = group["index"].astype("int64").drop_duplicates().to_numpy()
+                out.append(pd.DataFrame({"row": rows, "column": None, "value": None, "reason": "duplicate key",
+                                         "check": "uniqueness"}))
+            elif col is None:  # column-level check
+                g = group.drop_duplicates(["index", "column"])
+                out.append(pd.DataFrame({"row": g["index"].astype("int64").to_numpy(), "column": g["column"].to_numpy(),
+                                         "value": None, "reason": reason, "check": check}))
+            else:
+                rows = group["index"].astype("int64").drop_duplicates().to_numpy()
+                out.append(pd.DataFrame({"row": rows, "column": col, "value": None, "reason": reason, "check": check}))
+        return pd.concat(out, ignore_index=True)
+    return empty_errors().assign(check=pd.Series(dtype=object))
+
+
+def integrity_schema(table: C.Table, valid: dict[tuple[str, str], set[str]], declared_orgs: set[str]
+                     ) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
+    """Foreign keys (against the valid rows of referenced tables and the warehouse) and unique natural keys."""
+    columns: dict[str, pa.Column] = {}
+    reasons: dict[str, tuple[str, str]] = {}
+    for col, ref_table, ref_col in C.FOREIGN_KEYS.get(table.name, ()):
+        allowed = set(valid.get((ref_table, ref_col), set()))
+        if table.name == "workers" and col == "organisation_id":
+            allowed |= declared_orgs
+            reason = f"{col} not found in {ref_table} (nor declared in the mapping's organisations)"
+        else:
+            reason = f"{col} not found in {ref_table} (missing, or its row there was quarantined)"
+        name = f"fk {col}"
+        reasons[name] = (col, reason)
+        columns[col] = pa.Column(None, checks=[pa.Check(lambda s, a=frozenset(allowed): _isin(s, a), name=name)],
+                                 nullable=True, required=True)
+    key = list(table.key)
+    schema = pa.DataFrameSchema(columns, unique=key, report_duplicates="exclude_first", strict=False)
+    return schema, reasons
+
+
+def _isin(series: pd.Series, allowed: frozenset) -> pd.Series:
+    """``series.isin(allowed)`` (nulls pass), testing each distinct value once."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    ok = np.array([u in allowed for u in uniques] + [True], dtype=bool)
+    return pd.Series(ok[np.where(codes < 0, len(uniques), codes)], index=series.index)
+
+
+def duplicate_errors(table: C.Table, frame: pd.DataFrame, rows: pd.Index) -> pd.DataFrame:
+    """Reason text for rows that repeat an earlier row's natural key."""
+    key = list(table.key)
+    first = frame.reset_index().groupby(key, sort=False, dropna=False)["index"].transform("first")
+    first.index = frame.index
+    firsts = first.loc[rows]
+    reasons = "duplicate key (" + ", ".join(key) + ") already on row " + firsts.astype(str)
+    return pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "column": ", ".join(key), "value": None,
+                         "reason": reasons.to_numpy()})
+
+
+def clip_value(v: object) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    s = str(v)
+    if not s.strip():
+        return None
+    return s if len(s) <= _MAX_VALUE_CHARS else s[:_MAX_VALUE_CHARS] + "..."

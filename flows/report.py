@@ -1,0 +1,53 @@
+"""The short summary a person reads after a weekly run."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from continuity.config import Settings
+from continuity.warehouse import connect
+
+
+def print_summary(console: Console, result, settings: Settings) -> None:
+    sizes = Table(title="Data ingested")
+    for column in ("table", "read", "loaded", "quarantined"):
+        sizes.add_column(column, justify="right" if column != "table" else "left")
+    for name, counts in result.ingest["tables"].items():
+        sizes.add_row(name, *(f"{counts[k]:,}" for k in ("read", "loaded", "quarantined")))
+    console.print(sizes)
+    console.print(f"Weekly snapshots: {result.snapshot_rows:,} worker-weeks; scored week {result.score_date}: "
+                  f"{result.scored_workers:,} active workers")
+
+    if result.metrics:
+        quality = Table(title="Quality on held-out weeks (voluntary leaving)")
+        quality.add_column("model")
+        for column in ("C-index", "AUC 13w", "AUC 26w"):
+            quality.add_column(column, justify="right")
+        for name, m in result.metrics.items():
+            label = f"{name} (chosen)" if name == result.chosen else name
+            quality.add_row(label, *(_fmt(m.get(k)) for k in ("c_index", "auc_13w", "auc_26w")))
+        console.print(quality)
+
+    with connect(settings.warehouse, read_only=True) as con:
+        top = con.execute(
+            "select rank, worker_id, organisation_id, team_id, p_13w, p_26w, drivers from risk_scores "
+            "where score_date = ? order by rank limit 10", [result.score_date]).fetchall()
+    risk = Table(title=f"Top 10 of the risk list, week of {result.score_date} "
+                       f"(model {result.model_name} v{result.model_version}; advisory)")
+    for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "top drivers"):
+        risk.add_column(column)
+    for rank, worker, org, team, p13, p26, drivers in top:
+        words = "; ".join(f"{d['label']} ({d['direction']})" for d in json.loads(drivers))
+        risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", words)
+    console.print(risk)
+    console.print(f"Warehouse: {settings.warehouse.resolve()}")
+    console.print(f"MLflow store: {settings.tracking_uri} (artifacts in {settings.artifact_root}); "
+                  f"browse with `.venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri}`")
+    console.print(f"API: http://{settings.api_host}:{settings.api_port} (docs at /docs)")
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -1,0 +1,137 @@
+"""The weekly early-warning run, read top to bottom like the pipeline it is:
+
+ingest -> features -> train -> evaluate -> register -> score -> publish
+
+Task logic lives in `features/` and `models/` (tested without Prefect); the tasks
+here only move data between them. I/O tasks retry; pure steps do not. Caching is
+off: every run recomputes from the warehouse, which is the single source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from continuity.config import Settings
+from continuity.warehouse import connect, has_table, replace_table, replace_week
+
+IO = dict(retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE, persist_result=False)
+PURE = dict(cache_policy=NO_CACHE, persist_result=False)
+
+
+@dataclass
+class WeeklyResult:
+    score_date: date
+    ingest: dict
+    snapshot_rows: int
+    scored_workers: int
+    model_name: str
+    model_version: str
+    metrics: dict = field(default_factory=dict)  # model name -> held-out metrics; "oracle" when known
+    chosen: str | None = None
+
+
+@task(**IO)
+def ingest_exports(settings: Settings) -> dict:
+    from continuity.features.ingest import ingest_dir
+
+    report = ingest_dir(settings.exports, settings.warehouse,
+                        pseudonym_key=settings.pseudonym_key.get_secret_value())
+    payload = report.to_json()
+    if report.exit_code:
+        get_run_logger().warning("ingest quarantined %d rows; see the quarantine table",
+                                 sum(t["quarantined"] for t in payload["tables"].values()))
+    return payload
+
+
+@task(**IO)
+def load_oracle(settings: Settings) -> bool:
+    """The synthetic sector's true hazards, kept beside (never inside) the contract tables."""
+    path = settings.exports.parent / "oracle" / "oracle_hazard.parquet"
+    if not path.exists():
+        return False
+    with connect(settings.warehouse) as con:
+        replace_table(con, "oracle_hazard", pd.read_parquet(path))
+    return True
+
+
+@task(**PURE)
+def build_features(settings: Settings) -> tuple[int, date]:
+    from continuity.features.snapshots import build_snapshots, weekly_dates
+
+    with connect(settings.warehouse) as con:
+        rows = build_snapshots(con)
+        score_date = weekly_dates(con)[-1]
+    return rows, score_date
+
+
+@task(**PURE)
+def train(settings: Settings):
+    from continuity.models.training import train_and_select
+
+    with connect(settings.warehouse, read_only=True) as con:
+        snapshots = con.table("snapshots").df()
+        labels = con.table("labels").df()
+        oracle = con.table("oracle_hazard").df() if has_table(con, "oracle_hazard") else None
+    return train_and_select(snapshots, labels, oracle=oracle)
+
+
+@task(**IO)
+def register(selection, settings: Settings) -> str:
+    from continuity.models.registry import log_forecaster, register_champion
+
+    run_id = log_forecaster(selection.chosen_forecaster, selection.chosen_metrics,
+                            selection.params, settings)
+    return register_champion(run_id, settings)
+
+
+@task(**IO)
+def score(settings: Settings, score_date: date):
+    from continuity.features.exposure import relational_exposure
+    from continuity.features.snapshots import snapshot_at
+    from continuity.models.registry import load_champion
+    from continuity.models.scoring import score_week
+
+    champion = load_champion(settings)
+    with connect(settings.warehouse, read_only=True) as con:
+        snapshot = snapshot_at(con, score_date)
+        risk, curves = score_week(champion.forecaster, snapshot, score_date, champion.name, champion.version)
+        workers, clients = relational_exposure(con, score_date, risk[["worker_id", "p_13w", "p_26w"]])
+    workers.insert(0, "score_date", score_date)
+    clients.insert(0, "score_date", score_date)
+    return champion, risk, curves, workers, clients
+
+
+@task(**IO)
+def publish(settings: Settings, score_date: date, tables: dict[str, pd.DataFrame]) -> None:
+    with connect(settings.warehouse) as con:
+        for name, frame in tables.items():
+            replace_week(con, name, frame, score_date)
+
+
+@flow(name="weekly", validate_parameters=False, log_prints=True)
+def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResult:
+    settings = settings or Settings()
+    ingest_report = ingest_exports(settings)
+    load_oracle(settings)
+    snapshot_rows, score_date = build_features(settings)
+    metrics, chosen = {}, None
+    if retrain:
+        selection = train(settings)
+        metrics, chosen = selection.metrics, selection.chosen
+        register(selection, settings)
+    champion, risk, curves, workers, clients = score(settings, score_date)
+    publish(settings, score_date, {
+        "risk_scores": risk,
+        "survival_curves": curves,
+        "worker_exposure": workers,
+        "client_exposure": clients,
+    })
+    return WeeklyResult(score_date=score_date, ingest=ingest_report, snapshot_rows=snapshot_rows,
+                        scored_workers=len(risk), model_name=champion.name,
+                        model_version=str(champion.version), metrics=metrics, chosen=chosen)

@@ -1,0 +1,96 @@
+"""Held-out quality of a forecaster, and of the synthetic sector's true hazard (the oracle).
+
+Ranking: Harrell's C-index over the held-out rows, voluntary leaving as the
+event. Horizons: ROC AUC, Brier score and calibration-in-the-large for "left
+voluntarily within h weeks" among rows whose status at h is known:
+
+- a row only counts where the data could follow it for h weeks (snapshot date
+  plus h weeks on or before the data end); otherwise the leavers of the last
+  weeks would count and their colleagues who stayed would not;
+- another exit (dismissal, retirement, contract end) before h is a known "no":
+  that worker did not leave voluntarily within h;
+- censoring for any other reason before h leaves the status unknown.
+
+Forecasters estimate the cause-specific probability (other exits censored), which
+slightly overstates the chance of voluntary leaving where other exits are common.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from lifelines.utils import concordance_index
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from continuity.models.base import HORIZONS, Forecaster, risk_column
+from continuity.models.targets import CENSORED, attach_labels, snapshot_key
+
+
+def evaluate(
+    forecaster: Forecaster, test_snapshots: pd.DataFrame, test_labels: pd.DataFrame, horizons: Sequence[int] = HORIZONS
+) -> dict:
+    """C-index (on the longest horizon's probability) and per-horizon AUC, Brier, mean predicted and observed."""
+    risk = forecaster.predict_risk(test_snapshots, horizons)
+    outcomes = _outcomes(test_snapshots, test_labels)
+    metrics = _ranking_metrics(
+        risk[risk_column(max(horizons))], {h: risk[risk_column(h)] for h in horizons}, outcomes
+    )
+    for h in horizons:
+        known, left = _status_at(h, outcomes)
+        p = risk.loc[known, risk_column(h)]
+        metrics[f"brier_{h}w"] = float(brier_score_loss(left[known], p)) if known.any() else np.nan
+        metrics[f"predicted_{h}w"] = float(p.mean())
+        metrics[f"observed_{h}w"] = float(left[known].mean())
+    return metrics
+
+
+def oracle_metrics(
+    oracle_hazard: pd.DataFrame, test_snapshots: pd.DataFrame, test_labels: pd.DataFrame,
+    horizons: Sequence[int] = HORIZONS,
+) -> dict:
+    """The same ranking metrics with the true weekly voluntary hazard as the score: the ceiling for any model."""
+    key = snapshot_key(test_snapshots).reset_index(drop=True)
+    oracle = pd.DataFrame(
+        {
+            "worker_id": oracle_hazard["worker_id"].astype(str),
+            "snapshot_date": pd.to_datetime(oracle_hazard["week_start"]),
+            "hazard": oracle_hazard["hazard_voluntary"],
+        }
+    )
+    hazard = key.merge(oracle, on=["worker_id", "snapshot_date"], how="left", validate="one_to_one")["hazard"]
+    if hazard.isna().any():
+        raise ValueError(f"{int(hazard.isna().sum())} test rows have no oracle hazard")
+    hazard.index = test_snapshots.index
+    return _ranking_metrics(hazard, {h: hazard for h in horizons}, _outcomes(test_snapshots, test_labels))
+
+
+def _outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    return attach_labels(snapshots, labels).assign(snapshot_date=snapshot_key(snapshots)["snapshot_date"])
+
+
+def _ranking_metrics(score: pd.Series, score_at: dict[int, pd.Series], outcomes: pd.DataFrame) -> dict:
+    metrics = {
+        "n_rows": len(outcomes),
+        "n_events": int(outcomes["event"].sum()),
+        # lifelines expects a score that is high for long survival, hence the minus.
+        "c_index": float(concordance_index(outcomes["duration"], -score, outcomes["event"])),
+    }
+    for h, h_score in score_at.items():
+        known, left = _status_at(h, outcomes)
+        metrics[f"n_known_{h}w"] = int(known.sum())
+        both_classes = left[known].nunique() == 2
+        metrics[f"auc_{h}w"] = float(roc_auc_score(left[known], h_score[known])) if both_classes else np.nan
+    return metrics
+
+
+def _status_at(horizon: int, outcomes: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(status known at the horizon, left voluntarily within it) per row; see the module docstring."""
+    dates = outcomes["snapshot_date"]
+    data_end = (dates + pd.to_timedelta(outcomes["duration"] * 7, unit="D")).max()
+    followed = dates + pd.Timedelta(weeks=horizon) <= data_end
+    within = outcomes["duration"] <= horizon
+    left = outcomes["event"] & within
+    censored_early = outcomes["exit_reason"].eq(CENSORED) & within
+    return followed & ~censored_early, left.astype(int)

@@ -1,0 +1,77 @@
+"""Gradient-boosted Cox forecaster (XGBoost `survival:cox`).
+
+Boosted trees find interactions the linear Cox model cannot (complex cases hurt
+starters more than veterans). XGBoost only learns a log hazard ratio, so a
+Breslow baseline cumulative hazard, estimated on the training rows with the
+learnt scores, turns it into survival probabilities:
+S(t | x) = exp(-H0(t) * exp(f(x))).
+
+Shallow trees by default: depth 2 already captures the pairwise interactions the
+sector names, and deeper trees overfit the few hundred voluntary exits a single
+organisation sees in a year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sksurv.linear_model.coxph import BreslowEstimator
+
+from continuity.features.feature_spec import MODEL_FEATURES
+from continuity.models.base import Forecaster
+
+
+class GradientBoostingForecaster(Forecaster):
+    name = "gradient_boosting"
+    standardise = False
+
+    def __init__(
+        self,
+        n_estimators: int = 150,
+        learning_rate: float = 0.05,
+        max_depth: int = 2,
+        subsample: float = 0.8,
+        n_jobs: int = 2,
+        random_state: int = 0,
+        thin_every: int = 4,
+        features: Sequence[str] = MODEL_FEATURES,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.thin_every = thin_every
+        self.features = features
+
+    def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
+        self.booster_ = xgb.train(
+            {
+                "objective": "survival:cox",
+                "eval_metric": "cox-nloglik",
+                "tree_method": "hist",
+                "learning_rate": self.learning_rate,
+                "max_depth": self.max_depth,
+                "subsample": self.subsample,
+                "nthread": self.n_jobs,
+                "seed": self.random_state,
+            },
+            # survival:cox reads a negative label as "censored at |label|".
+            xgb.DMatrix(design, label=np.where(event, duration, -duration)),
+            num_boost_round=self.n_estimators,
+        )
+        breslow = BreslowEstimator().fit(self._log_hazard(design), event, duration)
+        self.baseline_weeks_ = breslow.cum_baseline_hazard_.x
+        self.baseline_cumulative_hazard_ = breslow.cum_baseline_hazard_.y
+
+    def _log_hazard(self, design: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(xgb.DMatrix(design), output_margin=True)
+
+    def _contributions(self, design: pd.DataFrame) -> pd.DataFrame:
+        # SHAP values on the margin (log hazard); the last column is the bias, dropped.
+        shap = self.booster_.predict(xgb.DMatrix(design), pred_contribs=True)[:, :-1]
+        return pd.DataFrame(shap, index=design.index, columns=design.columns)

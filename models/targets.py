@@ -1,0 +1,73 @@
+"""Survival targets: attaching `labels` to `snapshots` and defining the event.
+
+The event of interest is *voluntary* leaving. For now every other exit
+(involuntary, retirement, end of a temporary contract) is treated as censoring at
+its exit time: the worker stopped being at risk of leaving voluntarily. That gives
+the cause-specific hazard of voluntary leaving, which is what the forecasters
+estimate; proper competing-risk cumulative incidence comes in a later issue.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from continuity.sector import TERMINATION_REASONS
+
+EVENT = "voluntary"
+CENSORED = "censored"
+KEY = ["worker_id", "snapshot_date"]
+
+# A worker who leaves on the snapshot date itself was still employed that day;
+# XGBoost's Cox objective reads a zero duration as neither event nor censoring.
+MIN_DURATION_WEEKS = 1 / 7
+
+LABELS_SCHEMA = pa.DataFrameSchema(
+    {
+        "worker_id": pa.Column(str, coerce=True),
+        "snapshot_date": pa.Column("datetime64[ns]", coerce=True),
+        "duration_weeks": pa.Column(float, pa.Check.ge(0), coerce=True),
+        "exit_reason": pa.Column(str, pa.Check.isin([*TERMINATION_REASONS, CENSORED])),
+    },
+    unique=KEY,
+    strict=False,
+)
+
+
+def validate_labels(labels: pd.DataFrame) -> pd.DataFrame:
+    """Labels look ahead, so a malformed one silently corrupts training; fail loudly instead."""
+    return LABELS_SCHEMA.validate(labels[["worker_id", "snapshot_date", "duration_weeks", "exit_reason"]])
+
+
+def snapshot_key(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The join key with dates as timestamps, whatever date type the warehouse handed over."""
+    return pd.DataFrame(
+        {
+            "worker_id": snapshots["worker_id"].astype(str),
+            "snapshot_date": pd.to_datetime(snapshots["snapshot_date"]),
+        },
+        index=snapshots.index,
+    )
+
+
+def attach_labels(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """`duration` (weeks) and `event` (left voluntarily) for each snapshot row, index kept.
+
+    Every snapshot must have a label: a missing one means the label table and the
+    snapshots were built from different data, which no model should paper over.
+    """
+    key = snapshot_key(snapshots)
+    # A left merge keeps the left row order, so the input index can be put back as is.
+    joined = key.reset_index(drop=True).merge(validate_labels(labels), on=KEY, how="left", validate="one_to_one")
+    missing = int(joined["duration_weeks"].isna().sum())
+    if missing:
+        raise ValueError(f"{missing} snapshot rows have no label")
+    joined.index = snapshots.index
+    return pd.DataFrame(
+        {
+            "duration": joined["duration_weeks"].clip(lower=MIN_DURATION_WEEKS),
+            "event": joined["exit_reason"].eq(EVENT),
+            "exit_reason": joined["exit_reason"],
+        },
+        index=snapshots.index,
+    )

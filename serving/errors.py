@@ -1,0 +1,30 @@
+"""Error answers that name what went wrong, so a caller can fix the request without reading logs."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from continuity.serving.store import NothingPublished
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    """("query", "page") -> "query parameter 'page'": the words a caller searches the docs for."""
+    if len(loc) >= 2 and loc[0] in ("query", "path", "header"):
+        return f"{loc[0]} parameter '{'.'.join(map(str, loc[1:]))}'"
+    return ".".join(map(str, loc))
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 with a one-line message naming each bad parameter next to its structured detail."""
+    errors = jsonable_encoder(exc.errors())
+    message = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errors)
+    return JSONResponse(status_code=422, content={"message": message, "detail": errors})
+
+
+async def nothing_published(request: Request, exc: NothingPublished) -> JSONResponse:
+    """503 rather than 500: the service is fine, the weekly flow has not published (or is publishing)."""
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    return JSONResponse(status_code=503, content={"detail": str(exc)}, headers=headers)

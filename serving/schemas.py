@@ -1,0 +1,122 @@
+"""Response models: the contract the web page, exports and other clients rely on.
+
+Field descriptions end up in the OpenAPI document at /docs, which is where HR and
+integrators read what a number means; so each says what the figure is and when it
+can be missing, not how it is computed in code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+Week = Annotated[date, Field(description="The score date (a Monday) of the published week this answer comes from.")]
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What went wrong, naming the id or the missing data.")
+
+
+class Driver(BaseModel):
+    feature: str = Field(description="Snapshot feature name (features/feature_spec.py).")
+    label: str = Field(description="The driver in plain words for a manager.")
+    direction: str = Field(description="Whether the feature raises or lowers this worker's risk.")
+    contribution: float = Field(description="Size of the feature's contribution to the risk, on the model's explanation scale.")
+
+
+class RiskItem(BaseModel):
+    worker_id: str
+    organisation_id: str
+    team_id: str
+    p_13w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 13 weeks.")
+    p_26w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 26 weeks.")
+    p_26w_change: float | None = Field(
+        description="Change in p_26w since the previous published week; null when the worker was not scored then."
+    )
+    rank: int = Field(ge=1, description="Position in the sector-wide list of the week, 1 = highest p_26w.")
+    drivers: list[Driver] = Field(description="Top drivers of this worker's risk, strongest first.")
+
+
+class RiskList(BaseModel):
+    week: Week
+    total: int = Field(ge=0, description="Number of scored workers matching the filters, over all pages.")
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    items: list[RiskItem] = Field(description="One page of workers, highest risk first.")
+
+
+class SurvivalPoint(BaseModel):
+    week: int = Field(ge=0, description="Weeks after the score date.")
+    survival: float = Field(ge=0, le=1, description="Probability that the worker is still employed that many weeks later.")
+
+
+class WorkerRisk(RiskItem):
+    week: Week
+    survival: list[SurvivalPoint] = Field(description="Survival curve, week 0 to 52.")
+    model_name: str = Field(description="Registered model that produced the score.")
+    model_version: str = Field(description="Version of that model.")
+
+
+class ExposureSummary(BaseModel):
+    active_clients: int = Field(ge=0, description="Clients with an open assignment to the worker.")
+    vulnerable_clients: int = Field(ge=0, description="Of those, clients with at least one vulnerability flag.")
+    mean_relationship_weeks: float | None = Field(
+        description="Mean length of the worker's client relationships in weeks; null when the worker has no clients."
+    )
+    weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
+    expected_exposure_13w: float = Field(ge=0, description="P(leave within 13 weeks) x weighted clients.")
+    expected_exposure_26w: float = Field(ge=0, description="P(leave within 26 weeks) x weighted clients.")
+
+
+class ClientExposure(BaseModel):
+    client_id: str = Field(description="Pseudonymised client id (keyed hash); no client names are held.")
+    role: str = Field(description="The worker's role for this client: primary or secondary.")
+    domain: str = Field(description="wmo, jeugd or participatie.")
+    complexity: int = Field(ge=1, le=5, description="Case complexity, 1-5.")
+    vulnerable: bool = Field(description="Whether the client carries any vulnerability flag.")
+    relationship_weeks: float = Field(ge=0, description="Weeks since the worker took on this client.")
+    contact_share: float = Field(ge=0, le=1, description="The worker's share of the client's contacts in the window.")
+    usual_provider: bool = Field(description="Whether the worker is the client's usual provider (largest contact share).")
+    upc: float | None = Field(
+        description="Usual provider continuity: largest share of the client's contacts with one worker; "
+        "null when the client has no contacts in the window."
+    )
+    coc: float | None = Field(
+        description="Bice-Boxerman continuity of care. Needs at least 2 contacts in the window; null when undefined."
+    )
+    secon: float | None = Field(
+        description="Share of consecutive contact pairs with the same worker; null with fewer than 2 contacts."
+    )
+    mmci: float | None = Field(
+        description="Modified modified continuity index; null when the client has no contacts in the window."
+    )
+    kpc: float | None = Field(
+        description="Known provider continuity: share of contacts with a worker the client had seen in the prior year; "
+        "null for a client who knew no worker then (a new client has no familiar face to keep yet)."
+    )
+    distinct_workers_12m: int = Field(ge=0, description="Distinct workers the client saw in the last 12 months.")
+    handovers_12m: int = Field(ge=0, description="Handovers the client experienced in the last 12 months.")
+    coc_drop: float = Field(
+        description="Drop in the client's COC if this worker's contacts were gone; 0 when the client's COC is undefined."
+    )
+    exposure: float = Field(ge=0, description="What this worker leaving would cost this client (relational exposure).")
+
+
+class WorkerExposure(BaseModel):
+    worker_id: str
+    week: Week
+    summary: ExposureSummary
+    clients: list[ClientExposure] = Field(description="The worker's clients, most exposed first.")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok when a week is published and served; no_data otherwise.")
+    warehouse: str = Field(description="Path of the warehouse file the service reads.")
+    warehouse_reachable: bool = Field(description="Whether the warehouse file exists.")
+    week: date | None = Field(description="Latest published score week; null when none.")
+    workers_scored: int = Field(ge=0, description="Workers scored in that week.")
+    model_name: str | None = Field(description="Champion model that produced the week's scores.")
+    model_version: str | None = Field(description="Its version.")
+    detail: str | None = Field(default=None, description="Why no week is served, when status is no_data.")

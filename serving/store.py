@@ -1,0 +1,178 @@
+"""The published week, held in memory and re-read only when the warehouse file changes.
+
+A published week is small (about 2,000 workers), and DuckDB lets no second process
+open the file while the weekly flow holds it for writing; so the service reads the
+latest week once, answers every request from memory, and re-reads when the file's
+modification time or size changes. While the flow is writing, the week already in
+memory stays served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from continuity.warehouse import connect, has_table
+
+PUBLISHED_TABLES = ("risk_scores", "survival_curves", "worker_exposure", "client_exposure")
+RETRY_AFTER_S = 30  # a weekly publication holds the warehouse for seconds to a minute
+
+
+class NothingPublished(Exception):
+    """No week can be served: no warehouse file, no published scores, or the first read is blocked."""
+
+    def __init__(self, reason: str, retry_after_s: int | None = None):
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with missing values as None, so an undefined index is JSON null."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _by_worker(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped per worker, in the frame's order; converted once for the whole table, since
+    converting a group at a time costs milliseconds each and a week has thousands of workers."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in _records(frame):
+        grouped[record.pop("worker_id")].append(record)
+    return dict(grouped)
+
+
+def _curves(frame: pd.DataFrame) -> dict[str, list[tuple[int, float]]]:
+    """Survival points per worker as plain tuples: some 100,000 rows a week, too many for dicts."""
+    frame = frame.sort_values(["worker_id", "week"])
+    curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for worker_id, week, survival in zip(*(frame[c].tolist() for c in ("worker_id", "week", "survival"))):
+        curves[worker_id].append((week, survival))
+    return dict(curves)
+
+
+@dataclass(frozen=True)
+class PublishedWeek:
+    """One score week as plain records, indexed for the questions the API answers.
+
+    Requests filter and slice these lists directly: at a few thousand workers that takes
+    well under a millisecond, where going through pandas per request costs several.
+    """
+
+    score_date: date
+    model_name: str
+    model_version: str
+    ranked: list[dict[str, Any]]  # one record per scored worker, by rank
+    curves: dict[str, list[tuple[int, float]]]  # per worker (week, survival), by week
+    worker_exposure: dict[str, dict[str, Any]]
+    clients: dict[str, list[dict[str, Any]]]  # per worker, most exposed first
+
+    @cached_property
+    def by_worker(self) -> dict[str, dict[str, Any]]:
+        return {record["worker_id"]: record for record in self.ranked}
+
+    @cached_property
+    def organisations(self) -> frozenset[str]:
+        return frozenset(record["organisation_id"] for record in self.ranked)
+
+    @cached_property
+    def teams(self) -> frozenset[str]:
+        return frozenset(record["team_id"] for record in self.ranked)
+
+    def risk_page(
+        self, page: int, page_size: int, organisation_id: str | None = None, team_id: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The number of workers matching the filters, and one page of them in rank order."""
+        matching = [
+            record
+            for record in self.ranked
+            if organisation_id in (None, record["organisation_id"]) and team_id in (None, record["team_id"])
+        ]
+        start = (page - 1) * page_size
+        return len(matching), matching[start : start + page_size]
+
+    def survival(self, worker_id: str) -> list[dict[str, Any]]:
+        return [{"week": week, "survival": survival} for week, survival in self.curves.get(worker_id, [])]
+
+
+def read_latest_week(warehouse: Path) -> PublishedWeek:
+    """Read the latest complete score week (and the week before it, for the trend); raises NothingPublished when there is none."""
+    with connect(warehouse, read_only=True) as con:
+        missing = [t for t in PUBLISHED_TABLES if not has_table(con, t)]
+        if missing:
+            raise NothingPublished(f"no scores published yet: table(s) {', '.join(missing)} missing in {warehouse}")
+        # A week counts once every table holds it, so a half-written publication is never served.
+        complete = " intersect ".join(f"select score_date from {t}" for t in PUBLISHED_TABLES)
+        dates = [d for (d,) in con.execute(f"{complete} order by score_date desc limit 2").fetchall()]
+        if not dates:
+            raise NothingPublished(
+                f"no scores published yet: no score week is in all of {', '.join(PUBLISHED_TABLES)} in {warehouse}"
+            )
+
+        def week_of(table: str, score_date: date) -> pd.DataFrame:
+            return con.execute(f"select * exclude (score_date) from {table} where score_date = ?", [score_date]).df()
+
+        risk = week_of("risk_scores", dates[0])
+        previous = week_of("risk_scores", dates[1]) if len(dates) > 1 else risk.iloc[:0]
+        curves = week_of("survival_curves", dates[0])
+        worker_exposure = week_of("worker_exposure", dates[0])
+        client_exposure = week_of("client_exposure", dates[0])
+
+    risk = risk.assign(
+        drivers=risk["drivers"].map(json.loads),
+        p_26w_change=risk["p_26w"] - risk["worker_id"].map(previous.set_index("worker_id")["p_26w"]),
+        model_version=risk["model_version"].astype(str),
+    ).sort_values(["rank", "worker_id"])
+    model_name, model_version = risk[["model_name", "model_version"]].value_counts().idxmax()
+    return PublishedWeek(
+        score_date=pd.Timestamp(dates[0]).date(),
+        model_name=model_name,
+        model_version=model_version,
+        ranked=_records(risk),
+        curves=_curves(curves),
+        worker_exposure={r.pop("worker_id"): r for r in _records(worker_exposure)},
+        clients=_by_worker(client_exposure.sort_values(["worker_id", "exposure"], ascending=[True, False])),
+    )
+
+
+class ScoreStore:
+    """Serves the latest published week from memory, re-reading it when the warehouse file changes."""
+
+    def __init__(self, warehouse: Path):
+        self.warehouse = Path(warehouse)
+        self._lock = threading.Lock()
+        self._week: PublishedWeek | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def current(self) -> PublishedWeek:
+        try:
+            stat = os.stat(self.warehouse)
+        except FileNotFoundError:
+            raise NothingPublished(f"no warehouse at {self.warehouse}: nothing has been published yet") from None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if self._week is None or stamp != self._stamp:
+                self._reload(stamp)
+            return self._week
+
+    def _reload(self, stamp: tuple[int, int]) -> None:
+        try:
+            self._week = read_latest_week(self.warehouse)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            # Held by a writer (the weekly flow, in this or another process): keep the week
+            # in memory and try again on the next request.
+            if self._week is None:
+                raise NothingPublished(f"the warehouse is being written, try again shortly ({error})", RETRY_AFTER_S) from error
+            return
+        except NothingPublished:
+            self._week = None
+            raise
+        self._stamp = stamp

@@ -1,0 +1,148 @@
+"""The documented hazard model of the synthetic sector: who leaves in a week, and why.
+
+Voluntary leaving is proportional: weekly probability = baseline x the product of the
+hazard ratios of the drivers a worker is exposed to, the product capped at ``HR_CAP``.
+Every ratio is the central value of a row of EVIDENCE.md ("Hazard ratios per driver").
+The simulation multiplies this by a personal frailty that no export records, so the
+oracle (this model without frailty) is the best a model could reach from the data.
+
+Other exits compete in the same week: retirement, dismissal/disability and the end of
+a temporary contract that is not renewed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WEEKS_PER_YEAR = 365.25 / 7
+
+# EVIDENCE.md, "Weekly hazard": cap the combined hazard ratio at about 5.
+HR_CAP = 5.0
+# EVIDENCE.md rows, in table order.
+HR_CASELOAD_ABOVE_NORM = 1.25
+HR_STARTER_COMPLEX = 1.5
+STARTER_WEEKS = 104  # "tenure < 2 years"
+STARTER_COMPLEX_SHARE = 0.5  # guess: "high complexity" = at least half the primary cases complex
+HR_NO_SCALE_STEP = 1.15
+NO_SCALE_STEP_WEEKS = 156  # "> 3 years"
+HR_NEW_MANAGER_0_3M = 1.8
+HR_NEW_MANAGER_4_6M = 1.3
+HR_TEAM_LEAVERS = 1.3
+TEAM_LEAVERS_MIN = 2  # ">= 2 team colleagues left in the last 6 months" (26 weeks)
+HR_TEMPORARY = 1.3
+HR_SICK_13W = 1.6
+HR_LONG_SICK = 2.0
+LONG_SICK_WEEKS = 6  # "spell > 6 weeks"
+HR_FUNDING_INSECURE = 1.5
+TENURE_BAND_WEEKS = (13, 104, 260, 520)  # 3 months, 2, 5 and 10 years
+TENURE_HR = (1.2, 1.8, 1.3, 1.0, 0.7)
+AGE_BANDS = (25, 35, 45, 55)
+AGE_HR = (1.6, 1.3, 1.0, 0.8, 0.7)
+
+# Set by simulation (EVIDENCE.md, "Weekly hazard": the reference group is not the average
+# worker): with the drivers above and the frailty below, this baseline gives about 20% a year
+# voluntary leaving of an organisation, 70% of all leaving (calibrated on 2000 positions x 5
+# years, seeds 0-2; `sector.json` reports the rates each run reached).
+BASELINE_VOLUNTARY_WEEKLY = 0.0020
+# Guess: unobserved propensity to leave (engagement, family, labour market), lognormal, mean 1.
+FRAILTY_SIGMA = 0.5
+
+# EVIDENCE.md, "Outflow": "retirement hazard from 60 rising steeply towards 67" (state pension
+# age); the yearly probabilities per age are a guess shaped to give 2-3 points of outflow.
+RETIREMENT_AGES = np.arange(60, 67)
+RETIREMENT_YEARLY = np.array([0.08, 0.10, 0.14, 0.20, 0.30, 0.45, 0.60])
+PENSION_AGE = 67
+# EVIDENCE.md, "Outflow": disability/unemployment 1-2 points a year.
+INVOLUNTARY_YEARLY = 0.015
+# Guess (EVIDENCE.md: no branch figure): share of temporary contracts renewed at their end.
+TEMPORARY_RENEWAL = 0.6
+
+
+def weekly(yearly: np.ndarray | float) -> np.ndarray | float:
+    """The weekly probability that compounds to a yearly one."""
+    return 1.0 - (1.0 - yearly) ** (1.0 / WEEKS_PER_YEAR)
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """Exposure of each at-risk worker at the week start t, from data dated before t."""
+
+    tenure_weeks: np.ndarray
+    age: np.ndarray
+    caseload_above_norm: np.ndarray
+    complex_share: np.ndarray
+    weeks_since_scale_step: np.ndarray
+    weeks_since_manager_change: np.ndarray
+    team_leavers_26w: np.ndarray
+    temporary: np.ndarray
+    weeks_since_sick: np.ndarray
+    last_spell_weeks: np.ndarray
+    funding_insecure: np.ndarray
+
+
+def voluntary_ratio(d: Drivers) -> np.ndarray:
+    """Combined hazard ratio of voluntary leaving against the reference worker, capped."""
+    starter = d.tenure_weeks < STARTER_WEEKS
+    recent_sick = d.weeks_since_sick <= 13
+    ratio = (
+        np.asarray(TENURE_HR)[np.digitize(d.tenure_weeks, TENURE_BAND_WEEKS)]
+        * np.asarray(AGE_HR)[np.digitize(d.age, AGE_BANDS)]
+        * np.where(d.caseload_above_norm, HR_CASELOAD_ABOVE_NORM, 1.0)
+        * np.where(starter & (d.complex_share >= STARTER_COMPLEX_SHARE), HR_STARTER_COMPLEX, 1.0)
+        * np.where(d.weeks_since_scale_step > NO_SCALE_STEP_WEEKS, HR_NO_SCALE_STEP, 1.0)
+        * np.select(
+            [d.weeks_since_manager_change <= 13, d.weeks_since_manager_change <= 26],
+            [HR_NEW_MANAGER_0_3M, HR_NEW_MANAGER_4_6M],
+            1.0,
+        )
+        * np.where(d.team_leavers_26w >= TEAM_LEAVERS_MIN, HR_TEAM_LEAVERS, 1.0)
+        * np.where(d.temporary, HR_TEMPORARY, 1.0)
+        * np.select(
+            [recent_sick & (d.last_spell_weeks > LONG_SICK_WEEKS), recent_sick],
+            [HR_LONG_SICK, HR_SICK_13W],
+            1.0,
+        )
+        * np.where(d.funding_insecure, HR_FUNDING_INSECURE, 1.0)
+    )
+    return np.minimum(ratio, HR_CAP)
+
+
+def voluntary_hazard(d: Drivers) -> np.ndarray:
+    """Weekly probability of voluntary leaving for an average-frailty worker."""
+    return BASELINE_VOLUNTARY_WEEKLY * voluntary_ratio(d)
+
+
+def retirement_hazard(age: np.ndarray) -> np.ndarray:
+    """Weekly probability of retiring; certain once the state pension age is reached."""
+    yearly = np.zeros(age.shape)
+    in_window = (age >= RETIREMENT_AGES[0]) & (age < PENSION_AGE)
+    yearly[in_window] = RETIREMENT_YEARLY[age[in_window] - RETIREMENT_AGES[0]]
+    return np.where(age >= PENSION_AGE, 1.0, weekly(yearly))
+
+
+@dataclass(frozen=True)
+class OtherExits:
+    """Weekly probabilities of the exits that compete with voluntary leaving."""
+
+    retirement: np.ndarray
+    involuntary: np.ndarray
+    end_of_contract: np.ndarray
+    transfer: np.ndarray
+
+    def combined(self) -> np.ndarray:
+        return 1.0 - (
+            (1.0 - self.retirement) * (1.0 - self.involuntary)
+            * (1.0 - self.end_of_contract) * (1.0 - self.transfer)
+        )
+
+
+def other_exits(age: np.ndarray, contract_ends_this_week: np.ndarray, team_transferred: np.ndarray) -> OtherExits:
+    """The competing exits; a lost tender moves the whole team to the winner (a certain exit)."""
+    return OtherExits(
+        retirement=retirement_hazard(age),
+        involuntary=np.full(age.shape, weekly(INVOLUNTARY_YEARLY)),
+        end_of_contract=np.where(contract_ends_this_week, 1.0 - TEMPORARY_RENEWAL, 0.0),
+        transfer=team_transferred.astype(float),
+    )

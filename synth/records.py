@@ -1,0 +1,96 @@
+"""What the simulation writes down as it goes: employments, HR events and the oracle.
+
+The logs are append-only in simulated time, like the HR systems they stand for; the
+export turns them into contract tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from continuity.sector import HR_EVENT_TYPES
+
+EVENT = {name: i for i, name in enumerate(HR_EVENT_TYPES)}
+
+
+@dataclass
+class WorkerLog:
+    """One row per employment (a person at one employer), values at hire."""
+
+    person: list[int]
+    team: list[int]
+    occupation: list[int]
+    birth_year: list[int]
+    gender: list[int]
+    contract_type: list[int]
+    contract_end: list[int]  # day, -1 when permanent
+    fte: list[float]
+    pay_scale: list[int]
+    pay_step: list[int]
+    hire_day: list[int]
+    termination_day: list[int]  # -1 while employed
+    termination_reason: list[int]  # index into TERMINATION_REASONS, -1 while employed
+
+    @classmethod
+    def empty(cls) -> WorkerLog:
+        return cls(*([] for _ in range(len(cls.__dataclass_fields__))))
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+    def append(self, **columns: np.ndarray) -> np.ndarray:
+        """Add employments; returns their row numbers."""
+        first = len(self)
+        for name, values in columns.items():
+            getattr(self, name).extend(np.asarray(values).tolist())
+        n = len(self) - first
+        self.termination_day.extend([-1] * n)
+        self.termination_reason.extend([-1] * n)
+        return np.arange(first, first + n)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.asarray(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+class EventLog:
+    """HR events as chunks of arrays; `detail` is a string or None per event."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, rows: np.ndarray, days: np.ndarray | int, event_type: str, *,
+            end: np.ndarray | int = -1, value: np.ndarray | float = np.nan,
+            detail: np.ndarray | None = None) -> None:
+        n = len(rows)
+        if n == 0:
+            return
+        self._chunks.append((
+            np.asarray(rows, dtype=np.int64),
+            np.broadcast_to(np.asarray(days, dtype=np.int64), n).copy(),
+            np.full(n, EVENT[event_type]),
+            np.broadcast_to(np.asarray(end, dtype=np.int64), n).copy(),
+            np.broadcast_to(np.asarray(value, dtype=float), n).copy(),
+            np.full(n, None, dtype=object) if detail is None else np.asarray(detail, dtype=object),
+        ))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        names = ("row", "day", "event_type", "end", "value", "detail")
+        if not self._chunks:
+            return {name: np.empty(0) for name in names}
+        return {name: np.concatenate([c[i] for c in self._chunks]) for i, name in enumerate(names)}
+
+
+class OracleLog:
+    """Per at-risk worker and week: the true weekly hazards without the personal frailty."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, rows: np.ndarray, week_day: int, voluntary: np.ndarray, other: np.ndarray) -> None:
+        self._chunks.append((rows, np.full(len(rows), week_day), voluntary, other))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        names = ("row", "day", "hazard_voluntary", "hazard_other")
+        return {name: np.concatenate([c[i] for c in self._chunks]) for i, name in enumerate(names)}

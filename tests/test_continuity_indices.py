@@ -1,0 +1,85 @@
+"""Continuity indices on hand-made histories whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from continuity.features.continuity_indices import INDEX_COLUMNS, continuity_indices
+
+from contract_frames import assignment, contact, load
+
+T = date(2021, 3, 1)
+
+
+def weeks_before(n: int) -> date:
+    return T - timedelta(weeks=n)
+
+
+@pytest.fixture
+def con():
+    with duckdb.connect() as connection:
+        yield connection
+
+
+def row_of(con, client_id: str, **kwargs):
+    indices = continuity_indices(con, T, **kwargs).set_index("client_id")
+    return indices.loc[client_id]
+
+
+def test_contacts_a_a_b_a(con):
+    load(con, assignments=[assignment("c", "A", weeks_before(80)), assignment("c", "B", weeks_before(80))],
+         contacts=[contact("c", w, weeks_before(k)) for w, k in (("A", 8), ("A", 6), ("B", 4), ("A", 2))])
+    row = row_of(con, "c")
+    assert row.encounters == 4 and row.source == "contacts"
+    assert row.upc == 0.75
+    assert row.coc == pytest.approx((9 + 1 - 4) / (4 * 3))
+    assert row.secon == pytest.approx(1 / 3)
+    assert row.mmci == pytest.approx((1 - 2 / 4.1) / (1 - 1 / 4.1))
+    assert row.distinct_workers_12m == 2
+
+
+def test_coc_and_secon_are_null_below_two_encounters(con):
+    load(con, assignments=[assignment("c", "A", weeks_before(80))], contacts=[contact("c", "A", weeks_before(3))])
+    row = row_of(con, "c")
+    assert row.upc == 1.0 and row.mmci == pytest.approx(1.0)
+    assert row.coc != row.coc and row.secon != row.secon  # NaN: undefined, not zero
+
+
+def test_kpc_counts_contacts_with_workers_seen_in_the_year_before_the_window(con):
+    load(con, assignments=[assignment("c", "A", weeks_before(80), end_date=weeks_before(30)),
+                           assignment("c", "B", weeks_before(20)),
+                           assignment("new", "A", weeks_before(10))],
+         contacts=[contact("c", "A", weeks_before(12)), contact("c", "A", weeks_before(11)),
+                   contact("c", "B", weeks_before(5)), contact("c", "C", weeks_before(4)),
+                   contact("c", "C", weeks_before(30))])  # C seen before the 26-week window
+    # 26-week window: A (assigned then) and C (a contact then) were known, B was not
+    assert row_of(con, "c", window_weeks=26).kpc == pytest.approx(3 / 4)
+    # 13-week window: B's assignment began before the window, so B was known too
+    assert row_of(con, "c", window_weeks=13).kpc == pytest.approx(4 / 4)
+    assert row_of(con, "new").kpc != row_of(con, "new").kpc  # a new client knew nobody: undefined
+
+
+def test_assignment_weeks_stand_in_for_missing_contacts(con):
+    load(con, assignments=[assignment("c", "A", weeks_before(10), end_date=weeks_before(4), end_reason="handover"),
+                           assignment("c", "B", weeks_before(4) + timedelta(days=1))])
+    row = row_of(con, "c")
+    # A ran in the weeks starting 10..4 weeks before t (7), B in the last 4 weeks
+    assert (row.encounters, row.source) == (11, "assignment_weeks")
+    assert row.upc == pytest.approx(7 / 11)
+    assert row.secon == pytest.approx(9 / 10)
+    assert row.handovers_12m == 1 and row.distinct_workers_12m == 2
+
+
+def test_only_clients_with_an_open_assignment_and_only_the_past(con):
+    load(con, assignments=[assignment("open", "A", weeks_before(5), end_date=T, end_reason="worker_left"),
+                           assignment("closed", "A", weeks_before(5), end_date=T - timedelta(days=1)),
+                           assignment("future", "A", T)],
+         contacts=[contact("open", "A", weeks_before(1)), contact("open", "B", T)])
+    indices = continuity_indices(con, T)
+    assert tuple(indices.columns) == INDEX_COLUMNS
+    assert list(indices.client_id) == ["open"]
+    assert indices.iloc[0].encounters == 1  # the contact at t is not yet known
+    assert indices.iloc[0].handovers_12m == 0  # the hand-over at t is not yet known

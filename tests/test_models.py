@@ -1,0 +1,113 @@
+"""Forecasters against a synthetic sector whose true hazard is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from model_frames import TRUE_LOG_HR, default_frames, fitted
+
+from continuity.features.feature_spec import BY_NAME
+from continuity.models.cox import CoxForecaster
+from continuity.models.evaluation import evaluate
+
+NAMES = ["cox", "gradient_boosting"]
+# Features that carry a true driver in the generator: the driver itself or an exact proxy
+# (caseload = ratio x norm x fte; a contract end date exists only for temporary contracts).
+DRIVER_PROXIES = {"caseload_ratio", "caseload", "sick_weeks_13w", "sick_weeks_52w", "is_temporary", "weeks_to_contract_end"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_held_out_ranking_recovers_true_hazard(name):
+    split, forecaster = fitted(name)
+    assert evaluate(forecaster, split.test_snapshots, split.test_labels)["c_index"] > 0.7
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_probabilities_are_probabilities_and_grow_with_horizon(name):
+    split, forecaster = fitted(name)
+    risk = forecaster.predict_risk(split.test_snapshots, horizons=(4, 13, 26))
+    assert list(risk.columns) == ["p_4w", "p_13w", "p_26w"]
+    assert risk.notna().all().all()
+    assert ((risk >= 0) & (risk <= 1)).all().all()
+    assert (risk["p_4w"] <= risk["p_13w"]).all() and (risk["p_13w"] <= risk["p_26w"]).all()
+    # Not a constant: the spread must be wide enough to rank a team.
+    assert risk["p_13w"].quantile(0.9) > 2 * risk["p_13w"].quantile(0.1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_survival_curves_start_at_one_and_never_rise(name):
+    split, forecaster = fitted(name)
+    survival = forecaster.predict_survival(split.test_snapshots.head(200), weeks=range(0, 53))
+    assert survival.shape == (200, 53)
+    assert np.allclose(survival[:, 0], 1.0, atol=0.02)
+    assert (np.diff(survival, axis=1) <= 1e-12).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_risk_rows_follow_the_input_index(name):
+    split, forecaster = fitted(name)
+    rows = split.test_snapshots.sample(50, random_state=1)
+    shuffled = forecaster.predict_risk(rows)
+    assert shuffled.index.equals(rows.index)
+    pd.testing.assert_frame_equal(shuffled.sort_index(), forecaster.predict_risk(rows.sort_index()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explanations_name_the_true_drivers_of_high_risk_rows(name):
+    split, forecaster = fitted(name)
+    oracle = default_frames().oracle.loc[split.test_snapshots.index, "hazard_voluntary"]
+    high_risk = split.test_snapshots[oracle >= oracle.quantile(0.9)]
+    drivers = forecaster.explain(high_risk, top=3)
+    assert len(drivers) == len(high_risk) and all(len(row) == 3 for row in drivers)
+    first = [row[0] for row in drivers]
+    named = np.mean([d["feature"] in DRIVER_PROXIES and d["direction"] == "raises" for d in first])
+    assert named >= 0.9
+    for row in drivers:
+        sizes = [abs(d["contribution"]) for d in row]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_explanation_labels_are_plain_words():
+    split, forecaster = fitted("gradient_boosting")
+    rows = split.test_snapshots
+    busy = rows[(rows["caseload_ratio"] > 1.5) & (rows["sick_weeks_13w"] == 0) & ~rows["is_temporary"]]
+    caseload = [d for row in forecaster.explain(busy) for d in row if d["feature"] == "caseload_ratio"]
+    assert caseload and all(d["direction"] == "raises" for d in caseload)
+    assert {d["label"] for d in caseload} == {f"high {BY_NAME['caseload_ratio'].label}"}
+    temporary = forecaster.explain(rows[rows["is_temporary"]].head(20), top=30)
+    labels = {d["label"] for row in temporary for d in row if d["feature"] == "is_temporary"}
+    assert labels == {f"{BY_NAME['is_temporary'].label}: yes"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_protected_attributes_do_not_move_the_forecast(name):
+    split, forecaster = fitted(name)
+    rows = split.test_snapshots.head(100)
+    other = rows.assign(gender="x", age_band="55+")
+    pd.testing.assert_frame_equal(forecaster.predict_risk(rows), forecaster.predict_risk(other))
+    explained = {d["feature"] for row in forecaster.explain(rows, top=30) for d in row}
+    assert not explained & {"gender", "age_band"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unseen_occupation_is_scored_not_refused(name):
+    split, forecaster = fitted(name)
+    rows = split.test_snapshots.head(5).assign(occupation="kwartiermaker")
+    risk = forecaster.predict_risk(rows)
+    assert risk.notna().all().all()
+
+
+def test_training_refuses_snapshots_without_labels():
+    frames = default_frames()
+    with pytest.raises(ValueError, match="no label"):
+        CoxForecaster().fit(frames.snapshots, frames.labels.iloc[:-100])  # the latest week is always kept
+
+
+def test_thinning_trains_on_fewer_rows():
+    frames = default_frames()
+    rows = frames.snapshots[pd.to_datetime(frames.snapshots["snapshot_date"]) < "2023-04-01"]
+    every_week = CoxForecaster(thin_every=1).fit(rows, frames.labels)
+    every_fourth = CoxForecaster(thin_every=4).fit(rows, frames.labels)
+    assert every_week.n_training_rows_ == len(rows)
+    assert every_fourth.n_training_rows_ < len(rows) / 3
