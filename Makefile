@@ -3,6 +3,9 @@
 .PHONY: setup demo test clean
 
 PYTHON ?= python3
+# The web-page tests drive Debian's Chromium headless (no browser download at run time).
+BROWSER := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UV := .tools/bin/uv
 VENV := .venv
 
@@ -14,12 +17,16 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python 3.11
 	touch $@
 
+$(BROWSER):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
 setup: $(VENV)/.synced
 
 demo: setup
 	$(VENV)/bin/continuity demo
 
-test: setup
+test: setup $(BROWSER)
 	$(VENV)/bin/python -m pytest
 
 clean:

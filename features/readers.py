@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -132,15 +133,13 @@ def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, list[tuple[in
 
 
 def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows whose every cell is empty (blank lines); the index keeps the file's row numbers."""
     if frame.empty or frame.shape[1] == 0:
         return frame
-    obj = frame.select_dtypes(include="object")
-    if obj.shape[1] != frame.shape[1]:
-        return frame
-    blank = pd.Series(True, index=frame.index)
+    blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
-        s = frame[col]
-        blank &= s.isna() | (s.str.len() == 0) | (s.str.strip().str.len() == 0)
+        v = frame[col].to_numpy(dtype=object)
+        blank &= pd.isna(v) | (v == "")
         if not blank.any():
             return frame
     return frame.loc[~blank]

@@ -55,24 +55,44 @@ def _errors(rows: pd.Index, column: str | None, values: pd.Series | list | None,
                          "reason": reason.to_numpy() if isinstance(reason, pd.Series) else [reason] * n})
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Any column as stripped text with None for empty/missing; each distinct value is handled once."""
+@dataclass
+class _Factor:
+    """A column as codes into its distinct stripped texts (-1 = empty): every parse runs once per distinct value."""
+    codes: np.ndarray
+    uniques: np.ndarray  # object array of str
+    index: pd.Index
+
+    def text(self) -> pd.Series:
+        return self.take(self.uniques, None)
+
+    def take(self, per_unique: np.ndarray, fill: object, dtype: object = object) -> pd.Series:
+        arr = np.concatenate([np.asarray(per_unique, dtype=dtype), np.array([fill], dtype=dtype)])
+        return pd.Series(arr[np.where(self.codes < 0, len(self.uniques), self.codes)], index=self.index)
+
+    def rows_where(self, per_unique_bad: np.ndarray) -> pd.Index:
+        bad = np.concatenate([np.asarray(per_unique_bad, dtype=bool), [False]])
+        return self.index[bad[np.where(self.codes < 0, len(self.uniques), self.codes)]]
+
+
+def _factor(series: pd.Series) -> _Factor:
     s = series
     if pd.api.types.is_float_dtype(s) and s.dropna().map(float.is_integer).all():
         s = s.astype("Int64")
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    cleaned = np.array([(str(u).strip() or None) for u in uniques] + [None], dtype=object)
-    return pd.Series(cleaned[np.where(codes < 0, len(uniques), codes)], index=series.index, dtype=object)
+    cleaned = [str(u).strip() for u in uniques]
+    empty = [i for i, c in enumerate(cleaned) if not c]
+    if empty:  # whitespace-only cells are missing values
+        keep = [i for i in range(len(cleaned)) if cleaned[i]]
+        new_pos = np.full(len(cleaned) + 1, -1, dtype=np.int64)
+        new_pos[keep] = np.arange(len(keep))
+        codes = new_pos[np.where(codes < 0, len(cleaned), codes)]
+        cleaned = [cleaned[i] for i in keep]
+    return _Factor(np.asarray(codes, dtype=np.int64), np.array(cleaned, dtype=object), series.index)
 
 
-def _map_uniques(series: pd.Series, fn) -> tuple[pd.Series, pd.Series]:
-    """Apply ``fn(str) -> (value, ok)`` once per distinct non-null text; return (values, failed mask)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    parsed = [fn(u) for u in uniques]
-    vals = np.array([p[0] for p in parsed] + [None], dtype=object)
-    oks = np.array([p[1] for p in parsed] + [True], dtype=bool)
-    idx = np.where(codes < 0, len(uniques), codes)
-    return pd.Series(vals[idx], index=series.index, dtype=object), pd.Series(~oks[idx], index=series.index)
+def _text(series: pd.Series) -> pd.Series:
+    """Any column as stripped text with None for empty/missing."""
+    return _factor(series).text()
 
 
 def _parse_date(text: str) -> tuple[object, bool]:
@@ -131,33 +151,35 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
                 v = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
                 out[col.name] = v.dt.normalize().astype("datetime64[ns]")
                 continue
-            t = _text(s)
-            fast = pd.to_datetime(t, format="%Y-%m-%d", errors="coerce")
-            todo = fast.isna() & t.notna()
-            if todo.any():
-                vals, bad = _map_uniques(t[todo], _parse_date)
-                fast = fast.copy()
-                fast[todo] = pd.to_datetime(vals, errors="coerce")
-                bad_rows = bad[bad].index
-                if len(bad_rows):
-                    errs.append(_errors(bad_rows, col.name, t[bad_rows],
-                                        "not a valid date (expected YYYY-MM-DD or DD-MM-YYYY)"))
+            f = _factor(s)
+            parsed = pd.to_datetime(pd.Series(f.uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
+            todo = np.flatnonzero(parsed.isna().to_numpy())
+            bad_u = np.zeros(len(f.uniques), dtype=bool)
+            for i in todo:
+                v, ok = _parse_date(f.uniques[i])
+                parsed.iloc[i] = v if ok else pd.NaT
+                bad_u[i] = not ok
+            rows = f.rows_where(bad_u)
+            if len(rows):
+                errs.append(_errors(rows, col.name, f.text()[rows], "not a valid date (expected YYYY-MM-DD or DD-MM-YYYY)"))
+            fast = f.take(parsed.astype("datetime64[ns]").to_numpy(), np.datetime64("NaT", "ns"), "datetime64[ns]")
             out[col.name] = fast.astype("datetime64[ns]")
         elif col.dtype in ("int", "float"):
             if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
                 num = s.astype("float64")
             else:
-                t = _text(s)
-                num = pd.to_numeric(t, errors="coerce")
-                todo = num.isna() & t.notna()
-                if todo.any():
-                    vals, bad = _map_uniques(t[todo], _parse_number)
-                    num = num.astype("float64").copy()
-                    num[todo] = vals.astype("float64")
-                    bad_rows = bad[bad].index
-                    if len(bad_rows):
-                        errs.append(_errors(bad_rows, col.name, t[bad_rows], "not a number"))
-                num = num.astype("float64")
+                f = _factor(s)
+                parsed = pd.to_numeric(pd.Series(f.uniques, dtype=object), errors="coerce").astype("float64")
+                todo = np.flatnonzero(parsed.isna().to_numpy())
+                bad_u = np.zeros(len(f.uniques), dtype=bool)
+                for i in todo:
+                    v, ok = _parse_number(f.uniques[i])
+                    parsed.iloc[i] = v if ok else np.nan
+                    bad_u[i] = not ok
+                rows = f.rows_where(bad_u)
+                if len(rows):
+                    errs.append(_errors(rows, col.name, f.text()[rows], "not a number"))
+                num = f.take(parsed.to_numpy(), np.nan, "float64")
             if col.dtype == "int":
                 frac = num.notna() & (num != np.floor(num.fillna(0)))
                 if frac.any():
@@ -171,20 +193,19 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
             if pd.api.types.is_bool_dtype(s):
                 out[col.name] = s.astype("boolean")
                 continue
-            t = _text(s)
-            vals, bad = _map_uniques(t, _parse_bool)
-            bad &= t.notna()
-            if bad.any():
-                rows = bad[bad].index
-                errs.append(_errors(rows, col.name, t[rows], "not a yes/no value (expected true/false, ja/nee, 1/0)"))
-            out[col.name] = vals.astype("boolean")
+            f = _factor(s)
+            parsed = [_parse_bool(u) for u in f.uniques]
+            rows = f.rows_where(np.array([not ok for _, ok in parsed], dtype=bool))
+            if len(rows):
+                errs.append(_errors(rows, col.name, f.text()[rows], "not a yes/no value (expected true/false, ja/nee, 1/0)"))
+            out[col.name] = f.take(np.array([v for v, _ in parsed], dtype=object), None).astype("boolean")
         else:  # text
-            t = _text(s)
+            f = _factor(s)
             if (table.name, col.name) in C.ALLOWED_LABELS:
                 labels = mapping.label_table(table.name, col.name)
-                vals, _ = _map_uniques(t, lambda u: (labels.get(label_key(u), u), True))
-                out[col.name] = vals
+                out[col.name] = f.take(np.array([labels.get(label_key(u), u) for u in f.uniques], dtype=object), None)
             else:
+                t = f.text()
                 if col.name not in C.PSEUDONYMISED.get(table.name, ()):
                     mask = formula_mask(t)
                     if mask.any():

@@ -116,7 +116,8 @@ class Caseload:
         closing_clients = self.open.client[closes]
         secondary_closes = ~primary & (rng.random(len(primary)) < 1.0 / SECONDARY_WEEKS)
         mask = closes | (~primary & np.isin(self.open.client, closing_clients)) | secondary_closes
-        self.end(mask, week_day + rng.integers(0, 5, mask.sum()), CLOSED)
+        # never before the start: a case handed over earlier this week may close this week
+        self.end(mask, np.maximum(week_day + rng.integers(0, 5, mask.sum()), self.open.start[mask]), CLOSED)
 
     def hand_over(self, slot: int, day: int, reason: int, candidates: np.ndarray, slot_rows: np.ndarray,
                   load: np.ndarray, capacity: np.ndarray) -> None:
@@ -144,6 +145,11 @@ class Caseload:
         self.end(promoted, day, HANDOVER)
         self.end(self.open.slot == slot, day, reason)
         self.start(clients, slot_rows[successors], successors, True, day, complexity)
+
+    def latest_start(self, slot: int) -> int:
+        """The last day a case of `slot` began (a handover must not precede it)."""
+        starts = self.open.start[self.open.slot == slot]
+        return int(starts.max(initial=-1))
 
     def rebind(self, slot: int, new_row: int, end_day: int, start_day: int) -> None:
         """The same person continues every case under a new employment (a transferred team)."""

@@ -42,6 +42,7 @@ class SectorSummary:
     organisation_leaving_rate: float  # exits from an employer per worker-year (EVIDENCE.md: 25-30%)
     sector_outflow_rate: float  # exits not followed by a job elsewhere in the sector (EVIDENCE.md: 17%)
     move_rate: float  # moves to another employer of the sector per worker-year (EVIDENCE.md: 12%)
+    transfer_rate: float  # of which teams passing to a tender's winner, per worker-year
     voluntary_share: float  # voluntary exits among all exits (EVIDENCE.md guess: 70%)
     exit_rates: dict[str, float]  # per termination reason, per worker-year
     sick_leave_share: float  # share of worker-weeks on sick leave (EVIDENCE.md: 5-6.4%)
@@ -67,6 +68,7 @@ def _outflow(sim: Simulated) -> dict[str, float | dict[str, float]]:
         organisation_leaving_rate=round(float(left.sum() / worker_years), 4),
         sector_outflow_rate=round(float((left.sum() - moved.sum()) / worker_years), 4),
         move_rate=round(float(moved.sum() / worker_years), 4),
+        transfer_rate=round(sim.transfers / worker_years, 4),
         voluntary_share=round(float(np.mean(reasons == TERMINATION_REASONS.index("voluntary"))), 4),
         exit_rates={r: round(float((reasons == i).sum() / worker_years), 4) for i, r in enumerate(TERMINATION_REASONS)},
     )

@@ -45,7 +45,7 @@ AGE_HR = (1.6, 1.3, 1.0, 0.8, 0.7)
 # worker): with the drivers above and the frailty below, this baseline gives about 20% a year
 # voluntary leaving of an organisation, 70% of all leaving (calibrated on 2000 positions x 5
 # years, seeds 0-2; `sector.json` reports the rates each run reached).
-BASELINE_VOLUNTARY_WEEKLY = 0.0020
+BASELINE_VOLUNTARY_WEEKLY = 0.00205
 # Guess: unobserved propensity to leave (engagement, family, labour market), lognormal, mean 1.
 FRAILTY_SIGMA = 0.5
 

@@ -40,7 +40,7 @@ TEAM_SIZE = (8, 15)
 CONTRACT_YEARS = np.array([2, 3, 4, 6, 8])
 CONTRACT_YEARS_P = np.array([0.2, 0.25, 0.2, 0.2, 0.15])
 AWARD_LEAD_DAYS = (91, 274)  # guess: a tender is decided 3-9 months before the contract starts
-TENDER_LOSS = 0.15  # guess: share of re-tenders an incumbent loses
+TENDER_LOSS = 0.1  # guess: share of re-tenders an incumbent loses
 INSECURE_DAYS = 183  # EVIDENCE.md: "funding contract ends <= 6 months"
 
 
@@ -127,19 +127,23 @@ def _team_sizes(rng: np.random.Generator, positions: int) -> np.ndarray:
 
 def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_weeks: int) -> Sector:
     sizes = _team_sizes(rng, positions)
-    # At least two organisations, so that moves inside the sector exist; never more than teams.
-    n_orgs = int(np.clip(round(positions / POSITIONS_PER_ORGANISATION), 2, min(8, max(2, len(sizes)))))
+    # Three or more organisations when there are teams enough, so that moves inside the
+    # sector find vacancies; teams are dealt out evenly so that no employer dwarfs the rest.
+    n_orgs = int(np.clip(round(positions / POSITIONS_PER_ORGANISATION), min(3, len(sizes)), min(8, len(sizes))))
     kinds = [ORGANISATION_KINDS[i % len(ORGANISATION_KINDS)] for i in range(n_orgs)]
-    markets = _markets(rng, kinds)
-    # Every organisation keeps at least its first market; surplus markets are dropped.
-    first_of_org = {m[0]: i for i, m in reversed(list(enumerate(markets)))}
-    rest = [i for i in range(len(markets)) if i not in first_of_org.values()]
-    keep = sorted(first_of_org.values()) + sorted(rng.permutation(rest)[: max(0, len(sizes) - n_orgs)].tolist())
-    markets = [markets[i] for i in sorted(keep)]
-
-    # Each market has a team; the other teams go to markets of random (Dirichlet) weight.
-    extra = rng.choice(len(markets), len(sizes) - len(markets), p=rng.dirichlet(np.full(len(markets), 2.0)))
-    team_market = np.sort(np.concatenate([np.arange(len(markets)), extra]))
+    all_markets = _markets(rng, kinds)
+    team_org = np.arange(len(sizes)) % n_orgs
+    team_key = []
+    for org in range(n_orgs):
+        own = [i for i, m in enumerate(all_markets) if m[0] == org]
+        n_teams = int((team_org == org).sum())
+        # each market of the organisation a team while teams last, the rest by Dirichlet weight
+        first = own[:n_teams]
+        extra = rng.choice(own, n_teams - len(first), p=rng.dirichlet(np.full(len(own), 2.0))) if n_teams > len(own) else []
+        team_key += sorted([*first, *extra])
+    used = sorted(set(team_key))
+    markets = [all_markets[i] for i in used]
+    team_market = np.array([used.index(i) for i in team_key])
     market_org = np.array([m[0] for m in markets])
     market_region = np.array([m[1] for m in markets])
     market_domain = np.array([m[2] for m in markets])

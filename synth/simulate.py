@@ -28,8 +28,8 @@ VOLUNTARY, INVOLUNTARY, RETIREMENT, END_OF_CONTRACT = (
 TRANSFER = -2  # an exit kind recorded as involuntary: the team passes to a tender's winner
 
 # EVIDENCE.md, "Outflow": 12 of about 30 points of organisation-leaving are moves to another
-# employer inside the sector; with about 20 points voluntary, 0.6 of voluntary leavers move.
-MOVE_SHARE = 0.58
+# employer inside the sector; with about 21 points voluntary, 0.55 of voluntary leavers move (some find no post).
+MOVE_SHARE = 0.55
 MOVER_WAIT_WEEKS = 26  # guess: a mover who finds no post within half a year has left the sector
 VACANCY_WEEKS = (2, 13)  # guess: "a vacancy of a few weeks"
 # Sick leave, EVIDENCE.md: 5-6.4% of working time in sociaal werk; onset rate tuned to that with
@@ -60,6 +60,7 @@ class Simulated:
     start_day: int
     n_weeks: int
     sick_share: float
+    transfers: int  # employments ended because a lost tender moved the team to the winner
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Simulation:
             self.transfers[tr.week].append(tr)
         self.sick_weeks = 0
         self.worker_weeks = 0
+        self.n_transferred = 0
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -230,7 +232,7 @@ class Simulation:
             self._week(week)
         self._close_open_spells()
         return Simulated(self.sector, self.workers, self.events, self.caseload, self.oracle, self.start_day,
-                         self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1))
+                         self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1), self.n_transferred)
 
     def _week(self, k: int) -> None:
         p, rng = self.pos, self.rng
@@ -281,7 +283,7 @@ class Simulation:
         self.caseload.close_cases(rng, t)
         self._arrivals(present, t)
         self._fill_vacancies(k, t)
-        if self._month(t) != self._month(t - 7):
+        if k > 0 and self._month(t) != self._month(t - 7):
             self._overtime(present, t)
         sick = present[p.sick_start[present] >= 0]
         p.last_sick_week[sick] = k
@@ -343,6 +345,7 @@ class Simulation:
     def _transfer(self, slot: int, end_day: int, transfer: Transfer) -> None:
         """The person is hired by the tender's winner the next day and keeps their clients."""
         p = self.pos
+        self.n_transferred += 1
         p.team[slot] = transfer.new_team
         terms = Terms(p.contract_type[[slot]], np.zeros(1, dtype=np.int64), p.load[[slot]],
                       p.step_withheld[[slot]], p.thrown_in[[slot]])
@@ -448,7 +451,7 @@ class Simulation:
                 continue
             sizes = np.bincount(p.team, minlength=len(teams.team_id))[others]
             target = others[np.argmin(sizes)]
-            day = t + int(rng.integers(0, 5))
+            day = max(t + int(rng.integers(0, 5)), self.caseload.latest_start(s))
             counts, _ = self.caseload.caseload(len(p.team))
             self.caseload.hand_over(s, day, HANDOVER, colleagues, p.row, counts, p.capacity())
             p.team[s] = target
@@ -488,12 +491,14 @@ class Simulation:
         self._hire(slots, persons, terms, hire_day, contract_end, ids)
 
     def _overtime(self, present: np.ndarray, t: int) -> None:
-        """Overtime hours of the month just ended, dated on its first day (or the hire day)."""
+        """Overtime hours of the month just ended for those who worked in it, dated on its first day (or the hire day)."""
         p, rng = self.pos, self.rng
+        month_start = int(self._month(t - 7).astype("datetime64[D]").astype(np.int64))
+        month_end = int(self._month(t).astype("datetime64[D]").astype(np.int64))
+        present = present[p.hire_day[present] < month_end]
         counts, _ = self.caseload.caseload(len(p.team))
         excess = np.maximum(counts[present] / (CASELOAD_NORM_PER_FTE * p.fte[present]) - 1.0, 0.0)
         hours = rng.poisson(p.fte[present] * (OVERTIME_BASE_HOURS + OVERTIME_PER_EXCESS * excess))
-        month_start = int(self._month(t - 7).astype("datetime64[D]").astype(np.int64))
         worked = hours > 0
         self.events.add(p.row[present[worked]], np.maximum(month_start, p.hire_day[present[worked]]), "overtime",
                         value=hours[worked].astype(float))

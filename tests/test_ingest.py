@@ -494,14 +494,14 @@ print("done", flush=True)
 """
 
 
-def _big_export(folder: Path, n_contacts: int) -> Path:
-    write_export(folder)
-    days = pd.date_range("2020-02-10", periods=n_contacts // 2, freq="D").strftime("%Y-%m-%d")
-    days = days[days < "2024-06-01"]
-    c = pd.concat([pd.DataFrame({"client_id": "K1", "worker_id": "W1", "contact_date": days, "minutes": 30}),
-                   pd.DataFrame({"client_id": "K2", "worker_id": "W2", "contact_date": days, "minutes": 40})])
-    c.to_csv(folder / "contacts.csv", sep=";", index=False)
-    return folder
+def _big_contacts(folder: Path, n_clients: int = 300) -> None:
+    """Many clients with daily contacts (about 450,000 rows), so that writing takes a while."""
+    days = pd.date_range("2020-02-10", "2024-05-31", freq="D").strftime("%Y-%m-%d")
+    a = BASE["assignments"] + [f"B{i};W2;primary;2020-01-01;;;wmo;2;false;false;false;false" for i in range(n_clients)]
+    (folder / "assignments.csv").write_text("\n".join(a) + "\n")
+    c = pd.DataFrame({"client_id": [f"B{i}" for i in range(n_clients)]}).merge(
+        pd.DataFrame({"contact_date": days}), how="cross").assign(worker_id="W2", minutes=30)
+    c[["client_id", "worker_id", "contact_date", "minutes"]].to_csv(folder / "contacts.csv", sep=";", index=False)
 
 
 def test_killed_load_leaves_previous_state_then_rerun_is_clean(tmp_path):
@@ -515,7 +515,7 @@ def test_killed_load_leaves_previous_state_then_rerun_is_clean(tmp_path):
     before = _dump(tmp_path)
     # a second export whose workers change; kill the loader after it started writing
     newer = write_export(tmp_path / "ex2", edit(BASE, "workers", 2, "fte", "0.5"))
-    (newer / "contacts.csv").write_text((small / "contacts.csv").read_text())
+    _big_contacts(newer)  # contacts are written last and take long enough to be killed mid-way
     script = tmp_path / "loader.py"
     script.write_text(LOADER)
     proc = subprocess.Popen([sys.executable, str(script), str(newer), str(tmp_path / "wh.duckdb")],
@@ -528,11 +528,13 @@ def test_killed_load_leaves_previous_state_then_rerun_is_clean(tmp_path):
             break
     proc.wait(timeout=60)
     assert killed and proc.returncode == -signal.SIGKILL
+    assert "done" not in proc.stdout.read()
     assert _dump(tmp_path) == before  # nothing of the killed load is visible
     ingest(newer, tmp_path)
     after = _dump(tmp_path)
     assert table(tmp_path, "select fte from workers where worker_id='W1'").fte[0] == 0.5
-    assert len(after["workers"]) == 3 and len(after["contacts"]) == 3  # no duplicates
+    n_contacts = sum(1 for _ in (newer / "contacts.csv").open()) - 1
+    assert len(after["workers"]) == 3 and len(after["contacts"]) == 3 + n_contacts  # no duplicates
     ingest(newer, tmp_path)
     assert _dump(tmp_path) == after
 

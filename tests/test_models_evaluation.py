@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from model_frames import HOLDOUT_WEEKS, default_frames, fitted
+from model_frames import HOLDOUT_WEEKS, candidates, default_frames, fitted
 
 from continuity.models.evaluation import evaluate, oracle_metrics
 from continuity.models.split import thin
@@ -66,8 +66,8 @@ def test_models_approach_but_do_not_beat_the_oracle(name):
 def test_champion_is_chosen_on_validation_and_reported_on_test():
     frames = default_frames()
     selection = train_and_select(
-        frames.snapshots, frames.labels, holdout_weeks=HOLDOUT_WEEKS, thin_every=4, oracle=frames.oracle,
-        horizons=(4, 8),
+        frames.snapshots, frames.labels, holdout_weeks=HOLDOUT_WEEKS, oracle=frames.oracle,
+        candidates=candidates(), horizons=(4, 8),
     )
     assert set(selection.validation) == set(selection.test) == {"cox", "gradient_boosting"}
     assert selection.champion == max(selection.validation, key=lambda n: selection.validation[n]["c_index"])

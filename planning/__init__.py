@@ -1,0 +1,1 @@
+"""Turns published scores into handover plans and aggregate forecasts."""
