@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from continuity.config import Settings
 
@@ -75,15 +76,24 @@ def ingest(
     raise typer.Exit(result.exit_code)
 
 
+def _prefect_env(settings: Settings) -> None:
+    """Prefect without a server keeps its own SQLite under PREFECT_HOME: give it ours, and no telemetry."""
+    import os
+
+    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 @app.command()
 def run(
     retrain: Annotated[bool, typer.Option(help="Retrain and re-register; --no-retrain scores with the current champion.")] = True,
 ) -> None:
     """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish."""
+    settings = Settings()
+    _prefect_env(settings)
     from continuity.flows.report import print_summary
     from continuity.flows.weekly import weekly
 
-    settings = Settings()
     result = weekly(settings=settings, retrain=retrain)
     print_summary(console, result, settings)
 
@@ -95,11 +105,12 @@ def demo(
     years: Annotated[int, typer.Option(min=1, help="Years of history if the sector must be generated.")] = 5,
 ) -> None:
     """Generate the synthetic sector if absent, run the weekly flow, summarise, then serve the API."""
+    settings = Settings()
+    _prefect_env(settings)
     from continuity.flows.report import print_summary
     from continuity.flows.weekly import weekly
     from continuity.synth.generate import generate_sector
 
-    settings = Settings()
     if not (settings.exports / "workers.parquet").exists() and not (settings.exports / "workers.csv").exists():
         console.print(f"Generating the synthetic sector ({workers} positions, {years} years) into {settings.exports.parent}")
         generate_sector(settings.exports.parent, workers=workers, years=years, seed=0, fmt="parquet")
@@ -120,6 +131,49 @@ def serve(
     from continuity.serving.app import serve as serve_api
 
     serve_api(host, port, Settings())
+
+
+token_app = typer.Typer(help="Bearer tokens for the API and the web page.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="hr, manager, sector or admin.")],
+    organisation: Annotated[Optional[str], typer.Option(help="The organisation an hr token sees.")] = None,
+    team: Annotated[Optional[list[str]], typer.Option(help="A team a manager token sees; repeat for more.")] = None,
+) -> None:
+    """Print a new token; it is stored only as a hash, so this is the one time it is shown."""
+    from continuity.access import ScopeError, create_token
+
+    try:
+        print(create_token(Settings(), role, organisation=organisation, teams=team or ()))
+    except ScopeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@token_app.command("revoke")
+def token_revoke(token: Annotated[str, typer.Argument(help="The token itself or its tok_... id.")]) -> None:
+    """Revoke a token at once; requests carrying it get 401 from then on."""
+    from continuity.access import revoke_token
+
+    if not revoke_token(Settings(), token):
+        console.print("[red]error:[/red] no active token matches")
+        raise typer.Exit(1)
+    console.print("revoked")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (ids, roles, scopes, dates); never the tokens themselves."""
+    from continuity.access import list_tokens
+
+    table = Table("token_id", "role", "organisation", "teams", "created", "revoked")
+    for t in list_tokens(Settings()):
+        table.add_row(t["token_id"], t["role"], t["organisation_id"] or "", ", ".join(t["teams"] or []),
+                      str(t["created_at"]), str(t["revoked_at"] or ""))
+    console.print(table)
 
 
 if __name__ == "__main__":

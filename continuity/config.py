@@ -27,12 +27,21 @@ class Settings(BaseSettings):
         default=SecretStr("continuity-demo-key-not-for-production"),
         description="Key of the keyed hash that pseudonymises client ids; never stored with the data.",
     )
+    access_db_path: Path | None = Field(
+        default=None,
+        description="SQLite file of access tokens and the audit log; default HOME/access.db. Kept apart from the "
+        "warehouse so that a login or an audited read never writes the file the weekly flow publishes into.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
     @cached_property
     def warehouse(self) -> Path:
         return self.warehouse_path or self.home / "warehouse.duckdb"
+
+    @cached_property
+    def access_db(self) -> Path:
+        return self.access_db_path or self.home / "access.db"
 
     @cached_property
     def exports(self) -> Path:

@@ -9,8 +9,9 @@ off: every run recomputes from the warehouse, which is the single source of trut
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -40,13 +41,19 @@ class WeeklyResult:
 def ingest_exports(settings: Settings) -> dict:
     from continuity.features.ingest import ingest_dir
 
-    report = ingest_dir(settings.exports, settings.warehouse,
+    report = ingest_dir(settings.exports, settings.warehouse, export_date=_export_date(settings),
                         pseudonym_key=settings.pseudonym_key.get_secret_value())
     payload = report.to_json()
     if report.exit_code:
         get_run_logger().warning("ingest quarantined %d rows; see the quarantine table",
                                  sum(t["quarantined"] for t in payload["tables"].values()))
     return payload
+
+
+def _export_date(settings: Settings) -> date | None:
+    """The synthetic sector says when its export was made; a real export is dated today."""
+    meta = settings.exports.parent / "sector.json"
+    return date.fromisoformat(json.loads(meta.read_text())["export_date"]) if meta.exists() else None
 
 
 @task(**IO)
@@ -62,31 +69,51 @@ def load_oracle(settings: Settings) -> bool:
 
 @task(**PURE)
 def build_features(settings: Settings) -> tuple[int, date]:
-    from continuity.features.snapshots import build_snapshots, weekly_dates
+    from continuity.features.snapshots import build_snapshots, data_end
 
     with connect(settings.warehouse) as con:
         rows = build_snapshots(con)
-        score_date = weekly_dates(con)[-1]
-    return rows, score_date
+        last_recorded = data_end(con)
+    # This week's list: the first Monday after the last recorded day, so every row of the export counts.
+    return rows, last_recorded + timedelta(days=7 - last_recorded.weekday())
 
 
-@task(**PURE)
-def train(settings: Settings):
-    from continuity.models.training import train_and_select
-
+def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     with connect(settings.warehouse, read_only=True) as con:
         snapshots = con.table("snapshots").df()
         labels = con.table("labels").df()
         oracle = con.table("oracle_hazard").df() if has_table(con, "oracle_hazard") else None
-    return train_and_select(snapshots, labels, oracle=oracle)
+    return snapshots, labels, oracle
+
+
+@task(**PURE)
+def train(settings: Settings):
+    """Fit every candidate and choose the champion on a validation period inside the training weeks."""
+    from continuity.models.training import train as train_candidates
+
+    snapshots, labels, _ = _training_frames(settings)
+    return train_candidates(snapshots, labels)
+
+
+@task(**PURE)
+def evaluate(selection, settings: Settings):
+    """Report every candidate, and the oracle's ceiling, on the held-out weeks."""
+    from continuity.models.training import evaluate_held_out
+
+    snapshots, labels, oracle = _training_frames(settings)
+    return evaluate_held_out(selection, snapshots, labels, oracle=oracle)
 
 
 @task(**IO)
 def register(selection, settings: Settings) -> str:
     from continuity.models.registry import log_forecaster, register_champion
 
-    run_id = log_forecaster(selection.chosen_forecaster, selection.chosen_metrics,
-                            selection.params, settings)
+    metrics = {f"test_{k}": v for k, v in selection.test[selection.champion].items()}
+    metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.champion].items()}
+    if selection.oracle:
+        metrics |= {f"oracle_{k}": v for k, v in selection.oracle.items()}
+    params = {"validation_from": str(selection.validation_date.date()), "test_from": str(selection.test_date.date())}
+    run_id = log_forecaster(selection.forecaster, metrics, params, settings)
     return register_champion(run_id, settings)
 
 
@@ -122,8 +149,9 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     snapshot_rows, score_date = build_features(settings)
     metrics, chosen = {}, None
     if retrain:
-        selection = train(settings)
-        metrics, chosen = selection.metrics, selection.chosen
+        selection = evaluate(train(settings), settings)
+        metrics = dict(selection.test) | ({"oracle": selection.oracle} if selection.oracle else {})
+        chosen = selection.champion
         register(selection, settings)
     champion, risk, curves, workers, clients = score(settings, score_date)
     publish(settings, score_date, {

@@ -88,16 +88,15 @@ class FeatureEncoder:
         return grouped.reindex(columns=list(self.features), fill_value=0.0)
 
     def example(self) -> pd.DataFrame:
-        """A reference worker (modal category, mean number): an input example that holds nobody's data.
-
-        Flags keep their boolean type; every other number is a float, because a
-        count with a gap arrives as floats and integers are accepted as floats.
-        """
+        """A reference worker (modal category, mean number) in the training dtypes: an input
+        example that holds nobody's data yet has the types scoring will be given (MLflow
+        refuses to cast int64 to float64, so the types must match, not merely fit)."""
         row = {}
         for f in self.features:
-            value = self.reference_[f]
-            if pd.api.types.is_bool_dtype(self.dtypes_[f]):
-                row[f] = [bool(value >= 0.5)]
-            else:
-                row[f] = pd.Series([value], dtype=object if f in self.categorical else "float64")
+            value, dtype = self.reference_[f], self.dtypes_[f]
+            if pd.api.types.is_bool_dtype(dtype):
+                value = value >= 0.5
+            elif pd.api.types.is_integer_dtype(dtype):
+                value = round(value)
+            row[f] = pd.Series([value]).astype(dtype)
         return pd.DataFrame(row)

@@ -11,7 +11,7 @@ estimate of how the champion will do on next year's weeks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sklearn.base import clone
@@ -28,10 +28,10 @@ class Selection:
     champion: str
     forecasters: dict[str, Forecaster]  # refitted on the whole training period
     validation: dict[str, dict]
-    test: dict[str, dict]
-    oracle: dict | None  # the true hazard's metrics on the test weeks (synthetic sector only)
     validation_date: pd.Timestamp
     test_date: pd.Timestamp
+    test: dict[str, dict] = field(default_factory=dict)  # filled by `evaluate_held_out`
+    oracle: dict | None = None  # the true hazard's metrics on the test weeks (synthetic sector only)
 
     @property
     def forecaster(self) -> Forecaster:
@@ -44,6 +44,19 @@ def train_and_select(
     holdout_weeks: int = 52,
     thin_every: int = 4,
     oracle: pd.DataFrame | None = None,
+    candidates: Sequence[Forecaster] | None = None,
+    horizons: Sequence[int] = HORIZONS,
+) -> Selection:
+    """Train, choose and report in one call: `train` followed by `evaluate_held_out`."""
+    selection = train(snapshots, labels, holdout_weeks, thin_every, candidates, horizons)
+    return evaluate_held_out(selection, snapshots, labels, holdout_weeks, oracle, horizons)
+
+
+def train(
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    holdout_weeks: int = 52,
+    thin_every: int = 4,
     candidates: Sequence[Forecaster] | None = None,
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
@@ -67,8 +80,24 @@ def train_and_select(
         champion=champion,
         forecasters=forecasters,
         validation=validation,
-        test={name: evaluate(f, outer.test_snapshots, outer.test_labels, horizons) for name, f in forecasters.items()},
-        oracle=None if oracle is None else oracle_metrics(oracle, outer.test_snapshots, outer.test_labels, horizons),
         validation_date=inner.split_date,
         test_date=outer.split_date,
+    )
+
+
+def evaluate_held_out(
+    selection: Selection,
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    holdout_weeks: int = 52,
+    oracle: pd.DataFrame | None = None,
+    horizons: Sequence[int] = HORIZONS,
+) -> Selection:
+    """Score every candidate, and the oracle when known, on the test weeks that training never saw."""
+    outer = time_split(snapshots, labels, holdout_weeks)
+    return replace(
+        selection,
+        test={name: evaluate(f, outer.test_snapshots, outer.test_labels, horizons)
+              for name, f in selection.forecasters.items()},
+        oracle=None if oracle is None else oracle_metrics(oracle, outer.test_snapshots, outer.test_labels, horizons),
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuity.serving.store import NothingPublished
+from continuity.serving.templating import render
 
 
 def _where(loc: tuple[str | int, ...]) -> str:
@@ -28,3 +31,16 @@ async def nothing_published(request: Request, exc: NothingPublished) -> JSONResp
     """503 rather than 500: the service is fine, the weekly flow has not published (or is publishing)."""
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
     return JSONResponse(status_code=503, content={"detail": str(exc)}, headers=headers)
+
+
+TITLES = {401: "Please log in", 403: "Not in your scope", 404: "Not found", 503: "No scores published yet"}
+
+
+async def problem(request: Request, exc: StarletteHTTPException) -> Response:
+    """JSON for the API; for the web page a login redirect (401) or an HTML page naming the problem."""
+    if not request.url.path.startswith("/ui"):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 401:
+        return RedirectResponse("/ui/login", status_code=303)
+    title = TITLES.get(exc.status_code, "Something went wrong")
+    return render(request, "error.html", exc.status_code, title=title, detail=exc.detail, week=None)

@@ -7,10 +7,19 @@ can be missing, not how it is computed in code.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from enum import IntEnum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
+
+
+
+class Horizon(IntEnum):
+    """Forecast horizons of the risk list, in weeks; an enum so the query string '13' validates."""
+
+    weeks_13 = 13
+    weeks_26 = 26
 
 Week = Annotated[date, Field(description="The score date (a Monday) of the published week this answer comes from.")]
 
@@ -30,8 +39,12 @@ class RiskItem(BaseModel):
     worker_id: str
     organisation_id: str
     team_id: str
+    occupation: str | None = Field(description="Occupation as in the HR export; null when the export does not give it.")
     p_13w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 13 weeks.")
     p_26w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 26 weeks.")
+    p_13w_change: float | None = Field(
+        description="Change in p_13w since the previous published week; null when the worker was not scored then."
+    )
     p_26w_change: float | None = Field(
         description="Change in p_26w since the previous published week; null when the worker was not scored then."
     )
@@ -41,10 +54,11 @@ class RiskItem(BaseModel):
 
 class RiskList(BaseModel):
     week: Week
+    horizon: Horizon = Field(description="The horizon in weeks whose probability orders the list.")
     total: int = Field(ge=0, description="Number of scored workers matching the filters, over all pages.")
     page: int = Field(ge=1)
     page_size: int = Field(ge=1)
-    items: list[RiskItem] = Field(description="One page of workers, highest risk first.")
+    items: list[RiskItem] = Field(description="One page of workers, highest probability at the horizon first.")
 
 
 class SurvivalPoint(BaseModel):
@@ -109,6 +123,61 @@ class WorkerExposure(BaseModel):
     week: Week
     summary: ExposureSummary
     clients: list[ClientExposure] = Field(description="The worker's clients, most exposed first.")
+
+
+class TeamWorker(BaseModel):
+    worker_id: str
+    occupation: str | None
+    probability: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within the horizon.")
+    change: float | None = Field(description="Change in that probability since the previous week; null for a worker not scored then.")
+    active_clients: int = Field(ge=0)
+    vulnerable_clients: int = Field(ge=0)
+    weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
+    expected_exposure: float = Field(ge=0, description="Probability x weighted clients: clients expected to lose this worker.")
+
+
+class TrustedClient(BaseModel):
+    client_id: str = Field(description="Pseudonymised client id (keyed hash).")
+    worker_id: str = Field(description="The team member who is this client's usual provider.")
+    domain: str
+    complexity: int = Field(ge=1, le=5)
+    vulnerable: bool
+    relationship_weeks: float = Field(ge=0)
+    exposure: float = Field(ge=0, description="What the worker leaving would cost this client.")
+    probability: float = Field(ge=0, le=1, description="The worker's probability of leaving within the horizon.")
+    expected_loss: float = Field(ge=0, description="Probability x exposure.")
+
+
+class TeamView(BaseModel):
+    team_id: str
+    organisation_id: str
+    week: Week
+    horizon: Horizon
+    model_name: str
+    model_version: str
+    expected_clients_affected: float = Field(
+        ge=0, description="Sum of the workers' expected exposure: clients expected to lose their trusted worker."
+    )
+    workers: list[TeamWorker] = Field(description="The team's scored workers, highest probability first.")
+    clients: list[TrustedClient] = Field(
+        description="Clients whose usual provider is in this team: vulnerable first, then by complexity and exposure."
+    )
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime = Field(description="When the read happened (UTC).")
+    token_id: str = Field(description="Id of the token that read (never the token itself).")
+    role: str
+    endpoint: str = Field(description="Method and route, e.g. 'GET /workers/{worker_id}'.")
+    worker_ids: list[str] = Field(description="The workers whose data was returned.")
+
+
+class AuditPage(BaseModel):
+    total: int = Field(ge=0, description="Entries matching the filters, over all pages.")
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    items: list[AuditEntry] = Field(description="Newest first.")
 
 
 class Health(BaseModel):

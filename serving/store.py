@@ -87,17 +87,17 @@ class PublishedWeek:
     def teams(self) -> frozenset[str]:
         return frozenset(record["team_id"] for record in self.ranked)
 
-    def risk_page(
-        self, page: int, page_size: int, organisation_id: str | None = None, team_id: str | None = None
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """The number of workers matching the filters, and one page of them in rank order."""
-        matching = [
-            record
-            for record in self.ranked
-            if organisation_id in (None, record["organisation_id"]) and team_id in (None, record["team_id"])
-        ]
-        start = (page - 1) * page_size
-        return len(matching), matching[start : start + page_size]
+    @cached_property
+    def occupations(self) -> frozenset[str]:
+        return frozenset(record["occupation"] for record in self.ranked if record["occupation"] is not None)
+
+    def ranking(self, horizon: int) -> list[dict[str, Any]]:
+        """Every scored worker, highest probability of leaving within the horizon (13 or 26 weeks) first."""
+        return self.ranked if horizon == 26 else self._ranked_13w
+
+    @cached_property
+    def _ranked_13w(self) -> list[dict[str, Any]]:
+        return sorted(self.ranked, key=lambda record: (-record["p_13w"], record["worker_id"]))
 
     def survival(self, worker_id: str) -> list[dict[str, Any]]:
         return [{"week": week, "survival": survival} for week, survival in self.curves.get(worker_id, [])]
@@ -125,10 +125,18 @@ def read_latest_week(warehouse: Path) -> PublishedWeek:
         curves = week_of("survival_curves", dates[0])
         worker_exposure = week_of("worker_exposure", dates[0])
         client_exposure = week_of("client_exposure", dates[0])
+        # Occupation is not a score column; it comes from the HR export (a fixed attribute, not an hr_event).
+        occupations = (
+            con.execute("select worker_id, any_value(occupation) as occupation from workers group by worker_id").df()
+            if has_table(con, "workers") else pd.DataFrame({"worker_id": [], "occupation": []})
+        ).set_index("worker_id")["occupation"]
 
+    before = previous.set_index("worker_id")
     risk = risk.assign(
+        occupation=risk["worker_id"].map(occupations),
         drivers=risk["drivers"].map(json.loads),
-        p_26w_change=risk["p_26w"] - risk["worker_id"].map(previous.set_index("worker_id")["p_26w"]),
+        p_13w_change=risk["p_13w"] - risk["worker_id"].map(before["p_13w"]),
+        p_26w_change=risk["p_26w"] - risk["worker_id"].map(before["p_26w"]),
         model_version=risk["model_version"].astype(str),
     ).sort_values(["rank", "worker_id"])
     model_name, model_version = risk[["model_name", "model_version"]].value_counts().idxmax()

@@ -147,7 +147,7 @@ class Caseload:
         self.start(clients, slot_rows[successors], successors, True, day, complexity)
 
     def latest_start(self, slot: int) -> int:
-        """The last day a case of `slot` began (a handover must not precede it)."""
+        """The last day a case of `slot` began: a handover comes after it, never on or before."""
         starts = self.open.start[self.open.slot == slot]
         return int(starts.max(initial=-1))
 

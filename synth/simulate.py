@@ -451,7 +451,7 @@ class Simulation:
                 continue
             sizes = np.bincount(p.team, minlength=len(teams.team_id))[others]
             target = others[np.argmin(sizes)]
-            day = max(t + int(rng.integers(0, 5)), self.caseload.latest_start(s))
+            day = max(t + int(rng.integers(0, 5)), self.caseload.latest_start(s) + 1)
             counts, _ = self.caseload.caseload(len(p.team))
             self.caseload.hand_over(s, day, HANDOVER, colleagues, p.row, counts, p.capacity())
             p.team[s] = target

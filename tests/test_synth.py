@@ -12,7 +12,6 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,10 +155,10 @@ def test_oracle_has_a_row_per_worker_per_active_week(sector):
     active = joined["termination_date"].isna() | (joined["termination_date"] >= joined["week_start"])
     assert active.all()
     # and no active week is missing: count the Mondays each worker was active
-    first = np.maximum(pd.to_datetime(w["hire_date"]) + pd.Timedelta(days=1), pd.Timestamp(START))
+    first = (pd.to_datetime(w["hire_date"]) + pd.Timedelta(days=1)).clip(lower=pd.Timestamp(START))
     first_monday = first + pd.to_timedelta((7 - first.dt.weekday) % 7, unit="D")
-    last = pd.to_datetime(w["termination_date"]).fillna(pd.Timestamp(summary.export_date) - pd.Timedelta(days=1))
-    last = np.minimum(last, pd.Timestamp(summary.export_date) - pd.Timedelta(days=1))
+    last_week = pd.Timestamp(summary.export_date) - pd.Timedelta(days=7)
+    last = pd.to_datetime(w["termination_date"]).fillna(last_week).clip(upper=last_week)
     expected = ((last - first_monday).dt.days // 7 + 1).clip(lower=0)
     counts = oracle.groupby("worker_id").size().reindex(w.index, fill_value=0)
     assert (counts == expected).all()

@@ -1,10 +1,12 @@
-"""One router per resource, gathered into the API the app mounts."""
+"""One router per resource, gathered into the API the app mounts; the web page has its own."""
 
 from fastapi import APIRouter
 
-from continuity.serving.routes import health, risk, workers
+from continuity.serving.routes import audit, health, risk, teams, workers
 
 api_router = APIRouter()
 api_router.include_router(risk.router)
 api_router.include_router(workers.router)
+api_router.include_router(teams.router)
+api_router.include_router(audit.router)
 api_router.include_router(health.router)

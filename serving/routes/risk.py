@@ -1,37 +1,70 @@
-"""The weekly risk list HR works from: ranked, filtered to an organisation or team, paged."""
+"""The weekly risk list HR works from: ranked, filtered within the caller's scope, paged or exported."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query, Response
 
-from continuity.serving.deps import StoreDep
+from continuity.serving.deps import AuditDep, RiskQueryDep, RiskSelection
+from continuity.serving.exports import risk_frame, to_csv, to_xlsx
 from continuity.serving.schemas import Problem, RiskList
 
 router = APIRouter(
     tags=["risk"],
     responses={
-        404: {"model": Problem, "description": "Unknown organisation or team in this week's scores."},
+        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        403: {"model": Problem, "description": "A sector token, or a filter outside the token's organisation or teams."},
+        404: {"model": Problem, "description": "Unknown organisation or team in this week's scores (admin only)."},
         503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 @router.get("/risk-list", response_model=RiskList, summary="This week's workers, highest risk of leaving first")
 def risk_list(
-    store: StoreDep,
-    organisation_id: Annotated[str | None, Query(description="Only workers of this organisation.")] = None,
-    team_id: Annotated[str | None, Query(description="Only workers of this team.")] = None,
+    query: RiskQueryDep,
+    audit: AuditDep,
     page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, description="Workers per page, 1 to 500.")] = 50,
 ) -> RiskList:
-    """Workers scored in the latest published week, by calibrated probability of leaving
-    voluntarily within 26 weeks (highest first), with the top drivers of each score."""
-    week = store.current()  # read here, not as a dependency, so a bad parameter is a 422 even before data exist
-    if organisation_id is not None and organisation_id not in week.organisations:
-        raise HTTPException(404, f"organisation '{organisation_id}' has no scored workers in the week of {week.score_date}")
-    if team_id is not None and team_id not in week.teams:
-        raise HTTPException(404, f"team '{team_id}' has no scored workers in the week of {week.score_date}")
-    total, items = week.risk_page(page, page_size, organisation_id, team_id)
-    return RiskList(week=week.score_date, total=total, page=page, page_size=page_size, items=items)
+    """Workers of the caller's scope scored in the latest published week, by calibrated probability
+    of leaving voluntarily within the horizon (highest first), with the trend since last week and
+    the top drivers of each score. The workers returned are recorded in the audit log."""
+    selection = query.select()
+    start = (page - 1) * page_size
+    items = selection.workers[start : start + page_size]
+    audit(item["worker_id"] for item in items)
+    return RiskList(
+        week=selection.week.score_date, horizon=selection.horizon, total=len(selection.workers),
+        page=page, page_size=page_size, items=items,
+    )
+
+
+def _attachment(selection: RiskSelection, extension: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="risk-list-{selection.week.score_date}.{extension}"'}
+
+
+@router.get(
+    "/risk-list.csv", summary="The risk list as CSV", response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The whole filtered list."}},
+)
+def risk_list_csv(query: RiskQueryDep, audit: AuditDep) -> Response:
+    """Same filters and scope as /risk-list, every matching worker (no paging); text cells are
+    neutralised against spreadsheet formula injection. Audited."""
+    selection = query.select()
+    audit(record["worker_id"] for record in selection.workers)
+    return Response(to_csv(risk_frame(selection)), media_type="text/csv; charset=utf-8", headers=_attachment(selection, "csv"))
+
+
+@router.get(
+    "/risk-list.xlsx", summary="The risk list as an Excel workbook", response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}, "description": "The whole filtered list."}},
+)
+def risk_list_xlsx(query: RiskQueryDep, audit: AuditDep) -> Response:
+    """Same as the CSV, as a workbook with a second sheet stating that the figures are advisory. Audited."""
+    selection = query.select()
+    audit(record["worker_id"] for record in selection.workers)
+    return Response(to_xlsx(risk_frame(selection)), media_type=XLSX, headers=_attachment(selection, "xlsx"))

@@ -11,7 +11,9 @@ router = APIRouter(
     prefix="/workers",
     tags=["workers"],
     responses={
-        404: {"model": Problem, "description": "The worker has no score in the latest published week."},
+        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        403: {"model": Problem, "description": "A sector token, or a worker outside the token's organisation or teams."},
+        404: {"model": Problem, "description": "The worker has no score in the latest published week (admin only)."},
         503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
@@ -29,14 +31,14 @@ NO_CLIENTS = {
 @router.get("/{worker_id}", response_model=WorkerRisk, summary="A worker's risk, drivers and survival curve")
 def worker_risk(worker: ScoredWorkerDep, week: WeekDep) -> WorkerRisk:
     """Probability of leaving voluntarily within 13 and 26 weeks, rank in the sector-wide list,
-    top drivers, and the survival curve, from the latest published week."""
+    top drivers, and the survival curve, from the latest published week. Audited."""
     return WorkerRisk(week=week.score_date, survival=week.survival(worker["worker_id"]), **worker)
 
 
 @router.get("/{worker_id}/exposure", response_model=WorkerExposure, summary="What the worker's leaving costs their clients")
 def worker_exposure(worker: ScoredWorkerDep, week: WeekDep) -> WorkerExposure:
     """Relational exposure: how many (vulnerable) clients depend on this worker and how much,
-    with each client's continuity indices; clients are pseudonymised, most exposed first."""
+    with each client's continuity indices; clients are pseudonymised, most exposed first. Audited."""
     worker_id = worker["worker_id"]
     return WorkerExposure(
         worker_id=worker_id,

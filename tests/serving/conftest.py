@@ -1,6 +1,7 @@
 """A small published warehouse, written through the same tables the weekly flow publishes.
 
-Two organisations, three teams, 36 workers over two score weeks: one worker is scored only
+Two organisations, three teams, 36 workers over two score weeks (and the HR export's
+occupations, one of them a spreadsheet formula to prove exports neutralise it): one worker is scored only
 in the earlier week (left), two only in the latest (new hires), one has no clients, and
 some clients have too few contacts for COC or knew no worker the year before (no KPC). Tests read expected values back from these
 tables, not from this module, so the fixture can later be swapped for the real pipeline
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from continuity.access import create_token, revoke_token
 from continuity.config import Settings
 from continuity.features.feature_spec import BY_NAME, MODEL_FEATURES
 from continuity.serving.app import create_app
@@ -32,6 +34,9 @@ MODEL_NAME = "continuity-voluntary-leaving"
 TEAMS = {"team-a1": "org-a", "team-a2": "org-a", "team-b1": "org-b"}
 WORKERS = [f"W{i:03d}" for i in range(1, 37)]
 LEFT, HIRED, NO_CLIENTS = "W034", ("W035", "W036"), "W010"
+OCCUPATIONS = ("maatschappelijk werker", "jeugd- en gezinswerker", "Wmo-consulent")
+FORMULA_OCCUPATION = "=HYPERLINK(\"http://evil.example\",\"click\")"
+FORMULA_WORKER = "W005"
 
 DDL = """
 create table if not exists risk_scores (
@@ -125,18 +130,76 @@ def publish_week(con: duckdb.DuckDBPyConnection, score_date: date, workers: list
         con.unregister("published")
 
 
+def occupation(worker_id: str) -> str:
+    return FORMULA_OCCUPATION if worker_id == FORMULA_WORKER else OCCUPATIONS[int(worker_id[1:]) % len(OCCUPATIONS)]
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("published") / "warehouse.duckdb"
     with connect(path) as con:
         publish_week(con, EARLIER_WEEK, [w for w in WORKERS if w not in HIRED], version="3", seed=1)
         publish_week(con, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
+        workers = pd.DataFrame({
+            "worker_id": WORKERS, "organisation_id": [TEAMS[_team(w)] for w in WORKERS],
+            "team_id": [_team(w) for w in WORKERS], "occupation": [occupation(w) for w in WORKERS],
+        })
+        con.execute("create table workers as select * from workers")
     return path
 
 
+def authenticated(client: TestClient, token: str) -> TestClient:
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def admin_client(tmp_path: Path) -> Callable[[Path], TestClient]:
+    """A client of a fresh service over the given warehouse holding an admin token, for tests about data, not scope."""
+
+    def start(warehouse: Path) -> TestClient:
+        settings = Settings(warehouse_path=warehouse, home=tmp_path)
+        return authenticated(TestClient(create_app(settings)), create_token(settings, "admin"))
+
+    return start
+
+
 @pytest.fixture(scope="session")
-def client(warehouse: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(warehouse_path=warehouse))) as test_client:
+def settings(warehouse: Path) -> Settings:
+    return Settings(warehouse_path=warehouse, home=warehouse.parent)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def tokens(settings: Settings) -> dict[str, str]:
+    """One token per role and scope used in the scope tests; 'revoked' is an admin token, revoked."""
+
+    made = {
+        "admin": create_token(settings, "admin"),
+        "hr_a": create_token(settings, "hr", organisation="org-a"),
+        "hr_b": create_token(settings, "hr", organisation="org-b"),
+        "manager_a1": create_token(settings, "manager", teams=["team-a1"]),
+        "manager_a2_b1": create_token(settings, "manager", teams=["team-a2", "team-b1"]),
+        "sector": create_token(settings, "sector"),
+        "revoked": create_token(settings, "admin"),
+    }
+    assert revoke_token(settings, made["revoked"])
+    return made
+
+
+@pytest.fixture(scope="session")
+def as_role(app, tokens) -> Callable[[str], TestClient]:
+    """A client of the shared service holding the named token."""
+    return lambda role: authenticated(TestClient(app), tokens[role])
+
+
+@pytest.fixture(scope="session")
+def client(as_role) -> Iterator[TestClient]:
+    with as_role("admin") as test_client:
         yield test_client
 
 

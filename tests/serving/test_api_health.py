@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from continuity.config import Settings
-from continuity.serving.app import create_app
 from continuity.warehouse import connect
 
 DATA_ENDPOINTS = ["/risk-list", "/workers/W001", "/workers/W001/exposure"]
@@ -36,14 +34,14 @@ def test_docs_describe_the_api(client):
     assert "503" in schema["paths"]["/risk-list"]["get"]["responses"]
 
 
-def _unpublished(tmp_path, tables: str | None) -> TestClient:
+def _unpublished(admin_client, tmp_path, tables: str | None) -> TestClient:
     """A service over a warehouse that is missing (None), holds no tables (""), or holds empty ones."""
     path = tmp_path / "warehouse.duckdb"
     if tables is not None:
         with connect(path) as con:
             if tables:
                 con.execute(tables)
-    return TestClient(create_app(Settings(warehouse_path=path)))
+    return admin_client(path)
 
 
 EMPTY_TABLES = """
@@ -60,8 +58,8 @@ create table client_exposure (score_date DATE, worker_id VARCHAR);
     [(None, "no warehouse"), ("", "missing"), ("create table risk_scores (score_date DATE)", "missing"), (EMPTY_TABLES, "no score week")],
     ids=["no-file", "no-tables", "some-tables", "empty-tables"],
 )
-def test_nothing_published_is_503_with_the_reason(tmp_path, tables, reason):
-    client = _unpublished(tmp_path, tables)
+def test_nothing_published_is_503_with_the_reason(admin_client, tmp_path, tables, reason):
+    client = _unpublished(admin_client, tmp_path, tables)
 
     for endpoint in DATA_ENDPOINTS:
         response = client.get(endpoint)
@@ -74,8 +72,8 @@ def test_nothing_published_is_503_with_the_reason(tmp_path, tables, reason):
     assert reason in health.json()["detail"]
 
 
-def test_bad_parameter_is_422_even_before_anything_is_published(tmp_path):
-    response = _unpublished(tmp_path, None).get("/risk-list", params={"page_size": 501})
+def test_bad_parameter_is_422_even_before_anything_is_published(admin_client, tmp_path):
+    response = _unpublished(admin_client, tmp_path, None).get("/risk-list", params={"page_size": 501})
 
     assert response.status_code == 422
     assert "'page_size'" in response.json()["message"]

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from continuity.config import Settings
-from continuity.serving.app import create_app
 from continuity.serving.store import PUBLISHED_TABLES
 from continuity.warehouse import connect
 
@@ -47,8 +45,8 @@ def _week(client: TestClient) -> str:
     return response.json()["week"]
 
 
-def test_newly_published_week_is_served_without_restart(copy, latest_week):
-    client = TestClient(create_app(Settings(warehouse_path=copy)))
+def test_newly_published_week_is_served_without_restart(copy, latest_week, admin_client):
+    client = admin_client(copy)
     assert _week(client) == latest_week.isoformat()
 
     with connect(copy) as con:
@@ -58,8 +56,8 @@ def test_newly_published_week_is_served_without_restart(copy, latest_week):
     assert client.get("/health").json()["week"] == (latest_week + timedelta(days=7)).isoformat()
 
 
-def test_week_not_yet_in_every_table_is_not_served(copy, latest_week):
-    client = TestClient(create_app(Settings(warehouse_path=copy)))
+def test_week_not_yet_in_every_table_is_not_served(copy, latest_week, admin_client):
+    client = admin_client(copy)
     with connect(copy) as con:
         con.execute(_next_week(("risk_scores", "survival_curves")))
 
@@ -86,14 +84,14 @@ def _flow_publishing(path: Path) -> Iterator[None]:
         process.communicate("done\n", timeout=30)
 
 
-def test_week_in_memory_is_served_while_the_flow_writes(copy, latest_week):
-    client = TestClient(create_app(Settings(warehouse_path=copy)))
+def test_week_in_memory_is_served_while_the_flow_writes(copy, latest_week, admin_client):
+    client = admin_client(copy)
     assert _week(client) == latest_week.isoformat()
 
     with _flow_publishing(copy):
         os.utime(copy)  # the file changed under the service but cannot be opened yet
         assert _week(client) == latest_week.isoformat()
-        fresh = TestClient(create_app(Settings(warehouse_path=copy))).get("/risk-list")
+        fresh = admin_client(copy).get("/risk-list")
         assert fresh.status_code == 503
         assert int(fresh.headers["Retry-After"]) > 0
         assert "being written" in fresh.json()["detail"]

@@ -1,0 +1,303 @@
+"""Handover plans: a successor for each client of a leaving worker, so that the client keeps a familiar face.
+
+The plan is an assignment problem with capacities, solved exactly with
+``scipy.optimize.linear_sum_assignment``: every candidate with room for r more clients
+under the caseload norm becomes r slots, every client a row, and each client also gets
+one "no successor with room" column so that nobody is ever dropped silently. Clients
+compete for the same room, so a greedy pass that serves them one by one can give away
+the only familiar, steady colleague to a client who did not need them; the solver cannot.
+
+The costs are in one unit, the expected number of further handovers, because that is
+what the plan is judged by (``expected_further_handovers``): a successor's own cost is
+their probability of leaving within the horizon, and the other preferences are priced
+against it. The prices are judgement, not estimates:
+
+* a successor the client does not know costs ``STRANGER_COST`` (as much as a one-in-two
+  chance of another handover: the first phase of a helping relationship builds most
+  of the trust, DESIGN.md);
+* a successor outside the leaver's team costs ``OUTSIDE_TEAM_COST``, one without work in
+  the client's domain in the last year ``OTHER_DOMAIN_COST``;
+* each slot costs ``LOAD_COST`` times the successor's caseload relative to the norm once
+  the client is taken, so clients spread over colleagues and ties break towards room;
+* "no successor" costs ``NO_ROOM_COST`` times the client's need (``features.exposure``:
+  complexity and vulnerability), more than any successor, so every client who can be
+  placed is placed, and when room runs short the neediest clients are placed first.
+
+Candidates are the workers active at t in the leaver's team or in the same
+organisation and region, except the leaver and the excluded. Room is
+``CASELOAD_NORM_PER_FTE * fte - caseload`` at t (primary cases), shared across the
+leaver's clients; a manager's pins are placed first and use up room, even beyond the norm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from continuity.features.exposure import MIDDLE_COMPLEXITY, VULNERABLE_BONUS
+from continuity.features.snapshots import snapshot_at
+from continuity.planning.horizon import p_leave_within
+from continuity.sector import CASELOAD_NORM_PER_FTE, VULNERABILITY_FLAGS
+from continuity.warehouse import has_table
+
+STRANGER_COST = 0.5
+OUTSIDE_TEAM_COST = 0.25
+OTHER_DOMAIN_COST = 0.15
+LOAD_COST = 0.05
+NO_ROOM_COST = 10.0
+FAMILIAR_WINDOW_DAYS = 364
+NO_ROOM = "no successor with room"
+
+_OPEN = "start_date < $t and (end_date is null or end_date >= $t)"
+
+_CLIENTS_SQL = f"""
+select client_id,
+       arg_max(domain, start_date) as domain,
+       arg_max(complexity, start_date) as complexity,
+       bool_or({" or ".join(VULNERABILITY_FLAGS)}) as vulnerable
+from assignments
+where worker_id = $leaver and role = 'primary' and {_OPEN}
+group by client_id
+order by client_id
+"""
+
+# Who already knows each of the leaver's clients: an open secondary assignment, any
+# assignment running in the last year, or contacts in the last year.
+_FAMILIAR_SQL = f"""
+with mine as (select distinct client_id from assignments where worker_id = $leaver and role = 'primary' and {_OPEN}),
+known as (
+    select a.client_id, a.worker_id, a.role = 'secondary' and (a.end_date is null or a.end_date >= $t) as secondary,
+           0 as contacts
+    from assignments a semi join mine m on m.client_id = a.client_id
+    where a.worker_id <> $leaver and a.start_date < $t and (a.end_date is null or a.end_date >= $since)
+    {{contacts}}
+)
+select client_id, worker_id, bool_or(secondary) as secondary, sum(contacts) as contacts
+from known group by client_id, worker_id
+"""
+_FAMILIAR_CONTACTS_SQL = """
+    union all
+    select c.client_id, c.worker_id, false, 1
+    from contacts c semi join mine m on m.client_id = c.client_id
+    where c.worker_id <> $leaver and c.contact_date < $t and c.contact_date >= $since
+"""
+
+_DOMAINS_SQL = """
+select distinct worker_id, domain from assignments
+where start_date < $t and (end_date is null or end_date >= $since)
+"""
+
+
+@dataclass(frozen=True)
+class Handover:
+    client_id: str  # pseudonymised at ingest
+    successor_id: str | None  # None: no successor with room
+    reasons: tuple[str, ...]
+    successor_p_leave: float | None
+
+
+@dataclass(frozen=True)
+class HandoverPlan:
+    leaving_worker_id: str
+    date: date
+    horizon_weeks: int
+    method: str  # "optimal" or "least-loaded"
+    handovers: tuple[Handover, ...]
+    expected_further_handovers: float  # sum of the successors' P(leave within the horizon)
+    risk_assumption: str | None  # how P(leave within the horizon) was obtained when not published
+
+    @property
+    def unplaced(self) -> tuple[str, ...]:
+        return tuple(h.client_id for h in self.handovers if h.successor_id is None)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"client_id": h.client_id, "successor_id": h.successor_id,
+                              "reasons": list(h.reasons), "successor_p_leave": h.successor_p_leave}
+                             for h in self.handovers],
+                            columns=["client_id", "successor_id", "reasons", "successor_p_leave"])
+
+
+@dataclass(frozen=True)
+class _Situation:
+    """Everything both planners read, fetched once: the clients, the candidates and who knows whom."""
+
+    t: date
+    leaver: pd.Series
+    clients: pd.DataFrame  # client_id, domain, complexity, vulnerable, need
+    candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, eligible, p_leave, scored
+    familiar: dict[tuple[str, str], str]  # (client_id, worker_id) -> how the worker knows the client
+    domains: frozenset[tuple[str, str]]  # (worker_id, domain) with work in the last year
+    pinned: dict[str, str]
+    horizon_weeks: int
+    risk_assumption: str | None
+
+    def capacity(self, worker_id: str) -> float:
+        return CASELOAD_NORM_PER_FTE * self.candidates.at[worker_id, "fte"]
+
+    def load(self) -> pd.Series:
+        """Cases per candidate once the pins are placed."""
+        pins = pd.Series(list(self.pinned.values()), dtype=object).value_counts()
+        return self.candidates.caseload + pins.reindex(self.candidates.index, fill_value=0)
+
+    def room(self) -> pd.Series:
+        """Whole free places per eligible candidate after the pins; pinned-only workers get none."""
+        free = CASELOAD_NORM_PER_FTE * self.candidates.fte - self.load()
+        return np.floor(free + 1e-9).clip(lower=0).astype(int).where(self.candidates.eligible, 0)
+
+    def in_team(self, worker_id: str) -> bool:
+        return self.candidates.at[worker_id, "team_id"] == self.leaver.team_id
+
+    def cost(self, client: pd.Series, worker_id: str) -> float:
+        """The successor's cost for this client, without the load of the slot."""
+        return (self.candidates.at[worker_id, "p_leave"]
+                + STRANGER_COST * ((client.client_id, worker_id) not in self.familiar)
+                + OUTSIDE_TEAM_COST * (not self.in_team(worker_id))
+                + OTHER_DOMAIN_COST * ((worker_id, client.domain) not in self.domains))
+
+    def handover(self, client: pd.Series, worker_id: str, taken: int) -> Handover:
+        """The placement in plain words; ``taken`` counts the clients the plan gives this successor."""
+        worker = self.candidates.loc[worker_id]
+        reasons = []
+        if self.pinned.get(client.client_id) == worker_id:
+            reasons.append("pinned by the manager")
+        how = self.familiar.get((client.client_id, worker_id))
+        if how:
+            reasons.append(f"already knows the client ({how})")
+        if self.in_team(worker_id):
+            reasons.append("same team")
+        elif worker.organisation_id == self.leaver.organisation_id and worker.region == self.leaver.region:
+            reasons.append("same organisation and region")
+        else:
+            reasons.append("outside the team, organisation or region")
+        if (worker_id, client.domain) in self.domains:
+            reasons.append("works in the same domain")
+        p = float(worker.p_leave)
+        chance = f"{p:.0%} in {self.horizon_weeks} weeks"
+        if not worker.scored:
+            reasons.append(f"no risk score; the average risk is assumed ({chance})")
+        elif p <= self.candidates.p_leave.median():
+            reasons.append(f"low risk of leaving ({chance})")
+        else:
+            reasons.append(f"risk of leaving {chance}")
+        if worker.caseload + taken > self.capacity(worker_id) + 1e-9:
+            reasons.append("takes the caseload above the norm")
+        return Handover(client.client_id, worker_id, tuple(reasons), p)
+
+
+def plan_handover(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: str, risk: pd.DataFrame, *,
+                  pinned: dict[str, str] | None = None, excluded: set[str] | frozenset = frozenset(),
+                  horizon_weeks: int = 52) -> HandoverPlan:
+    """The successor for each open primary client of the leaver at t that keeps the clients' continuity best.
+
+    ``risk`` holds worker_id and p_<weeks>w columns (the published risk list);
+    ``pinned`` maps client_id to a successor the manager fixed; ``excluded`` workers are never chosen.
+    """
+    situation = _situation(con, t, leaving_worker_id, risk, pinned or {}, excluded, horizon_weeks)
+    free, load = situation.room(), situation.load()
+    open_clients = situation.clients[~situation.clients.client_id.isin(situation.pinned)].reset_index(drop=True)
+    slots = [(worker_id, k) for worker_id in situation.candidates.index
+             for k in range(min(free[worker_id], len(open_clients)))]
+    costs = np.full((len(open_clients), len(slots) + len(open_clients)), np.inf)
+    for i, client in open_clients.iterrows():
+        for j, (worker_id, k) in enumerate(slots):
+            after = (load[worker_id] + k + 1) / situation.capacity(worker_id)
+            costs[i, j] = situation.cost(client, worker_id) + LOAD_COST * after
+        costs[i, len(slots) + i] = NO_ROOM_COST * client.need
+    rows, columns = linear_sum_assignment(costs)
+    chosen = {open_clients.client_id[i]: slots[j][0] for i, j in zip(rows, columns) if j < len(slots)}
+    return _plan(situation, chosen | situation.pinned, "optimal")
+
+
+def naive_plan(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: str, risk: pd.DataFrame, *,
+               pinned: dict[str, str] | None = None, excluded: set[str] | frozenset = frozenset(),
+               horizon_weeks: int = 52) -> HandoverPlan:
+    """The baseline a manager would do by hand: each client in turn to the least-loaded colleague with room.
+
+    Team colleagues come first, then the wider pool; load is caseload over the norm and
+    grows with each client given. Same inputs, pins, exclusions and room as ``plan_handover``.
+    """
+    situation = _situation(con, t, leaving_worker_id, risk, pinned or {}, excluded, horizon_weeks)
+    free, load = situation.room(), situation.load()
+    chosen = dict(situation.pinned)
+    for client_id in situation.clients.client_id:
+        if client_id in chosen:
+            continue
+        with_room = [w for w in situation.candidates.index if free[w] > 0]
+        team = [w for w in with_room if situation.in_team(w)]
+        pool = team or with_room
+        if not pool:
+            continue
+        successor = min(pool, key=lambda w: (load[w] / situation.capacity(w), w))
+        chosen[client_id] = successor
+        free[successor] -= 1
+        load[successor] += 1
+    return _plan(situation, chosen, "least-loaded")
+
+
+def _plan(situation: _Situation, chosen: dict[str, str], method: str) -> HandoverPlan:
+    taken: dict[str, int] = {}
+    handovers = []
+    for _, client in situation.clients.iterrows():
+        successor = chosen.get(client.client_id)
+        if successor is None:
+            handovers.append(Handover(client.client_id, None, (NO_ROOM,), None))
+            continue
+        taken[successor] = taken.get(successor, 0) + 1
+        handovers.append(situation.handover(client, successor, taken[successor]))
+    further = math.fsum(h.successor_p_leave for h in handovers if h.successor_p_leave is not None)
+    return HandoverPlan(situation.leaver.worker_id, situation.t, situation.horizon_weeks,
+                        method, tuple(handovers), further, situation.risk_assumption)
+
+
+def _situation(con: duckdb.DuckDBPyConnection, t: date, leaver_id: str, risk: pd.DataFrame,
+               pinned: dict[str, str], excluded: set[str] | frozenset, horizon_weeks: int) -> _Situation:
+    active = snapshot_at(con, t).set_index("worker_id", drop=False)
+    if leaver_id not in active.index:
+        raise ValueError(f"worker {leaver_id!r} is not active on {t}")
+    leaver = active.loc[leaver_id]
+    params = {"t": t, "leaver": leaver_id, "since": t - timedelta(days=FAMILIAR_WINDOW_DAYS)}
+    clients = con.execute(_CLIENTS_SQL, {"t": t, "leaver": leaver_id}).df()
+    clients["need"] = clients.complexity / MIDDLE_COMPLEXITY * (1 + VULNERABLE_BONUS * clients.vulnerable)
+    _check_pins(pinned, excluded, leaver_id, set(clients.client_id), set(active.index))
+
+    nearby = (active.team_id == leaver.team_id) | (
+        (active.organisation_id == leaver.organisation_id) & (active.region == leaver.region))
+    eligible = nearby & ~active.index.isin(set(excluded) | {leaver_id})
+    candidates = active[eligible | active.index.isin(set(pinned.values()))].copy()
+    candidates["eligible"] = eligible[candidates.index]
+    p_leave, assumption = p_leave_within(risk, horizon_weeks)
+    scored = pd.Series(p_leave.to_numpy(), index=risk.worker_id.to_numpy())
+    candidates["scored"] = candidates.index.isin(scored.index)
+    candidates["p_leave"] = scored.reindex(candidates.index).fillna(scored.mean() if len(scored) else 0.0)
+    candidates = candidates.sort_index()
+
+    contacts = _FAMILIAR_CONTACTS_SQL if has_table(con, "contacts") else ""
+    known = con.execute(_FAMILIAR_SQL.format(contacts=contacts), params).df()
+    familiar = {(row.client_id, row.worker_id): _how_known(row) for row in known.itertuples()}
+    domains = con.execute(_DOMAINS_SQL, {"t": t, "since": params["since"]}).df()
+    return _Situation(t, leaver, clients, candidates, familiar, frozenset(zip(domains.worker_id, domains.domain)),
+                      dict(pinned), horizon_weeks, assumption)
+
+
+def _how_known(row) -> str:
+    if row.secondary:
+        return "secondary worker"
+    if row.contacts:
+        return f"{int(row.contacts)} contacts in the last year"
+    return "worked with them in the last year"
+
+
+def _check_pins(pinned: dict[str, str], excluded, leaver_id: str, clients: set[str], active: set[str]) -> None:
+    for client_id, successor in pinned.items():
+        if client_id not in clients:
+            raise ValueError(f"client {client_id!r} is not an open primary client of {leaver_id!r}")
+        if successor == leaver_id or successor in excluded:
+            raise ValueError(f"client {client_id!r} is pinned to {successor!r}, who is leaving or excluded")
+        if successor not in active:
+            raise ValueError(f"client {client_id!r} is pinned to {successor!r}, who is not active")

@@ -1,0 +1,33 @@
+"""The team view for managers: each worker's risk and relational exposure, and the clients who would lose their trusted worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from continuity.serving.deps import AuditDep, TeamDep, WeekDep
+from continuity.serving.schemas import Horizon, Problem, TeamView
+from continuity.serving.team import team_view
+
+router = APIRouter(
+    prefix="/teams",
+    tags=["teams"],
+    responses={
+        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        403: {"model": Problem, "description": "A sector token, or a team outside the token's scope."},
+        404: {"model": Problem, "description": "The team has no scored workers this week (admin only)."},
+        503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
+    },
+)
+
+
+@router.get("/{team_id}", response_model=TeamView, summary="A team's workers, their exposure, and the clients at stake")
+def team(
+    members: TeamDep, week: WeekDep, audit: AuditDep,
+    horizon: Annotated[Horizon, Query(description="Probabilities of leaving within 13 or 26 weeks.")] = Horizon.weeks_26,
+) -> TeamView:
+    """Every scored worker of the team with the probability of leaving and the clients expected to
+    lose them; then the clients whose usual provider is in the team, most vulnerable first. Audited."""
+    audit(member["worker_id"] for member in members)
+    return TeamView(**team_view(week, members, horizon))

@@ -1,0 +1,122 @@
+"""The web page: login cookie, scope and audit as in the API, advisory notice, and one run in headless Chromium."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+ADVISORY = "decide nothing about a person"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _logged_in(app, token: str) -> TestClient:
+    browser = TestClient(app, follow_redirects=False)
+    response = browser.post("/ui/login", data={"token": token})
+    assert response.status_code == 303 and response.headers["location"] == "/ui/risk-list"
+    return browser
+
+
+def test_login_sets_an_httponly_strict_cookie_and_logout_clears_it(app, tokens):
+    browser = _logged_in(app, tokens["manager_a1"])
+    cookie = browser.post("/ui/login", data={"token": tokens["manager_a1"]}).headers["set-cookie"].lower()
+
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert browser.get("/ui/risk-list").status_code == 200
+    browser.post("/ui/logout")
+    assert browser.get("/ui/risk-list").headers["location"] == "/ui/login"
+
+
+@pytest.mark.parametrize("token", ["", "wrong", "revoked"])
+def test_bad_or_revoked_token_does_not_log_in(app, tokens, token):
+    response = TestClient(app).post("/ui/login", data={"token": tokens.get(token, token)})
+
+    assert response.status_code == 401
+    assert "unknown or has been revoked" in response.text
+    assert "set-cookie" not in response.headers
+
+
+def test_pages_need_a_login(app):
+    for path in ["/ui/risk-list", "/ui/workers/W001", "/ui/teams/team-a1"]:
+        assert TestClient(app, follow_redirects=False).get(path).headers["location"] == "/ui/login"
+
+
+def test_every_page_is_advisory_and_names_the_model_version(app, tokens, latest_week):
+    browser = _logged_in(app, tokens["manager_a1"])
+    for path in ["/ui/risk-list", "/ui/workers/W001", "/ui/teams/team-a1"]:
+        page = browser.get(path)
+        assert page.status_code == 200, path
+        assert ADVISORY in page.text and "v4" in page.text and str(latest_week) in page.text
+
+
+def test_manager_pages_show_nothing_of_another_team(app, tokens, published, latest_week):
+    browser = _logged_in(app, tokens["manager_a1"])
+    others = published("select worker_id from risk_scores where score_date = ? and team_id <> 'team-a1'", latest_week)["worker_id"]
+    listing = browser.get("/ui/risk-list").text
+
+    assert not any(f">{w}<" in listing for w in others)
+    assert browser.get(f"/ui/workers/{others[0]}").status_code == 403
+    assert browser.get("/ui/teams/team-b1").status_code == 403
+    assert "outside your scope" in browser.get("/ui/teams/team-b1").text
+
+
+def test_sector_token_sees_no_individual_page(app, tokens):
+    assert _logged_in(app, tokens["sector"]).get("/ui/risk-list").status_code == 403
+
+
+def test_worker_page_read_is_audited(app, tokens, client):
+    _logged_in(app, tokens["hr_b"]).get("/ui/workers/W030")
+    entries = client.get("/audit", params={"worker_id": "W030", "endpoint": "GET /ui/workers/{worker_id}"}).json()
+
+    assert entries["total"] >= 1 and entries["items"][0]["role"] == "hr"
+
+
+@pytest.fixture(scope="module")
+def served(app) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, for the browser."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_browser_logs_in_sees_the_list_opens_a_worker_and_the_curve(served, tokens):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{served}/ui/risk-list")
+            assert page.url.endswith("/ui/login")
+            page.fill("#token", tokens["hr_a"])
+            page.click("button[type=submit]")
+            page.wait_for_url("**/ui/risk-list")
+            assert ADVISORY in page.inner_text(".advisory")
+            rows = page.locator("table.risk tbody tr")
+            assert rows.count() > 0
+            assert set(page.locator("table.risk tbody tr td:nth-child(2)").all_inner_texts()) <= {"team-a1", "team-a2"}
+            first = page.locator("a.worker").first.inner_text()
+            page.locator("a.worker").first.click()
+            page.wait_for_url(f"**/ui/workers/{first}")
+            curve = page.locator("svg.survival path.curve")
+            assert curve.count() == 1
+            assert curve.get_attribute("d").startswith("M") and curve.get_attribute("d").count("L") == 52
+            assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read the token
+        finally:
+            browser.close()

@@ -1,0 +1,134 @@
+"""Aggregate forecasts: the Poisson-binomial interval, the cell figures, and suppression that survives differencing."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binom
+
+from continuity.planning.aggregates import GROUPINGS, aggregate_forecast, aggregate_response
+from continuity.planning.intervals import poisson_binomial_interval, poisson_binomial_pmf
+
+
+@pytest.mark.parametrize("n, p", [(1, 0.3), (9, 0.17), (60, 0.05), (400, 0.5)])
+def test_equal_probabilities_give_the_binomial(n, p):
+    assert poisson_binomial_pmf(np.full(n, p)) == pytest.approx(binom.pmf(np.arange(n + 1), n, p), abs=1e-12)
+    assert poisson_binomial_interval(np.full(n, p)) == tuple(int(q) for q in binom.ppf([0.05, 0.95], n, p))
+
+
+def test_the_interval_matches_simulation():
+    rng = np.random.default_rng(11)
+    p = rng.beta(1.2, 6.0, size=300)
+    leavers = (rng.random((20_000, p.size)) < p).sum(axis=1)
+    low, high = poisson_binomial_interval(p)
+    assert (np.mean(leavers < low), np.mean(leavers <= high)) == pytest.approx((0.05, 0.95), abs=0.02)
+    assert np.quantile(leavers, [0.05, 0.95]) == pytest.approx([low, high], abs=1)
+    assert poisson_binomial_interval(p, level=0.5)[1] - poisson_binomial_interval(p, level=0.5)[0] < high - low
+    with pytest.raises(ValueError):
+        poisson_binomial_interval(p, level=1.0)
+
+
+def sector(rows: list[tuple[str, str, int]], seed: int = 0, domain="wmo", occupation="casemanager") -> pd.DataFrame:
+    """Workers from (region, organisation, count) blocks with random probabilities and exposure."""
+    keys = [(region, org) for region, org, n in rows for _ in range(n)]
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"worker_id": [f"w{i}" for i in range(len(keys))],
+                         "region": [k[0] for k in keys], "organisation_id": [k[1] for k in keys],
+                         "domain": domain, "occupation": occupation,
+                         "p_13w": rng.uniform(0.0, 0.2, len(keys)), "p_26w": rng.uniform(0.2, 0.4, len(keys)),
+                         "weighted_clients": rng.uniform(0.0, 8.0, len(keys))})
+
+
+NESTED = [("R1", "A", 25), ("R1", "B", 4), ("R2", "C", 15), ("R2", "D", 12), ("R3", "E", 30)]
+
+
+def test_published_cells_carry_the_sums_of_their_workers():
+    workers = sector(NESTED, seed=1)
+    leavers = workers.iloc[::7][["region", "organisation_id", "domain", "occupation"]]
+    cells = {c.key: c for c in aggregate_forecast(workers, "region", 26, leavers=leavers)}
+    r3 = workers[workers.region == "R3"]
+    assert list(cells) == ["R1", "R2", "R3"]
+    assert cells["R3"].workers == 30 and not cells["R3"].suppressed
+    assert cells["R3"].expected_leavers == pytest.approx(r3.p_26w.sum())
+    assert cells["R3"].expected_clients_affected == pytest.approx((r3.p_26w * r3.weighted_clients).sum())
+    assert cells["R3"].interval == poisson_binomial_interval(r3.p_26w.to_numpy())
+    assert cells["R3"].observed_leavers_last_year == int((leavers.region == "R3").sum())
+
+    year = {c.key: c for c in aggregate_forecast(workers, "region", 52)}
+    assert year["R3"].expected_leavers == pytest.approx((1 - (1 - r3.p_26w) ** 2).sum())
+    assert year["R3"].observed_leavers_last_year is None
+    body = aggregate_response(workers, "region", 52)
+    assert "constant weekly hazard" in body["assumption"]
+    assert set(body["cells"][0]) == {"key", "workers", "expected_leavers", "interval",
+                                     "expected_clients_affected", "observed_leavers_last_year", "suppressed"}
+    with pytest.raises(ValueError):
+        aggregate_forecast(workers, "team", 26)
+
+
+def test_a_small_cell_is_hidden_with_a_partner_and_every_figure_is_null():
+    workers = sector([("R1", "A", 25), ("R1", "B", 4), ("R2", "C", 15), ("R3", "D", 12)], seed=2)
+    organisations = {c.key: c for c in aggregate_forecast(workers, "organisation", 13)}
+    assert organisations["B"].suppressed and organisations["B"].as_dict() == {
+        "key": "B", "workers": None, "expected_leavers": None, "interval": None,
+        "expected_clients_affected": None, "observed_leavers_last_year": None, "suppressed": True}
+    hidden = [key for key, c in organisations.items() if c.suppressed]
+    assert len(hidden) >= 2 and sum((workers.organisation_id == k).sum() for k in hidden) >= 10
+    # the pattern depends on counts only: the same for every horizon
+    for horizon in (26, 52):
+        assert [c.suppressed for c in aggregate_forecast(workers, "organisation", horizon)] == \
+               [c.suppressed for c in organisations.values()]
+
+
+def test_a_sector_smaller_than_a_cell_publishes_nothing():
+    assert all(c.suppressed for c in aggregate_forecast(sector([("R1", "A", 6), ("R2", "B", 3)]), "region", 13))
+
+
+def published_and_hidden(workers: pd.DataFrame, queries: tuple[str, str], horizon: int):
+    """(membership and expected leavers of every published figure incl. the total, the same of hidden cells)."""
+    published, hidden = [(np.ones(len(workers)), workers[f"p_{horizon}w"].sum())], []
+    for by in queries:
+        column = workers[GROUPINGS[by]]
+        for cell in aggregate_forecast(workers, by, horizon):
+            members = (column == cell.key).to_numpy(dtype=float)
+            if cell.suppressed:
+                hidden.append((members, workers[f"p_{horizon}w"][members == 1].sum(), int(members.sum())))
+            else:
+                assert cell.workers >= 10
+                published.append((members, cell.expected_leavers))
+    return published, hidden
+
+
+def assert_no_combination_reveals_a_hidden_cell(workers, queries, horizon=13):
+    published, hidden = published_and_hidden(workers, queries, horizon)
+    coefficients = np.array(list(itertools.product((-1, 0, 1), repeat=len(published))))
+    members = coefficients @ np.vstack([m for m, _ in published])
+    figures = coefficients @ np.array([x for _, x in published])
+    assert hidden
+    for cell_members, cell_leavers, n in hidden:
+        if n < 10:
+            assert not (members == cell_members).all(axis=1).any()
+            assert not np.isclose(figures, cell_leavers, rtol=0, atol=1e-9).any()
+
+
+def test_two_queries_cannot_be_differenced_to_reveal_a_small_cell():
+    workers = sector(NESTED, seed=3)
+    region_r1, org_a, org_b = (workers.region == "R1"), (workers.organisation_id == "A"), (workers.organisation_id == "B")
+    assert ((region_r1 & ~org_a) == org_b).all()  # the leak a per-query suppression leaves: R1 - A = B
+    organisations = {c.key: c.suppressed for c in aggregate_forecast(workers, "organisation", 13)}
+    regions = {c.key: c.suppressed for c in aggregate_forecast(workers, "region", 13)}
+    assert organisations["A"] or regions["R1"]
+    assert_no_combination_reveals_a_hidden_cell(workers, ("region", "organisation"))
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_random_overlapping_groupings_reveal_no_small_cell(seed):
+    rng = np.random.default_rng(seed)
+    rows = [(f"R{rng.integers(4)}", f"O{k}", int(rng.integers(2, 20))) for k in range(6)]
+    workers = sector(rows, seed=seed)
+    workers["domain"] = rng.choice(["wmo", "jeugd", "participatie"], len(workers), p=[0.6, 0.35, 0.05])
+    workers["occupation"] = rng.choice(["casemanager", "klantmanager", "opbouwwerker"], len(workers), p=[.5, .45, .05])
+    for queries in (("region", "organisation"), ("domain", "occupation"), ("organisation", "domain")):
+        assert_no_combination_reveals_a_hidden_cell(workers, queries)
