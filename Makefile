@@ -27,7 +27,7 @@ demo: setup
 	$(VENV)/bin/continuity demo
 
 test: setup $(BROWSER)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto
 
 clean:
 	rm -rf var .pytest_cache

@@ -80,7 +80,9 @@ def _prefect_env(settings: Settings) -> None:
     """Prefect without a server keeps its own SQLite under PREFECT_HOME: give it ours, and no telemetry."""
     import os
 
-    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    prefect_home = (settings.home / "prefect").resolve()
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 

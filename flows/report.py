@@ -11,6 +11,9 @@ from continuity.config import Settings
 from continuity.warehouse import connect
 
 
+ARROW = {"raises": "↑", "lowers": "↓"}
+
+
 def print_summary(console: Console, result, settings: Settings) -> None:
     sizes = Table(title="Data ingested")
     for column in ("table", "read", "loaded", "quarantined"):
@@ -40,7 +43,7 @@ def print_summary(console: Console, result, settings: Settings) -> None:
     for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "top drivers"):
         risk.add_column(column)
     for rank, worker, org, team, p13, p26, drivers in top:
-        words = "; ".join(f"{d['label']} ({d['direction']})" for d in json.loads(drivers))
+        words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers))
         risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", words)
     console.print(risk)
     console.print(f"Warehouse: {settings.warehouse.resolve()}")

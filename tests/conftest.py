@@ -6,9 +6,12 @@ Prefect without a server starts a temporary one (about 17 s) and MLflow spends a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 TINY_WORKERS = 160
 TINY_YEARS = 3
