@@ -119,8 +119,13 @@ def demo(
     result = weekly(settings=settings, retrain=True)
     print_summary(console, result, settings)
     if serve:
+        from continuity.access import create_token
         from continuity.serving.app import serve as serve_api
 
+        token = create_token(settings, "admin")
+        console.print(f"A demo admin token (shown once; revoke with `continuity token revoke`):\n  {token}\n"
+                      f"Log in at http://{settings.api_host}:{settings.api_port}/ui or send "
+                      "`Authorization: Bearer <token>` to the API.")
         serve_api(settings.api_host, settings.api_port, settings)
 
 

@@ -28,33 +28,42 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(rows[0][0])
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
-    """Replace a whole derived table with a DataFrame, atomically."""
-    con.register("_incoming", frame)
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of it lands or none of it does."""
+    con.execute("begin transaction")
     try:
-        con.execute("begin transaction")
-        con.execute(f'create or replace table "{name}" as select * from _incoming')
+        yield
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        con.unregister("_incoming")
 
 
-def replace_week(con: duckdb.DuckDBPyConnection, name: str, frame, score_date) -> None:
-    """Publish one week of a score table: rerunning the same week replaces it, never duplicates it."""
+def _write(con: duckdb.DuckDBPyConnection, name: str, frame, score_date=None) -> None:
     con.register("_incoming", frame)
     try:
-        con.execute("begin transaction")
-        if has_table(con, name):
+        if score_date is not None and has_table(con, name):
             con.execute(f'delete from "{name}" where score_date = ?', [score_date])
             con.execute(f'insert into "{name}" by name select * from _incoming')
         else:
-            con.execute(f'create table "{name}" as select * from _incoming')
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            con.execute(f'create or replace table "{name}" as select * from _incoming')
     finally:
         con.unregister("_incoming")
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
+    """Replace a whole derived table with a DataFrame, atomically."""
+    with transaction(con):
+        _write(con, name, frame)
+
+
+def publish_week(con: duckdb.DuckDBPyConnection, score_date, tables: dict) -> None:
+    """Publish one week of every score table in one transaction.
+
+    Rerunning the same week replaces it, never duplicates it, and a reader never
+    sees a week with scores but without its exposures.
+    """
+    with transaction(con):
+        for name, frame in tables.items():
+            _write(con, name, frame, score_date)

@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from continuity.config import Settings
-from continuity.warehouse import connect, has_table, replace_table, replace_week
+from continuity.warehouse import connect, has_table, publish_week, replace_table
 
 IO = dict(retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE, persist_result=False)
 PURE = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -137,8 +137,7 @@ def score(settings: Settings, score_date: date):
 @task(**IO)
 def publish(settings: Settings, score_date: date, tables: dict[str, pd.DataFrame]) -> None:
     with connect(settings.warehouse) as con:
-        for name, frame in tables.items():
-            replace_week(con, name, frame, score_date)
+        publish_week(con, score_date, tables)
 
 
 @flow(name="weekly", validate_parameters=False, log_prints=True)

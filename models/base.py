@@ -46,7 +46,9 @@ class Forecaster(BaseEstimator, ABC):
         target = attach_labels(rows, labels)
         if not target["event"].any():
             raise ValueError("no voluntary leaving in the training rows: nothing to learn from")
-        self.encoder_ = FeatureEncoder(self.features, standardise=self.standardise).fit(rows)
+        self.encoder_ = FeatureEncoder(
+            self.features, standardise=self.standardise, categorical_features=self.categorical_features
+        ).fit(rows)
         self._fit_design(self.encoder_.transform(rows), target["duration"].to_numpy(), target["event"].to_numpy())
         self.n_training_rows_ = len(rows)
         self.n_events_ = int(target["event"].sum())

@@ -21,10 +21,17 @@ class CoxForecaster(Forecaster):
     name = "cox"
     standardise = True
 
-    def __init__(self, penalizer: float = 0.01, thin_every: int = 4, features: Sequence[str] = MODEL_FEATURES):
+    def __init__(
+        self,
+        penalizer: float = 0.01,
+        thin_every: int = 4,
+        features: Sequence[str] = MODEL_FEATURES,
+        categorical_features: Sequence[str] | None = None,
+    ):
         self.penalizer = penalizer
         self.thin_every = thin_every
         self.features = features
+        self.categorical_features = categorical_features
 
     def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
         self.design_mean_ = design.mean()

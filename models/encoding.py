@@ -30,17 +30,27 @@ class FeatureEncoder:
     that "unknown" can carry its own effect.
     """
 
-    def __init__(self, features: Sequence[str] = MODEL_FEATURES, standardise: bool = True):
+    def __init__(
+        self,
+        features: Sequence[str] = MODEL_FEATURES,
+        standardise: bool = True,
+        categorical_features: Sequence[str] | None = None,
+    ):
         self.features = tuple(features)
         self.standardise = standardise
+        # Columns outside the snapshot feature spec (any HR file) say for themselves which are categories.
+        self.categorical_features = None if categorical_features is None else frozenset(categorical_features)
 
     @property
     def categorical(self) -> list[str]:
+        if self.categorical_features is not None:
+            return [f for f in self.features if f in self.categorical_features]
         return [f for f in self.features if BY_NAME[f].categorical]
 
     @property
     def numeric(self) -> list[str]:
-        return [f for f in self.features if not BY_NAME[f].categorical]
+        categorical = set(self.categorical)
+        return [f for f in self.features if f not in categorical]
 
     def fit(self, snapshots: pd.DataFrame) -> FeatureEncoder:
         raw = self.raw(snapshots)

@@ -25,7 +25,8 @@ from lifelines.utils import concordance_index
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from continuity.models.base import HORIZONS, Forecaster, risk_column
-from continuity.models.targets import CENSORED, attach_labels, snapshot_key
+from continuity.models.metrics import horizon_status
+from continuity.models.targets import attach_labels, snapshot_key
 
 
 def evaluate(
@@ -38,7 +39,7 @@ def evaluate(
         risk[risk_column(max(horizons))], {h: risk[risk_column(h)] for h in horizons}, outcomes
     )
     for h in horizons:
-        known, left = _status_at(h, outcomes)
+        known, left = horizon_status(outcomes, h)
         p = risk.loc[known, risk_column(h)]
         metrics[f"brier_{h}w"] = float(brier_score_loss(left[known], p)) if known.any() else np.nan
         metrics[f"predicted_{h}w"] = float(p.mean())
@@ -67,7 +68,11 @@ def oracle_metrics(
 
 
 def _outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    return attach_labels(snapshots, labels).assign(snapshot_date=snapshot_key(snapshots)["snapshot_date"])
+    """Labels plus how long each row could be followed: up to the last date the labels reach."""
+    outcomes = attach_labels(snapshots, labels)
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    data_end = (dates + pd.to_timedelta(outcomes["duration"] * 7, unit="D")).max()
+    return outcomes.assign(snapshot_date=dates, followed_weeks=(data_end - dates) / pd.Timedelta(weeks=1))
 
 
 def _ranking_metrics(score: pd.Series, score_at: dict[int, pd.Series], outcomes: pd.DataFrame) -> dict:
@@ -78,19 +83,8 @@ def _ranking_metrics(score: pd.Series, score_at: dict[int, pd.Series], outcomes:
         "c_index": float(concordance_index(outcomes["duration"], -score, outcomes["event"])),
     }
     for h, h_score in score_at.items():
-        known, left = _status_at(h, outcomes)
+        known, left = horizon_status(outcomes, h)
         metrics[f"n_known_{h}w"] = int(known.sum())
         both_classes = left[known].nunique() == 2
         metrics[f"auc_{h}w"] = float(roc_auc_score(left[known], h_score[known])) if both_classes else np.nan
     return metrics
-
-
-def _status_at(horizon: int, outcomes: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(status known at the horizon, left voluntarily within it) per row; see the module docstring."""
-    dates = outcomes["snapshot_date"]
-    data_end = (dates + pd.to_timedelta(outcomes["duration"] * 7, unit="D")).max()
-    followed = dates + pd.Timedelta(weeks=horizon) <= data_end
-    within = outcomes["duration"] <= horizon
-    left = outcomes["event"] & within
-    censored_early = outcomes["exit_reason"].eq(CENSORED) & within
-    return followed & ~censored_early, left.astype(int)

@@ -38,6 +38,7 @@ class GradientBoostingForecaster(Forecaster):
         random_state: int = 0,
         thin_every: int = 4,
         features: Sequence[str] = MODEL_FEATURES,
+        categorical_features: Sequence[str] | None = None,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -47,6 +48,7 @@ class GradientBoostingForecaster(Forecaster):
         self.random_state = random_state
         self.thin_every = thin_every
         self.features = features
+        self.categorical_features = categorical_features
 
     def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
         self.booster_ = xgb.train(

@@ -9,16 +9,21 @@ who sees everything, gets a 404 for an unknown id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import duckdb
 from fastapi import Depends, HTTPException, Path, Query, Request
 
 from continuity.access import AccessStore, Grant, Role
-from continuity.serving.auth import AccessDep, ReaderDep
+from continuity.config import Settings
+from continuity.planning.sector_frame import MissingTables, SectorFrame, sector_frame
+from continuity.serving.auth import AccessDep, GrantDep, ReaderDep
 from continuity.serving.schemas import Horizon
-from continuity.serving.store import PublishedWeek, ScoreStore
+from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedWeek, ScoreStore
+from continuity.warehouse import connect
 
 
 def get_store(request: Request) -> ScoreStore:
@@ -141,3 +146,57 @@ def get_team(
 
 
 TeamDep = Annotated[list[dict[str, Any]], Depends(get_team)]
+
+
+def require_sector_reader(grant: GrantDep) -> Grant:
+    """Aggregates and scenarios are for sector bodies, hr and admin; a manager works from their own teams."""
+    if grant.role is Role.manager:
+        raise HTTPException(403, "aggregates and scenarios are for sector, hr and admin tokens; "
+                                 f"yours is manager ({grant.scope})")
+    return grant
+
+
+SectorReaderDep = Annotated[Grant, Depends(require_sector_reader)]
+
+
+class SectorAnswers:
+    """Per published week: the sector frame and the answers computed from it, each computed once.
+
+    Aggregates are a pure function of the week (the suppression pattern alone costs tens
+    of milliseconds) and a scenario re-scores every worker with the champion model (loaded
+    in seconds), so both are kept until the store serves another week. One re-entrant lock
+    guards the lot: the first request for an answer computes it, concurrent ones wait.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._week: PublishedWeek | None = None
+        self._answers: dict[Hashable, Any] = {}
+
+    def frame(self, week: PublishedWeek) -> SectorFrame:
+        return self.answer(week, "frame", lambda: self._read(week))
+
+    def answer(self, week: PublishedWeek, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._week is not week:
+                self._week, self._answers = week, {}
+            if key not in self._answers:
+                self._answers[key] = compute()
+            return self._answers[key]
+
+    def _read(self, week: PublishedWeek) -> SectorFrame:
+        try:
+            with connect(self.settings.warehouse, read_only=True) as con:
+                return sector_frame(con, week.score_date)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            raise NothingPublished(f"the warehouse is being written, try again shortly ({error})", RETRY_AFTER_S) from error
+        except MissingTables as error:
+            raise NothingPublished(str(error)) from error
+
+
+def get_sector_answers(request: Request) -> SectorAnswers:
+    return request.app.state.sector
+
+
+SectorAnswersDep = Annotated[SectorAnswers, Depends(get_sector_answers)]

@@ -1,0 +1,143 @@
+"""Request and response models of handover plans, sector aggregates and scenarios.
+
+Descriptions land in the OpenAPI document at /docs; they say what a figure means and
+when it is missing, which is what a manager or an analyst at a sector body needs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum, IntEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from continuity.serving.schemas import Week
+
+ExpectedCount = Annotated[float, Field(ge=0)]
+
+
+class PlanningHorizon(IntEnum):
+    """Horizons of aggregates and scenarios; 52 weeks is derived from the published 26 in the aggregates."""
+
+    weeks_13 = 13
+    weeks_26 = 26
+    weeks_52 = 52
+
+
+class AggregateBy(str, Enum):
+    region = "region"
+    organisation = "organisation"
+    domain = "domain"
+    occupation = "occupation"
+
+
+class ScenarioName(str, Enum):
+    long_funding_contracts = "long_funding_contracts"
+    caseload_at_norm = "caseload_at_norm"
+    regular_scale_steps = "regular_scale_steps"
+
+
+class HandoverRequest(BaseModel):
+    worker_id: str = Field(description="The leaving (or at-risk) worker whose open primary clients need a successor.")
+    date: date | None = Field(
+        default=None, description="The day the clients are handed over; default the published score week."
+    )
+    pinned: dict[str, str] = Field(
+        default_factory=dict,
+        description="client_id -> successor the manager fixed; placed first, even above the caseload norm.",
+    )
+    excluded: list[str] = Field(default_factory=list, description="Workers never to be chosen as successor.")
+
+
+class HandoverItem(BaseModel):
+    client_id: str = Field(description="Pseudonymised client id (keyed hash).")
+    successor_id: str | None = Field(description="The chosen successor; null when no colleague has room.")
+    reasons: list[str] = Field(description="Why this successor, in plain words.")
+    successor_p_leave: float | None = Field(
+        ge=0, le=1, description="The successor's probability of leaving within the plan's horizon; null with no successor."
+    )
+
+
+class HandoverPlanResponse(BaseModel):
+    leaving_worker_id: str
+    date: date = Field(description="The handover date the plan was made for.")
+    week: Week
+    horizon_weeks: int = Field(description="Horizon of the expected further handovers, in weeks.")
+    handovers: list[HandoverItem] = Field(description="One entry per open primary client of the leaving worker.")
+    unplaced: list[str] = Field(description="Clients for whom no colleague has room under the caseload norm.")
+    expected_further_handovers: ExpectedCount = Field(
+        description="Expected number of these clients handed over again within the horizon (their successors leaving)."
+    )
+    naive_expected_further_handovers: ExpectedCount = Field(
+        description="The same for a naive plan that gives each client to the least-loaded colleague."
+    )
+    risk_assumption: str | None = Field(
+        description="How P(leave within the horizon) was derived from the published horizons; null when published."
+    )
+    scope_note: str | None = Field(
+        description="Which colleagues were considered when the token's scope narrowed the candidates; null otherwise."
+    )
+
+
+class AggregateCell(BaseModel):
+    key: str = Field(description="The region, organisation, main domain or occupation.")
+    workers: int | None = Field(ge=10, description="Scored workers in the cell; null when suppressed.")
+    expected_leavers: ExpectedCount | None = Field(description="Sum of the workers' probabilities of leaving within the horizon.")
+    interval: list[int] | None = Field(
+        min_length=2, max_length=2,
+        description="90% interval of the number of leavers (Poisson-binomial of the individual probabilities).",
+    )
+    expected_clients_affected: ExpectedCount | None = Field(
+        description="Clients expected to lose their trusted worker within the horizon."
+    )
+    observed_leavers_last_year: int | None = Field(
+        ge=0, description="Workers of the cell who left voluntarily in the 52 weeks before the score week."
+    )
+    suppressed: bool = Field(description="True when the cell is hidden to protect small groups; every figure is then null.")
+
+
+class Aggregates(BaseModel):
+    by: AggregateBy
+    horizon: PlanningHorizon
+    week: Week
+    assumption: str | None = Field(description="How a horizon that is not published was derived; null when published.")
+    cells: list[AggregateCell] = Field(
+        description="One cell per key. Cells under 10 workers are suppressed, with complementary cells so that no "
+        "hidden cell can be recovered from published ones or from another query."
+    )
+
+
+class ScenarioRequest(BaseModel):
+    scenario: ScenarioName
+    horizon: PlanningHorizon = Field(default=PlanningHorizon.weeks_26, description="Forecast horizon in weeks.")
+
+
+class ScenarioFigures(BaseModel):
+    expected_leavers: float
+    expected_clients_affected: float
+
+
+class ScenarioCell(BaseModel):
+    key: str = Field(description="The organisation.")
+    workers: int | None = Field(ge=10, description="Scored workers; null when suppressed.")
+    baseline: ScenarioFigures | None
+    with_scenario: ScenarioFigures | None
+    change: ScenarioFigures | None
+    suppressed: bool
+
+
+class ScenarioResult(BaseModel):
+    scenario: ScenarioName
+    description: str = Field(description="What the scenario changes, in the model's features.")
+    horizon: PlanningHorizon
+    label: str = Field(description="Always 'model-based, not causal': the change is the model's, not a proven effect.")
+    week: Week
+    model_name: str
+    model_version: str
+    workers: int = Field(ge=0, description="Workers scored.")
+    workers_changed: int = Field(ge=0, description="Workers whose features the scenario changes.")
+    baseline: ScenarioFigures = Field(description="The champion model on this week's snapshot, unchanged.")
+    with_scenario: ScenarioFigures = Field(description="The same model with the scenario's changes.")
+    change: ScenarioFigures = Field(description="with_scenario minus baseline; negative means fewer leavers.")
+    by_organisation: list[ScenarioCell] = Field(description="Per organisation, with the aggregates' suppression.")

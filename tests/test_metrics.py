@@ -1,0 +1,119 @@
+"""Forecast-quality metrics on hand-made cases whose right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from continuity.models.metrics import (
+    calibration_table,
+    concordance,
+    expected_calibration_error,
+    forecast_metrics,
+    horizon_status,
+    integrated_brier,
+    lead_times,
+    time_dependent_auc,
+    top_list_precision_recall,
+    top_share_flags,
+)
+
+
+def outcomes(duration, reason, followed=100.0) -> pd.DataFrame:
+    reason = pd.Series(reason)
+    return pd.DataFrame(
+        {
+            "duration": np.asarray(duration, dtype=float),
+            "event": reason.eq("voluntary").to_numpy(),
+            "exit_reason": reason.to_numpy(),
+            "followed_weeks": np.broadcast_to(np.asarray(followed, dtype=float), len(reason)),
+        }
+    )
+
+
+def survival_cohort(n: int = 200) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leavers at weeks 1..n/2 with a risk that falls with their duration, then stayers censored at 60."""
+    duration = np.r_[np.linspace(1, 50, n // 2), np.full(n // 2, 60.0)]
+    reason = ["voluntary"] * (n // 2) + ["censored"] * (n // 2)
+    return outcomes(duration, reason), 100.0 - duration
+
+
+def test_horizon_status_counts_other_exits_as_known_no_and_drops_the_unfollowed():
+    rows = outcomes(
+        [5, 5, 5, 40, 40], ["voluntary", "retirement", "censored", "censored", "censored"], [60, 60, 60, 60, 10]
+    )
+    known, left = horizon_status(rows, 13)
+    assert known.tolist() == [True, True, False, True, False]
+    assert left.tolist() == [1, 0, 0, 0, 0]
+
+
+def test_concordance_is_one_for_a_perfect_ranking_and_zero_for_the_reverse():
+    rows, risk = survival_cohort()
+    assert concordance(rows, risk, tau=52) == pytest.approx({"c_index": 1.0, "c_index_uno": 1.0})
+    assert concordance(rows, -risk, tau=52)["c_index"] == pytest.approx(0.0)
+
+
+def test_time_dependent_auc_separates_leavers_and_is_undefined_without_them():
+    rows, risk = survival_cohort()
+    auc = time_dependent_auc(rows, np.column_stack([risk, risk]), [13, 26])
+    assert auc == pytest.approx({"auc_13w": 1.0, "auc_26w": 1.0})
+    late = outcomes([30, 40, 60], ["voluntary", "voluntary", "censored"])
+    assert np.isnan(time_dependent_auc(late, np.ones((3, 1)), [13])["auc_13w"])
+
+
+def test_integrated_brier_rewards_curves_that_drop_when_the_worker_leaves():
+    rows, _ = survival_cohort()
+    weeks = np.arange(1, 53)
+    sharp = (weeks[None, :] < rows["duration"].to_numpy()[:, None]).astype(float)
+    vague = np.full_like(sharp, 0.5)
+    assert integrated_brier(rows, sharp, weeks) < 0.01
+    assert integrated_brier(rows, vague, weeks) == pytest.approx(0.25, abs=0.01)
+
+
+def test_calibration_error_is_zero_when_each_decile_leaves_at_its_predicted_rate_and_the_offset_otherwise():
+    p = np.repeat(np.arange(1, 11) / 20, 20)  # deciles predicting 5%, 10%, ... 50%
+    left = np.concatenate([np.r_[np.ones(k), np.zeros(20 - k)] for k in range(1, 11)])
+    assert expected_calibration_error(p, left) == pytest.approx(0.0)
+    assert expected_calibration_error(p + 0.03, left) == pytest.approx(0.03)
+    table = calibration_table(p * 2, left)
+    assert table["observed_over_expected"].to_numpy() == pytest.approx(np.full(10, 0.5))
+
+
+def test_top_share_flags_list_a_tenth_of_each_week_and_precision_recall_follow():
+    dates = pd.Series(np.repeat(pd.to_datetime(["2024-01-01", "2024-01-08"]), 20))
+    risk = pd.Series(np.tile(np.arange(20.0), 2))
+    flags = top_share_flags(risk, dates)
+    assert flags.sum() == 4 and set(risk[flags]) == {18.0, 19.0}
+    left = pd.Series((risk >= 17).astype(int))  # three leavers a week, the top two listed
+    known = pd.Series(True, index=risk.index)
+    assert top_list_precision_recall(flags, known, left) == pytest.approx({"precision": 1.0, "recall": 2 / 3})
+
+
+def test_lead_time_counts_from_the_first_listing_before_the_exit():
+    weeks = pd.date_range("2024-01-01", periods=6, freq="7D")
+    flags = pd.DataFrame(
+        {
+            "worker_id": ["a"] * 6 + ["b"] * 6 + ["c"] * 6,
+            "snapshot_date": list(weeks) * 3,
+            "flagged": [False, True, False, True, False, False]  # a: first listed in week 1
+            + [False] * 6  # b: never listed
+            + [False, False, False, False, True, True],  # c: listed only after leaving
+        }
+    )
+    exits = pd.Series(pd.to_datetime(["2024-02-26", "2024-01-29", "2024-01-15"]), index=["a", "b", "c"])
+    lead = lead_times(flags, exits)
+    assert lead["a"] == pytest.approx(7.0)
+    assert lead[["b", "c"]].isna().all()
+
+
+def test_forecast_metrics_reports_every_figure_for_every_horizon():
+    rows, risk = survival_cohort()
+    p = pd.DataFrame({"p_13w": risk / 200, "p_26w": risk / 100})
+    weeks = np.arange(1, 27)
+    survival_at = np.exp(-np.outer(p["p_26w"], weeks / 26))
+    dates = pd.Series(pd.Timestamp("2024-01-01"), index=rows.index)
+    metrics = forecast_metrics(rows, p, (13, 26), survival_at, weeks, dates)
+    assert metrics["c_index"] == pytest.approx(1.0)
+    assert metrics["top_decile_precision_26w"] == pytest.approx(1.0)
+    assert {"auc_13w", "auc_26w", "ibs", "ece_13w", "ece_26w", "top_decile_recall_13w"} <= metrics.keys()
