@@ -82,7 +82,7 @@ state as (
             as contract_end_at_t,
         coalesce(cast(split_part(sc.scale_step, '-', 1) as integer), a.pay_scale) as pay_scale_at_t,
         coalesce(sc.event_date, a.hire_date) as last_scale_change,
-        coalesce(mc.event_date, a.hire_date) as last_manager_change
+        mc.event_date as last_manager_change
     from active a
     left join team_moves tm on {_in_force("tm", "a.snapshot_date")}
     left join fte_changes fc on {_in_force("fc", "a.snapshot_date")}
@@ -212,7 +212,8 @@ features as (
         coalesce(ew.sick_spells_52w, 0) as sick_spells_52w,
         coalesce(ew.overtime_hours_13w, 0.0) as overtime_hours_13w,
         least({WEEKS_CAP}, datediff('day', s.last_scale_change, s.snapshot_date) / 7.0) as weeks_since_scale_step,
-        least({WEEKS_CAP}, datediff('day', s.last_manager_change, s.snapshot_date) / 7.0)
+        -- the manager a worker was hired under is no change: without an event the cap stands
+        coalesce(least({WEEKS_CAP}, datediff('day', s.last_manager_change, s.snapshot_date) / 7.0), {WEEKS_CAP})
             as weeks_since_manager_change,
         coalesce(ew.manager_changes_52w, 0) as manager_changes_52w,
         coalesce(ew.team_moves_52w, 0) as team_moves_52w,

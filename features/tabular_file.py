@@ -21,7 +21,7 @@ analyst can see why a column they expected is not in the model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +42,12 @@ class TabularFileError(ValueError):
 
 @dataclass(frozen=True)
 class TabularData:
+    """`features` holds every usable column, the duration one included (typed like the rest): a
+    classifier may use tenure as an input, a survival model cannot, since it is its time axis."""
+
     features: pd.DataFrame  # numeric columns as float (NaN = missing), categories as text (None = missing)
     categorical: tuple[str, ...]
+    duration_column: str
     duration: np.ndarray  # float, >= 0, in the file's own unit
     event: np.ndarray  # bool: the employee left
     notes: tuple[str, ...]
@@ -51,6 +55,17 @@ class TabularData:
     @property
     def numeric(self) -> tuple[str, ...]:
         return tuple(c for c in self.features.columns if c not in self.categorical)
+
+    @property
+    def covariates(self) -> list[str]:
+        """The columns a survival model may use: all but its own time axis."""
+        return [c for c in self.features.columns if c != self.duration_column]
+
+    def take(self, positions: np.ndarray) -> TabularData:
+        """The rows at `positions` (0-based), e.g. one cross-validation fold."""
+        return replace(
+            self, features=self.features.iloc[positions], duration=self.duration[positions], event=self.event[positions]
+        )
 
 
 def load_tabular(path: Path, duration: str, event: str, drop: Sequence[str] = ()) -> TabularData:
@@ -77,7 +92,7 @@ def prepare_tabular(frame: pd.DataFrame, duration: str, event: str, drop: Sequen
         raise TabularFileError(f"event column {event!r} has only one value: no one {'stayed' if events.all() else 'left'}")
 
     features, categorical = {}, []
-    for column in frame.columns.drop(named):
+    for column in frame.columns.drop([event, *drop]):
         typed, is_category, note = _infer(frame.loc[~unlabelled, column], str(column))
         if note:
             notes.append(note)
@@ -88,6 +103,7 @@ def prepare_tabular(frame: pd.DataFrame, duration: str, event: str, drop: Sequen
     return TabularData(
         features=pd.DataFrame(features, index=frame.index[~unlabelled]),
         categorical=tuple(categorical),
+        duration_column=duration,
         duration=durations.to_numpy(dtype=float),
         event=events.to_numpy(dtype=bool),
         notes=tuple(notes),

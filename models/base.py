@@ -63,10 +63,23 @@ class Forecaster(BaseEstimator, ABC):
         hazard_ratio = np.exp(self._log_hazard(self.encoder_.transform(snapshots)))
         return np.exp(-np.outer(hazard_ratio, baseline))
 
-    def predict_risk(self, snapshots: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> pd.DataFrame:
-        """P(leaving voluntarily within h weeks) per horizon, as columns `p_<h>w` on the input's index."""
+    def predict_risk(
+        self, snapshots: pd.DataFrame, horizons: Sequence[int] = HORIZONS, calibrated: bool = True
+    ) -> pd.DataFrame:
+        """P(leaving voluntarily within h weeks) per horizon, as columns `p_<h>w` on the input's index.
+
+        Calibrated where a calibrator was attached (see `continuity.models.calibration`)
+        and it knows the horizon; the survival curves stay the model's own.
+        """
         survival = self.predict_survival(snapshots, horizons)
-        return pd.DataFrame(1.0 - survival, index=snapshots.index, columns=[risk_column(h) for h in horizons])
+        risk = pd.DataFrame(1.0 - survival, index=snapshots.index, columns=[risk_column(h) for h in horizons])
+        calibrator = getattr(self, "calibrator_", None)
+        return calibrator.transform(risk) if calibrated and calibrator is not None else risk
+
+    def calibrate(self, calibrator) -> Self:
+        """Attach a fitted `HorizonCalibrator`, learnt on a period this model's training did not cover."""
+        self.calibrator_ = calibrator
+        return self
 
     def explain(self, snapshots: pd.DataFrame, top: int = 3) -> list[list[dict]]:
         """Per row the `top` drivers of its risk: feature, plain-words label, direction, log-hazard contribution."""

@@ -156,6 +156,7 @@ def _surv(outcomes: pd.DataFrame) -> np.ndarray:
 
 def observed_outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
     """The `outcomes` frame for `snapshots` as the data stood on `until`: later exits are censoring there."""
-    outcomes = attach_labels(snapshots, censor_at(labels, until))
+    before = labels[pd.to_datetime(labels["snapshot_date"]) < until]
+    outcomes = attach_labels(snapshots, censor_at(before, until))
     dates = snapshot_key(snapshots)["snapshot_date"]
     return outcomes.assign(snapshot_date=dates, followed_weeks=(until - dates) / pd.Timedelta(weeks=1))

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuity.access import AccessStore
 from continuity.config import Settings
+from continuity.serving.deps import SectorAnswers
 from continuity.serving.errors import invalid_request, nothing_published, problem
 from continuity.serving.routes import api_router, pages
 from continuity.serving.store import NothingPublished, ScoreStore
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="continuity", version="0.1.0", description=DESCRIPTION)
     app.state.store = ScoreStore(settings.warehouse)
     app.state.access = AccessStore(settings.access_db)
+    app.state.sector = SectorAnswers(settings)
     app.include_router(api_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")

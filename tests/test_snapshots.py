@@ -165,7 +165,9 @@ def test_state_at_t_follows_the_changes_dated_before_t(con):
 def test_never_happened_means_since_hire_capped(con):
     load(con, workers=[worker("new", T - timedelta(weeks=30)), worker("old", date(2005, 1, 3))])
     snapshot = snapshot_at(con, T)
-    assert only(snapshot, "new").weeks_since_manager_change == 30.0
+    assert only(snapshot, "new").weeks_since_scale_step == 30.0
+    # the manager a worker was hired under is not a new manager
+    assert only(snapshot, "new").weeks_since_manager_change == 520
     assert only(snapshot, "old").weeks_since_scale_step == 520
     assert only(snapshot, "old").weeks_to_contract_end == 520
 

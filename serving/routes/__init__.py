@@ -2,11 +2,14 @@
 
 from fastapi import APIRouter
 
-from continuity.serving.routes import audit, health, risk, teams, workers
+from continuity.serving.routes import aggregates, audit, handover, health, risk, scenarios, teams, workers
 
 api_router = APIRouter()
 api_router.include_router(risk.router)
 api_router.include_router(workers.router)
 api_router.include_router(teams.router)
+api_router.include_router(handover.router)
+api_router.include_router(aggregates.router)
+api_router.include_router(scenarios.router)
 api_router.include_router(audit.router)
 api_router.include_router(health.router)

@@ -1,0 +1,119 @@
+"""Calibrated probabilities per horizon, learnt on a period the model never trained on.
+
+A proportional-hazards model ranks well but its probabilities drift: other exits
+are censored (so the cause-specific probability overstates voluntary leaving),
+and the sector's baseline hazard moves with tender cycles. HR acts on the size of
+the number, so per horizon a monotone map from the model's probability to the
+rate observed on a held-out period is learnt (isotonic regression by default,
+Platt scaling on the logit as the smoother alternative) and attached to the
+forecaster, whose `predict_risk` then returns calibrated numbers everywhere:
+backtest, registry and serving alike.
+
+The held-out period ends where training ends (the cut-off t): a model fitted
+before `t - max(horizon) - calibration_weeks` predicts the weeks after that, whose
+outcomes up to t are known; each horizon uses the rows followed long enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Self
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+from sklearn.base import clone
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from continuity.models.base import Forecaster, risk_column
+from continuity.models.metrics import concordance, horizon_status, observed_outcomes
+from continuity.models.split import censor_at, thin
+from continuity.models.targets import snapshot_key
+
+CALIBRATED_HORIZONS = (13, 26, 52)
+# Keeps logit finite at probabilities the model rounds to 0 or 1.
+_EPS = 1e-6
+
+
+class HorizonCalibrator:
+    """One monotone map per horizon from predicted to observed probability of leaving within it.
+
+    Horizons without a leaver in the held-out rows are left uncalibrated: a map
+    fitted to no events would send every probability to zero.
+    """
+
+    def __init__(self, method: Literal["isotonic", "platt"] = "isotonic"):
+        self.method = method
+
+    def fit(self, risk: pd.DataFrame, outcomes: pd.DataFrame, horizons: Sequence[int]) -> Self:
+        self.maps_ = {}
+        for h in horizons:
+            known, left = horizon_status(outcomes, h)
+            if left[known].nunique() == 2:
+                self.maps_[h] = self._fit_one(risk.loc[known, risk_column(h)].to_numpy(), left[known].to_numpy())
+        return self
+
+    def transform(self, risk: pd.DataFrame) -> pd.DataFrame:
+        """Calibrate the known horizons' columns; leaving within a longer horizon stays at least as likely."""
+        calibrated = risk.copy()
+        for h, mapping in self.maps_.items():
+            column = risk_column(h)
+            if column in calibrated:
+                calibrated[column] = self._apply(mapping, calibrated[column].to_numpy())
+        ordered = sorted(calibrated.columns, key=lambda c: int(c[2:-1]))
+        calibrated[ordered] = np.maximum.accumulate(calibrated[ordered].to_numpy(), axis=1)
+        return calibrated
+
+    @property
+    def horizons(self) -> tuple[int, ...]:
+        return tuple(self.maps_)
+
+    def _fit_one(self, p: np.ndarray, left: np.ndarray):
+        if self.method == "isotonic":
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, left)
+        return LogisticRegression().fit(_logit(p), left)
+
+    def _apply(self, mapping, p: np.ndarray) -> np.ndarray:
+        if self.method == "isotonic":
+            return mapping.predict(p)
+        return mapping.predict_proba(_logit(p))[:, 1]
+
+
+@dataclass(frozen=True)
+class HeldOutCalibration:
+    calibrator: HorizonCalibrator
+    validation: dict[str, float]  # the candidate's quality on the held-out rows, before calibration
+    period_start: pd.Timestamp
+
+
+def calibrate_held_out(
+    candidate: Forecaster,
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    calibration_weeks: int = 13,
+    horizons: Sequence[int] = CALIBRATED_HORIZONS,
+    method: Literal["isotonic", "platt"] = "isotonic",
+) -> HeldOutCalibration:
+    """Fit an unfitted `candidate` before the held-out period, learn the calibration on that period up to `cutoff`.
+
+    The held-out rows also give the candidate's validation C-index, so one fit
+    serves both choosing the model and calibrating it, and neither looks past `cutoff`.
+    """
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    start = cutoff - pd.Timedelta(weeks=max(horizons) + calibration_weeks)
+    if not (dates < start).any():
+        raise ValueError(f"no training weeks before the calibration period starting {start:%Y-%m-%d}")
+    train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < start], start)
+    fitted = clone(candidate).fit(snapshots[dates < start], train_labels)
+    held_out = thin(snapshots[(dates >= start) & (dates < cutoff)], candidate.thin_every)
+    outcomes = observed_outcomes(held_out, labels, cutoff)
+    risk = fitted.predict_risk(held_out, horizons)
+    validation = concordance(outcomes, risk[risk_column(max(horizons))], tau=max(horizons))
+    return HeldOutCalibration(HorizonCalibrator(method).fit(risk, outcomes, horizons), validation, start)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
