@@ -129,6 +129,34 @@ def demo(
         serve_api(settings.api_host, settings.api_port, settings)
 
 
+@app.command("evaluate-csv")
+def evaluate_csv(
+    file: Annotated[Path, typer.Argument(help="One row per employee: a tenure column, a left flag, other attributes.")],
+    duration: Annotated[str, typer.Option(help="Column with the time in the organisation (tenure).")],
+    event: Annotated[str, typer.Option(help="Column saying whether the person left (yes/no, 1/0, true/false).")],
+    drop: Annotated[Optional[list[str]], typer.Option(help="Columns to leave out (ids, constants): --drop A B C.")] = None,
+    more_drops: Annotated[Optional[list[str]], typer.Argument(hidden=True, help="Further names after --drop.")] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Folds of the stratified cross-validation.")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats of the cross-validation.")] = 3,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Run the project's models on any single-table HR file with repeated stratified cross-validation."""
+    from continuity.features.readers import UnreadableFile
+    from continuity.features.tabular_file import TabularFileError
+    from continuity.models.tabular import evaluate_csv as evaluate, print_evaluation
+
+    try:
+        # `--drop A B C`: click reads A as the option's value and B, C as trailing arguments
+        result = evaluate(file, duration, event, drop=[*(drop or ()), *(more_drops or ())], folds=folds, repeats=repeats)
+    except (UnreadableFile, TabularFileError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print_evaluation(console, result)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, default=str))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

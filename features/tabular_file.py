@@ -77,7 +77,8 @@ def prepare_tabular(frame: pd.DataFrame, duration: str, event: str, drop: Sequen
     named = [duration, event, *drop]
     missing = [c for c in dict.fromkeys(named) if c not in frame.columns]
     if missing:
-        raise TabularFileError(f"column {missing[0]!r} is not in the file (columns: {', '.join(map(str, frame.columns))})")
+        columns = ", ".join(map(str, frame.columns))
+        raise TabularFileError(f"column {missing[0]!r} is not in the file (columns: {columns})")
     if duration == event:
         raise TabularFileError(f"column {duration!r} cannot be both the duration and the event")
 
@@ -89,7 +90,8 @@ def prepare_tabular(frame: pd.DataFrame, duration: str, event: str, drop: Sequen
         notes.append(f"{int(unlabelled.sum())} rows without {duration!r} or {event!r} left out")
     events, durations = events[~unlabelled].astype(bool), durations[~unlabelled]
     if events.nunique() < 2:
-        raise TabularFileError(f"event column {event!r} has only one value: no one {'stayed' if events.all() else 'left'}")
+        nobody = "stayed" if events.all() else "left"
+        raise TabularFileError(f"event column {event!r} has only one value: no one {nobody}")
 
     features, categorical = {}, []
     for column in frame.columns.drop([event, *drop]):

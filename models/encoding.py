@@ -30,6 +30,9 @@ class FeatureEncoder:
     that "unknown" can carry its own effect.
     """
 
+    # Class-level default: encoders pickled in registered models before this option existed still load.
+    categorical_features: frozenset[str] | None = None
+
     def __init__(
         self,
         features: Sequence[str] = MODEL_FEATURES,
