@@ -168,6 +168,21 @@ def serve(
     serve_api(host, port, Settings())
 
 
+bench_app = typer.Typer(help="Benchmarks that print and record figures (never timed tests).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("quality")
+def bench_quality(
+    json_out: Annotated[Path, typer.Option("--json", help="Write the figures as JSON here.")] = Path("var/quality.json"),
+) -> None:
+    """Rolling backtest on the default synthetic sector, next to the oracle, and the IBM file by cross-validation."""
+    from continuity.models.benchmark import quality_benchmark
+
+    result = quality_benchmark(json_out, Settings())
+    console.print_json(json.dumps(result, default=str))
+
+
 token_app = typer.Typer(help="Bearer tokens for the API and the web page.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

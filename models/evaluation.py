@@ -52,7 +52,13 @@ def oracle_metrics(
     horizons: Sequence[int] = HORIZONS,
 ) -> dict:
     """The same ranking metrics with the true weekly voluntary hazard as the score: the ceiling for any model."""
-    key = snapshot_key(test_snapshots).reset_index(drop=True)
+    hazard = true_hazard(oracle_hazard, test_snapshots)
+    return _ranking_metrics(hazard, {h: hazard for h in horizons}, _outcomes(test_snapshots, test_labels))
+
+
+def true_hazard(oracle_hazard: pd.DataFrame, snapshots: pd.DataFrame) -> pd.Series:
+    """The generator's weekly voluntary hazard for each snapshot row, on the snapshots' index."""
+    key = snapshot_key(snapshots).reset_index(drop=True)
     oracle = pd.DataFrame(
         {
             "worker_id": oracle_hazard["worker_id"].astype(str),
@@ -62,9 +68,9 @@ def oracle_metrics(
     )
     hazard = key.merge(oracle, on=["worker_id", "snapshot_date"], how="left", validate="one_to_one")["hazard"]
     if hazard.isna().any():
-        raise ValueError(f"{int(hazard.isna().sum())} test rows have no oracle hazard")
-    hazard.index = test_snapshots.index
-    return _ranking_metrics(hazard, {h: hazard for h in horizons}, _outcomes(test_snapshots, test_labels))
+        raise ValueError(f"{int(hazard.isna().sum())} snapshot rows have no oracle hazard")
+    hazard.index = snapshots.index
+    return hazard
 
 
 def _outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

@@ -51,12 +51,12 @@ class Champion:
     run_id: str
 
 
-def _client(settings: Settings) -> MlflowClient:
+def tracking_client(settings: Settings) -> MlflowClient:
     mlflow.set_tracking_uri(settings.tracking_uri)
     return MlflowClient(settings.tracking_uri)
 
 
-def _experiment_id(client: MlflowClient, settings: Settings) -> str:
+def experiment_id(client: MlflowClient, settings: Settings) -> str:
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return experiment.experiment_id
@@ -71,10 +71,10 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
     are not finite numbers (an AUC undefined for want of leavers) are left out,
     because MLflow cannot compare them.
     """
-    client = _client(settings)
+    client = tracking_client(settings)
     example = forecaster.example()
     signature = infer_signature(example, forecaster.predict_risk(example))
-    with mlflow.start_run(experiment_id=_experiment_id(client, settings)) as run, tempfile.TemporaryDirectory() as tmp:
+    with mlflow.start_run(experiment_id=experiment_id(client, settings)) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({"forecaster": forecaster.name, **forecaster.get_params(), **params})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if math.isfinite(v)})
         pickled = Path(tmp) / f"{_ARTIFACT}.pkl"
@@ -92,7 +92,7 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
 
 def register_champion(run_id: str, settings: Settings) -> str:
     """Register the run's model as a new version and point the `champion` alias at it; returns the version."""
-    client = _client(settings)
+    client = tracking_client(settings)
     version = mlflow.register_model(f"runs:/{run_id}/{MODEL_NAME}", settings.registered_model_name).version
     client.set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
     return str(version)
@@ -105,7 +105,7 @@ def load_champion(settings: Settings) -> Champion:
     run reported always belong to the model returned, even while a new
     champion is being promoted.
     """
-    client = _client(settings)
+    client = tracking_client(settings)
     name = settings.registered_model_name
     version = client.get_model_version_by_alias(name, CHAMPION)
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")

@@ -1,0 +1,231 @@
+"""Rolling-origin backtest: would last year's system have warned us, in rank, size and time?
+
+At each origin t (one per quarter, the latest one a full observation window
+before the data end) every candidate is trained on everything before t, with
+labels censored at t, and calibrated on a held-out period ending at t
+(`continuity.models.calibration`). The active workers at t are scored and
+observed for the longest horizon; every week of that window is also scored to
+see when each leaver first made the weekly top-decile list (the early-warning
+lead time). The oracle, the generator's true weekly hazard held constant over
+the horizon, is scored on the same rows: every figure has its ceiling beside it.
+
+`chosen` is the candidate the system itself would deploy: the best validation
+C-index on the latest origin's held-out period, never the backtest figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from continuity.models.base import Forecaster, risk_column
+from continuity.models.calibration import CALIBRATED_HORIZONS, calibrate_held_out
+from continuity.models.cox import CoxForecaster
+from continuity.models.evaluation import true_hazard
+from continuity.models.gradient_boosting import GradientBoostingForecaster
+from continuity.models.metrics import (
+    calibration_table,
+    expected_calibration_error,
+    forecast_metrics,
+    horizon_status,
+    lead_times,
+    observed_outcomes,
+    top_share_flags,
+)
+from continuity.models.split import censor_at
+from continuity.models.targets import snapshot_key
+
+ORACLE = "oracle"
+LIST_HORIZON = 26  # the weekly list is ranked on this horizon, as in scoring
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One source's forecasts for one origin's rows, with what happened to them."""
+
+    outcomes: pd.DataFrame
+    risk: pd.DataFrame  # p_<h>w as served (calibrated for models)
+    raw_risk: pd.DataFrame  # before calibration; equal to `risk` for the oracle
+    survival: np.ndarray  # S(w) for w = 1 .. the longest horizon, rows x weeks
+    lead_weeks: pd.Series  # per voluntary leaver in the window; NaN if never listed
+
+
+@dataclass(frozen=True)
+class Origin:
+    date: pd.Timestamp
+    chosen: str
+    validation: dict[str, dict]
+    scored: dict[str, Scored]  # candidate name, and ORACLE when known
+    forecasters: dict[str, Forecaster]  # fitted before `date`, calibrated
+
+    @property
+    def metrics(self) -> dict[str, dict]:
+        return {name: summarise([s]) for name, s in self.scored.items()}
+
+
+@dataclass(frozen=True)
+class Backtest:
+    origins: tuple[Origin, ...]
+    horizons: tuple[int, ...]
+
+    @property
+    def chosen(self) -> str:
+        return self.origins[-1].chosen
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(self.origins[-1].scored)
+
+    @cached_property
+    def pooled(self) -> dict[str, dict]:
+        """Every origin's rows together, per source."""
+        return {name: summarise([o.scored[name] for o in self.origins]) for name in self.sources}
+
+    def calibration_tables(self, horizon: int) -> dict[str, pd.DataFrame]:
+        """Observed and expected leaving per risk decile at `horizon`, pooled over origins, per source."""
+        return {name: _pooled_calibration_table([o.scored[name] for o in self.origins], horizon)
+                for name in self.sources}
+
+
+def promotion_allowed(backtest: Backtest, candidate: str, champion: str, horizon: int = LIST_HORIZON) -> bool:
+    """The `champion` alias may move to `candidate` only if it is at least as good on this same backtest.
+
+    At least as good in rank (pooled Harrell's C) and in size (pooled ECE at the
+    list's horizon): a model that ranks better but misstates the probabilities HR
+    acts on does not replace one that states them right.
+    """
+    new, current = backtest.pooled[candidate], backtest.pooled[champion]
+    ece = f"ece_{horizon}w"
+    return new["c_index"] >= current["c_index"] and new[ece] <= current[ece]
+
+
+def rolling_backtest(
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    origins: int = 4,
+    spacing_weeks: int = 13,
+    calibration_weeks: int = 13,
+    horizons: Sequence[int] = CALIBRATED_HORIZONS,
+    candidates: Sequence[Forecaster] | None = None,
+    oracle: pd.DataFrame | None = None,
+) -> Backtest:
+    """Backtest `candidates` (default: Cox and gradient boosting) at `origins` dates `spacing_weeks` apart."""
+    candidates = candidates or (CoxForecaster(), GradientBoostingForecaster())
+    horizons = tuple(sorted(horizons))
+    dates = origin_dates(snapshots, labels, origins, spacing_weeks, max(horizons))
+    return Backtest(
+        tuple(_run_origin(t, snapshots, labels, candidates, oracle, calibration_weeks, horizons) for t in dates),
+        horizons,
+    )
+
+
+def origin_dates(
+    snapshots: pd.DataFrame, labels: pd.DataFrame, origins: int, spacing_weeks: int, observe_weeks: int
+) -> list[pd.Timestamp]:
+    """Snapshot dates `spacing_weeks` apart, the latest leaving `observe_weeks` + 1 weeks of data after it.
+
+    The extra week keeps the longest horizon strictly inside the follow-up, which the IPCW metrics need.
+    """
+    label_dates = pd.to_datetime(labels["snapshot_date"])
+    data_end = (label_dates + pd.to_timedelta(labels["duration_weeks"] * 7, unit="D")).max()
+    weeks = np.sort(snapshot_key(snapshots)["snapshot_date"].unique())
+    latest = weeks[weeks <= data_end - pd.Timedelta(weeks=observe_weeks + 1)]
+    if not len(latest):
+        raise ValueError(f"no snapshot week is followed for {observe_weeks + 1} weeks")
+    chosen = [pd.Timestamp(latest[-1]) - pd.Timedelta(weeks=spacing_weeks * k) for k in reversed(range(origins))]
+    if chosen[0] <= pd.Timestamp(weeks[0]):
+        raise ValueError(f"{origins} origins {spacing_weeks} weeks apart reach before the first snapshot week")
+    return chosen
+
+
+def summarise(scored: Sequence[Scored]) -> dict[str, float]:
+    """The backtest figures of one source over one or more origins' rows."""
+    outcomes = pd.concat([s.outcomes for s in scored], ignore_index=True)
+    risk = pd.concat([s.risk for s in scored], ignore_index=True)
+    raw = pd.concat([s.raw_risk for s in scored], ignore_index=True)
+    horizons = [int(c[2:-1]) for c in risk.columns]
+    survival = np.vstack([s.survival for s in scored])
+    weeks = np.arange(1, survival.shape[1] + 1)
+    metrics = forecast_metrics(outcomes, risk, horizons, survival, weeks, outcomes["snapshot_date"])
+    for h in horizons:
+        known, left = horizon_status(outcomes, h)
+        metrics[f"ece_uncalibrated_{h}w"] = expected_calibration_error(raw.loc[known, risk_column(h)], left[known])
+    lead = pd.concat([s.lead_weeks for s in scored], ignore_index=True)
+    metrics["median_lead_weeks"] = float(lead.median())
+    metrics["leavers_listed_share"] = float(lead.notna().mean()) if len(lead) else np.nan
+    return metrics
+
+
+def _run_origin(
+    t: pd.Timestamp,
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    candidates: Sequence[Forecaster],
+    oracle: pd.DataFrame | None,
+    calibration_weeks: int,
+    horizons: tuple[int, ...],
+) -> Origin:
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    window_end = t + pd.Timedelta(weeks=max(horizons))
+    at_origin = snapshots[dates == t]
+    window = snapshots[(dates >= t) & (dates < window_end)]
+    outcomes = observed_outcomes(at_origin, labels, window_end + pd.Timedelta(weeks=1))
+    exits = _voluntary_exits(window, labels, window_end)
+    train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < t], t)
+
+    validation, scored, forecasters = {}, {}, {}
+    for candidate in candidates:
+        held_out = calibrate_held_out(candidate, snapshots, labels, t, calibration_weeks, horizons)
+        fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(held_out.calibrator)
+        validation[candidate.name], forecasters[candidate.name] = held_out.validation, fitted
+        scored[candidate.name] = Scored(
+            outcomes,
+            fitted.predict_risk(at_origin, horizons),
+            fitted.predict_risk(at_origin, horizons, calibrated=False),
+            fitted.predict_survival(at_origin, _weeks(horizons)),
+            _lead(window, fitted.predict_risk(window, (LIST_HORIZON,))[risk_column(LIST_HORIZON)], exits),
+        )
+    if oracle is not None:
+        scored[ORACLE] = _oracle_scored(oracle, at_origin, window, outcomes, exits, horizons)
+    chosen = max(validation, key=lambda name: validation[name]["c_index"])
+    return Origin(t, chosen, validation, scored, forecasters)
+
+
+def _oracle_scored(oracle, at_origin, window, outcomes, exits, horizons) -> Scored:
+    """The true weekly hazard h held constant: P(leave within w weeks) = 1 - (1 - h)^w."""
+    hazard = true_hazard(oracle, at_origin).to_numpy()
+    risk = pd.DataFrame({risk_column(w): 1 - (1 - hazard) ** w for w in horizons}, index=at_origin.index)
+    survival = (1 - hazard[:, None]) ** _weeks(horizons)[None, :]
+    return Scored(outcomes, risk, risk, survival, _lead(window, true_hazard(oracle, window), exits))
+
+
+def _weeks(horizons: Sequence[int]) -> np.ndarray:
+    return np.arange(1, max(horizons) + 1)
+
+
+def _voluntary_exits(window: pd.DataFrame, labels: pd.DataFrame, window_end: pd.Timestamp) -> pd.Series:
+    """Exit date of each worker in the window who left voluntarily before its end, by worker_id."""
+    first_week = window.loc[snapshot_key(window).groupby("worker_id")["snapshot_date"].idxmin()]
+    outcomes = observed_outcomes(first_week, labels, window_end)
+    leavers = outcomes[outcomes["event"]]
+    exit_date = leavers["snapshot_date"] + pd.to_timedelta(leavers["duration"] * 7, unit="D")
+    return pd.Series(exit_date.to_numpy(), index=first_week.loc[leavers.index, "worker_id"].astype(str).to_numpy())
+
+
+def _lead(window: pd.DataFrame, risk: pd.Series, exits: pd.Series) -> pd.Series:
+    key = snapshot_key(window)
+    flags = key.assign(flagged=top_share_flags(risk, key["snapshot_date"]))
+    return lead_times(flags, exits).reset_index(drop=True)
+
+
+def _pooled_calibration_table(scored: Sequence[Scored], horizon: int) -> pd.DataFrame:
+    outcomes = pd.concat([s.outcomes for s in scored], ignore_index=True)
+    risk = pd.concat([s.risk for s in scored], ignore_index=True)[risk_column(horizon)]
+    known, left = horizon_status(outcomes, horizon)
+    return calibration_table(risk[known], left[known])
