@@ -183,6 +183,22 @@ def bench_quality(
     console.print_json(json.dumps(result, default=str))
 
 
+@bench_app.command("api")
+def bench_api(
+    rate: Annotated[int, typer.Option(min=1, help="Requests per second, sent open-loop on loopback.")] = 500,
+    duration: Annotated[float, typer.Option(min=0.5, help="Seconds of load.")] = 20.0,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Load a locally started API on 127.0.0.1 and report p50, p99 and errors per endpoint."""
+    from continuity.serving.bench import run_api_bench
+
+    result = run_api_bench(rate, duration, Settings())
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
+    console.print_json(json.dumps(result))
+
+
 token_app = typer.Typer(help="Bearer tokens for the API and the web page.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

@@ -6,7 +6,7 @@ when it is missing, which is what a manager or an analyst at a sector body needs
 
 from __future__ import annotations
 
-from datetime import date
+import datetime
 from enum import Enum, IntEnum
 from typing import Annotated
 
@@ -40,7 +40,7 @@ class ScenarioName(str, Enum):
 
 class HandoverRequest(BaseModel):
     worker_id: str = Field(description="The leaving (or at-risk) worker whose open primary clients need a successor.")
-    date: date | None = Field(
+    date: datetime.date | None = Field(
         default=None, description="The day the clients are handed over; default the published score week."
     )
     pinned: dict[str, str] = Field(
@@ -61,7 +61,7 @@ class HandoverItem(BaseModel):
 
 class HandoverPlanResponse(BaseModel):
     leaving_worker_id: str
-    date: date = Field(description="The handover date the plan was made for.")
+    date: datetime.date = Field(description="The handover date the plan was made for.")
     week: Week
     horizon_weeks: int = Field(description="Horizon of the expected further handovers, in weeks.")
     handovers: list[HandoverItem] = Field(description="One entry per open primary client of the leaving worker.")

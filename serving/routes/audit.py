@@ -10,6 +10,9 @@ from fastapi import APIRouter, Query
 from continuity.serving.auth import AccessDep, AdminDep
 from continuity.serving.schemas import AuditPage, Problem
 
+# The page's offset must fit SQLite's 64-bit integer; no audit log comes near this many pages.
+MAX_PAGE = 1_000_000
+
 router = APIRouter(
     tags=["audit"],
     responses={
@@ -28,7 +31,7 @@ def audit_log(
     endpoint: Annotated[str | None, Query(description="Only this endpoint, e.g. 'GET /workers/{worker_id}'.")] = None,
     since: Annotated[datetime | None, Query(description="Only reads at or after this moment (UTC when no zone).")] = None,
     until: Annotated[datetime | None, Query(description="Only reads before this moment (UTC when no zone).")] = None,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, description="Entries per page, 1 to 500.")] = 50,
 ) -> AuditPage:
     """Audit entries, newest first, each with the workers whose data was returned."""

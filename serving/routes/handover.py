@@ -25,6 +25,7 @@ from continuity.warehouse import connect
 router = APIRouter(
     tags=["handover"],
     responses={
+        400: {"model": Problem, "description": "The body is not valid JSON."},
         401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
         403: {"model": Problem, "description": "A sector token, or a worker or successor outside the token's scope."},
         404: {"model": Problem, "description": "The worker has no score in the latest published week (admin only)."},

@@ -14,6 +14,7 @@ from continuity.serving.schemas_planning import ScenarioRequest, ScenarioResult
 router = APIRouter(
     tags=["sector"],
     responses={
+        400: {"model": Problem, "description": "The body is not valid JSON."},
         401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
         403: {"model": Problem, "description": "A manager token: scenarios are for sector, hr and admin tokens."},
         503: {"model": Problem, "description": "No week published, the warehouse is being written, or no champion "
