@@ -17,6 +17,15 @@ TINY_WORKERS = 160
 TINY_YEARS = 3
 
 
+@pytest.fixture
+def con():
+    """An empty in-memory warehouse for tests that load hand-made contract tables."""
+    import duckdb
+
+    with duckdb.connect() as connection:
+        yield connection
+
+
 @pytest.fixture(scope="session")
 def tiny_sector(tmp_path_factory) -> Path:
     """A tiny synthetic sector written as export files (parquet), shared read-only by tests."""

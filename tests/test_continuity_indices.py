@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pytest
 
 from continuity.features.continuity_indices import INDEX_COLUMNS, continuity_indices
@@ -16,12 +15,6 @@ T = date(2021, 3, 1)
 
 def weeks_before(n: int) -> date:
     return T - timedelta(weeks=n)
-
-
-@pytest.fixture
-def con():
-    with duckdb.connect() as connection:
-        yield connection
 
 
 def row_of(con, client_id: str, **kwargs):

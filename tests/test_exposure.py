@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -19,12 +18,6 @@ T = date(2021, 3, 1)
 
 def weeks_before(n: int) -> date:
     return T - timedelta(weeks=n)
-
-
-@pytest.fixture
-def con():
-    with duckdb.connect() as connection:
-        yield connection
 
 
 def risk(**p_13w: float) -> pd.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -15,12 +14,6 @@ from contract_frames import assignment, contact, load, worker
 T = date(2021, 3, 1)
 HIRED = date(2018, 1, 1)
 SINCE = T - timedelta(weeks=20)
-
-
-@pytest.fixture
-def con():
-    with duckdb.connect() as connection:
-        yield connection
 
 
 def caseload(worker_id: str, n: int, domain: str = "wmo") -> list[dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -18,12 +17,6 @@ from contract_frames import assignment, funding, hr_event, load, random_sector, 
 
 T = date(2021, 3, 1)  # a Monday
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def con():
-    with duckdb.connect() as connection:
-        yield connection
 
 
 def only(frame: pd.DataFrame, worker_id: str) -> pd.Series:
