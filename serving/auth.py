@@ -32,14 +32,14 @@ class NotAuthenticated(HTTPException):
         super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_access(request: Request) -> AccessStore:
+async def get_access(request: Request) -> AccessStore:
     return request.app.state.access
 
 
 AccessDep = Annotated[AccessStore, Depends(get_access)]
 
 
-def get_grant(
+async def get_grant(
     request: Request, access: AccessDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Grant:
     token = credentials.credentials if credentials else request.cookies.get(COOKIE)
@@ -54,7 +54,7 @@ def get_grant(
 GrantDep = Annotated[Grant, Depends(get_grant)]
 
 
-def require_individual_reader(grant: GrantDep) -> Grant:
+async def require_individual_reader(grant: GrantDep) -> Grant:
     """Every role but sector may read individual workers, each within its scope."""
     if not grant.sees_individuals:
         raise HTTPException(403, f"a {grant.role.value} token sees aggregates only, never an individual worker")
@@ -64,7 +64,7 @@ def require_individual_reader(grant: GrantDep) -> Grant:
 ReaderDep = Annotated[Grant, Depends(require_individual_reader)]
 
 
-def require_admin(grant: GrantDep) -> Grant:
+async def require_admin(grant: GrantDep) -> Grant:
     if grant.role is not Role.admin:
         raise HTTPException(403, f"only an admin token may read this; yours is {grant.role.value} ({grant.scope})")
     return grant

@@ -26,14 +26,14 @@ from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedW
 from continuity.warehouse import connect
 
 
-def get_store(request: Request) -> ScoreStore:
+async def get_store(request: Request) -> ScoreStore:
     return request.app.state.store
 
 
 StoreDep = Annotated[ScoreStore, Depends(get_store)]
 
 
-def get_week(store: StoreDep) -> PublishedWeek:
+async def get_week(store: StoreDep) -> PublishedWeek:
     """The latest published week; NothingPublished becomes a 503 in the app's error handler."""
     return store.current()
 
@@ -53,7 +53,7 @@ class Audit:
         self.access.record(self.grant, self.endpoint, worker_ids)
 
 
-def get_audit(request: Request, access: AccessDep, grant: ReaderDep) -> Audit:
+async def get_audit(request: Request, access: AccessDep, grant: ReaderDep) -> Audit:
     return Audit(access, grant, f"{request.method} {request.scope['route'].path}")
 
 
@@ -67,7 +67,7 @@ def outside_scope(grant: Grant, what: str, week: PublishedWeek) -> HTTPException
     return HTTPException(403, f"{what} is outside your scope ({grant.scope}) in the week of {week.score_date}")
 
 
-def get_scored_worker(
+async def get_scored_worker(
     week: WeekDep, grant: ReaderDep, audit: AuditDep,
     worker_id: Annotated[str, Path(description="The worker's id as in the HR export.")],
 ) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class RiskQuery:
         return RiskSelection(week, self.horizon, matching)
 
 
-def risk_query(
+async def risk_query(
     store: StoreDep,
     grant: ReaderDep,
     organisation_id: Annotated[str | None, Query(description="Only workers of this organisation.")] = None,
@@ -134,7 +134,7 @@ def risk_query(
 RiskQueryDep = Annotated[RiskQuery, Depends(risk_query)]
 
 
-def get_team(
+async def get_team(
     week: WeekDep, grant: ReaderDep,
     team_id: Annotated[str, Path(description="The team's id as in the HR export.")],
 ) -> list[dict[str, Any]]:
@@ -148,7 +148,7 @@ def get_team(
 TeamDep = Annotated[list[dict[str, Any]], Depends(get_team)]
 
 
-def require_sector_reader(grant: GrantDep) -> Grant:
+async def require_sector_reader(grant: GrantDep) -> Grant:
     """Aggregates and scenarios are for sector bodies, hr and admin; a manager works from their own teams."""
     if grant.role is Role.manager:
         raise HTTPException(403, "aggregates and scenarios are for sector, hr and admin tokens; "
@@ -195,7 +195,7 @@ class SectorAnswers:
             raise NothingPublished(str(error)) from error
 
 
-def get_sector_answers(request: Request) -> SectorAnswers:
+async def get_sector_answers(request: Request) -> SectorAnswers:
     return request.app.state.sector
 
 

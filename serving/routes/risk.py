@@ -24,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/risk-list", response_model=RiskList, summary="This week's workers, highest risk of leaving first")
-def risk_list(
+async def risk_list(
     query: RiskQueryDep,
     audit: AuditDep,
     page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,

@@ -29,14 +29,14 @@ NO_CLIENTS = {
 
 
 @router.get("/{worker_id}", response_model=WorkerRisk, summary="A worker's risk, drivers and survival curve")
-def worker_risk(worker: ScoredWorkerDep, week: WeekDep) -> WorkerRisk:
+async def worker_risk(worker: ScoredWorkerDep, week: WeekDep) -> WorkerRisk:
     """Probability of leaving voluntarily within 13 and 26 weeks, rank in the sector-wide list,
     top drivers, and the survival curve, from the latest published week. Audited."""
     return WorkerRisk(week=week.score_date, survival=week.survival(worker["worker_id"]), **worker)
 
 
 @router.get("/{worker_id}/exposure", response_model=WorkerExposure, summary="What the worker's leaving costs their clients")
-def worker_exposure(worker: ScoredWorkerDep, week: WeekDep) -> WorkerExposure:
+async def worker_exposure(worker: ScoredWorkerDep, week: WeekDep) -> WorkerExposure:
     """Relational exposure: how many (vulnerable) clients depend on this worker and how much,
     with each client's continuity indices; clients are pseudonymised, most exposed first. Audited."""
     worker_id = worker["worker_id"]
