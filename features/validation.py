@@ -110,6 +110,17 @@ def _parse_date(text: str) -> tuple[object, bool]:
     return None, False
 
 
+
+def _parse_uniques(f, parsed: pd.Series, parse_one, missing):
+    """Finish a vectorised parse of a column's distinct values: the fast path's misses go through
+    the lenient `parse_one` (Dutch dates, decimal commas); returns the values and the rows that failed."""
+    bad = np.zeros(len(f.uniques), dtype=bool)
+    for i in np.flatnonzero(parsed.isna().to_numpy()):
+        value, ok = parse_one(f.uniques[i])
+        parsed.iloc[i] = value if ok else missing
+        bad[i] = not ok
+    return parsed, f.rows_where(bad)
+
 def _parse_number(text: str) -> tuple[object, bool]:
     t = text.replace(" ", "").replace("\u00a0", "")
     if "," in t:
@@ -152,14 +163,9 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
                 out[col.name] = v.dt.normalize().astype("datetime64[ns]")
                 continue
             f = _factor(s)
-            parsed = pd.to_datetime(pd.Series(f.uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
-            todo = np.flatnonzero(parsed.isna().to_numpy())
-            bad_u = np.zeros(len(f.uniques), dtype=bool)
-            for i in todo:
-                v, ok = _parse_date(f.uniques[i])
-                parsed.iloc[i] = v if ok else pd.NaT
-                bad_u[i] = not ok
-            rows = f.rows_where(bad_u)
+            parsed, rows = _parse_uniques(
+                f, pd.to_datetime(pd.Series(f.uniques, dtype=object), format="%Y-%m-%d", errors="coerce"),
+                _parse_date, pd.NaT)
             if len(rows):
                 errs.append(_errors(rows, col.name, f.text()[rows], "not a valid date (expected YYYY-MM-DD or DD-MM-YYYY)"))
             fast = f.take(parsed.astype("datetime64[ns]").to_numpy(), np.datetime64("NaT", "ns"), "datetime64[ns]")
@@ -169,14 +175,9 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
                 num = s.astype("float64")
             else:
                 f = _factor(s)
-                parsed = pd.to_numeric(pd.Series(f.uniques, dtype=object), errors="coerce").astype("float64")
-                todo = np.flatnonzero(parsed.isna().to_numpy())
-                bad_u = np.zeros(len(f.uniques), dtype=bool)
-                for i in todo:
-                    v, ok = _parse_number(f.uniques[i])
-                    parsed.iloc[i] = v if ok else np.nan
-                    bad_u[i] = not ok
-                rows = f.rows_where(bad_u)
+                parsed, rows = _parse_uniques(
+                    f, pd.to_numeric(pd.Series(f.uniques, dtype=object), errors="coerce").astype("float64"),
+                    _parse_number, np.nan)
                 if len(rows):
                     errs.append(_errors(rows, col.name, f.text()[rows], "not a number"))
                 num = f.take(parsed.to_numpy(), np.nan, "float64")
