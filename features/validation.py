@@ -110,7 +110,6 @@ def _parse_date(text: str) -> tuple[object, bool]:
     return None, False
 
 
-
 def _parse_uniques(f, parsed: pd.Series, parse_one, missing):
     """Finish a vectorised parse of a column's distinct values: the fast path's misses go through
     the lenient `parse_one` (Dutch dates, decimal commas); returns the values and the rows that failed."""
