@@ -15,7 +15,7 @@ from continuity.features.spreadsheet_safety import neutralise_frame
 from continuity.serving.deps import RiskSelection
 
 ADVISORY = (
-    "Advisory figures: calibrated probabilities of leaving voluntarily, meant to support retention "
+    "Advisory figures: model probabilities of leaving voluntarily, meant to support retention "
     "conversations and handover planning. They decide nothing about a person."
 )
 DRIVERS = 3

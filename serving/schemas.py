@@ -28,6 +28,11 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, naming the id or the missing data.")
 
 
+# Answers every protected route can give, declared once for the OpenAPI document.
+UNAUTHENTICATED = {401: {"model": Problem, "description": "No token, or an unknown or revoked one."}}
+NOT_PUBLISHED = {503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."}}
+
+
 class Driver(BaseModel):
     feature: str = Field(description="Snapshot feature name (features/feature_spec.py).")
     label: str = Field(description="The driver in plain words for a manager.")
@@ -40,8 +45,8 @@ class RiskItem(BaseModel):
     organisation_id: str
     team_id: str
     occupation: str | None = Field(description="Occupation as in the HR export; null when the export does not give it.")
-    p_13w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 13 weeks.")
-    p_26w: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within 26 weeks.")
+    p_13w: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within 13 weeks (other exits censored).")
+    p_26w: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within 26 weeks (other exits censored).")
     p_13w_change: float | None = Field(
         description="Change in p_13w since the previous published week; null when the worker was not scored then."
     )
@@ -128,7 +133,7 @@ class WorkerExposure(BaseModel):
 class TeamWorker(BaseModel):
     worker_id: str
     occupation: str | None
-    probability: float = Field(ge=0, le=1, description="Calibrated probability of leaving voluntarily within the horizon.")
+    probability: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within the horizon (other exits censored).")
     change: float | None = Field(description="Change in that probability since the previous week; null for a worker not scored then.")
     active_clients: int = Field(ge=0)
     vulnerable_clients: int = Field(ge=0)

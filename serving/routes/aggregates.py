@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 
 from continuity.planning.aggregates import aggregate_response
 from continuity.serving.deps import SectorAnswersDep, SectorReaderDep, WeekDep
-from continuity.serving.schemas import Problem
+from continuity.serving.schemas import Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import AggregateBy, Aggregates, PlanningHorizon
 
 router = APIRouter(
     tags=["sector"],
     responses={
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        **UNAUTHENTICATED,
         403: {"model": Problem, "description": "A manager token: aggregates are for sector, hr and admin tokens."},
         503: {"model": Problem, "description": "No week published yet, the warehouse is being written, or it lacks "
                                                "the contract tables the groupings come from."},

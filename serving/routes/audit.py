@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from continuity.serving.auth import AccessDep, AdminDep
-from continuity.serving.schemas import AuditPage, Problem
+from continuity.serving.schemas import AuditPage, Problem, UNAUTHENTICATED
 
 # The page's offset must fit SQLite's 64-bit integer; no audit log comes near this many pages.
 MAX_PAGE = 1_000_000
@@ -16,7 +16,7 @@ MAX_PAGE = 1_000_000
 router = APIRouter(
     tags=["audit"],
     responses={
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        **UNAUTHENTICATED,
         403: {"model": Problem, "description": "Not an admin token."},
     },
 )

@@ -17,7 +17,7 @@ from continuity.access import Grant, Role
 from continuity.planning.handover import naive_plan, plan_handover
 from continuity.serving.auth import ReaderDep
 from continuity.serving.deps import AuditDep, StoreDep, WeekDep, outside_scope
-from continuity.serving.schemas import Problem
+from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import HandoverPlanResponse, HandoverRequest
 from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedWeek
 from continuity.warehouse import connect
@@ -25,12 +25,12 @@ from continuity.warehouse import connect
 router = APIRouter(
     tags=["handover"],
     responses={
+        **UNAUTHENTICATED,
+        **NOT_PUBLISHED,
         400: {"model": Problem, "description": "The body is not valid JSON."},
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
         403: {"model": Problem, "description": "A sector token, or a worker or successor outside the token's scope."},
         404: {"model": Problem, "description": "The worker has no score in the latest published week (admin only)."},
         422: {"description": "An invalid body, a worker not active on the date, or a pin that cannot be honoured."},
-        503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
 

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Query, Response
 
 from continuity.serving.deps import AuditDep, RiskQueryDep, RiskSelection
 from continuity.serving.exports import risk_frame, to_csv, to_xlsx
-from continuity.serving.schemas import Problem, RiskList
+from continuity.serving.schemas import NOT_PUBLISHED, Problem, RiskList, UNAUTHENTICATED
 
 router = APIRouter(
     tags=["risk"],
     responses={
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        **UNAUTHENTICATED,
+        **NOT_PUBLISHED,
         403: {"model": Problem, "description": "A sector token, or a filter outside the token's organisation or teams."},
         404: {"model": Problem, "description": "Unknown organisation or team in this week's scores (admin only)."},
-        503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
 

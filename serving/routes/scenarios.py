@@ -8,14 +8,14 @@ from mlflow.exceptions import MlflowException
 from continuity.models.registry import Champion, load_champion
 from continuity.planning.scenarios import run_scenario
 from continuity.serving.deps import SectorAnswersDep, SectorReaderDep, WeekDep
-from continuity.serving.schemas import Problem
+from continuity.serving.schemas import Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import ScenarioRequest, ScenarioResult
 
 router = APIRouter(
     tags=["sector"],
     responses={
+        **UNAUTHENTICATED,
         400: {"model": Problem, "description": "The body is not valid JSON."},
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
         403: {"model": Problem, "description": "A manager token: scenarios are for sector, hr and admin tokens."},
         503: {"model": Problem, "description": "No week published, the warehouse is being written, or no champion "
                                                "model is registered."},

@@ -7,17 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from continuity.serving.deps import AuditDep, TeamDep, WeekDep
-from continuity.serving.schemas import Horizon, Problem, TeamView
+from continuity.serving.schemas import Horizon, NOT_PUBLISHED, Problem, TeamView, UNAUTHENTICATED
 from continuity.serving.team import team_view
 
 router = APIRouter(
     prefix="/teams",
     tags=["teams"],
     responses={
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        **UNAUTHENTICATED,
+        **NOT_PUBLISHED,
         403: {"model": Problem, "description": "A sector token, or a team outside the token's scope."},
         404: {"model": Problem, "description": "The team has no scored workers this week (admin only)."},
-        503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
 

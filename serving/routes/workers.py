@@ -5,16 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from continuity.serving.deps import ScoredWorkerDep, WeekDep
-from continuity.serving.schemas import Problem, WorkerExposure, WorkerRisk
+from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED, WorkerExposure, WorkerRisk
 
 router = APIRouter(
     prefix="/workers",
     tags=["workers"],
     responses={
-        401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+        **UNAUTHENTICATED,
+        **NOT_PUBLISHED,
         403: {"model": Problem, "description": "A sector token, or a worker outside the token's organisation or teams."},
         404: {"model": Problem, "description": "The worker has no score in the latest published week (admin only)."},
-        503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."},
     },
 )
 
