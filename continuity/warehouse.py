@@ -44,12 +44,22 @@ def _write(con: duckdb.DuckDBPyConnection, name: str, frame, score_date=None) ->
     con.register("_incoming", frame)
     try:
         if score_date is not None and has_table(con, name):
+            _add_new_columns(con, name)
             con.execute(f'delete from "{name}" where score_date = ?', [score_date])
             con.execute(f'insert into "{name}" by name select * from _incoming')
         else:
             con.execute(f'create or replace table "{name}" as select * from _incoming')
     finally:
         con.unregister("_incoming")
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A published table gains the columns a newer release publishes; earlier weeks hold NULL there."""
+    existing = {row[0] for row in con.execute(
+        "select column_name from information_schema.columns where table_name = ?", [name]).fetchall()}
+    for column, column_type, *_ in con.execute("describe _incoming").fetchall():
+        if column not in existing:
+            con.execute(f'alter table "{name}" add column "{column}" {column_type}')
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame) -> None:

@@ -29,6 +29,7 @@ expected_exposure_h = p_h x weighted_clients.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -46,8 +47,10 @@ VULNERABLE_BONUS = 0.5
 HANDOVER_STEP = 0.25
 HANDOVER_CAP = 4
 
+# Followed by expected_exposure_<h>w for each horizon p_<h>w the risk frame carries.
 WORKER_EXPOSURE_COLUMNS = ("worker_id", "active_clients", "vulnerable_clients", "mean_relationship_weeks",
-                           "weighted_clients", "expected_exposure_13w", "expected_exposure_26w")
+                           "weighted_clients")
+_RISK_COLUMN = re.compile(r"p_(\d+)w")
 CLIENT_EXPOSURE_COLUMNS = ("worker_id", "client_id", "role", "domain", "complexity", "vulnerable",
                            "relationship_weeks", "contact_share", "usual_provider", "upc", "coc", "secon", "mmci",
                            "kpc", "distinct_workers_12m", "handovers_12m", "coc_drop", "exposure")
@@ -117,9 +120,10 @@ def pair_exposure(pairs: pd.DataFrame) -> pd.Series:
 def relational_exposure(
     con: duckdb.DuckDBPyConnection, t: date, risk: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(worker_exposure, client_exposure) at t for the workers in ``risk`` (worker_id, p_13w, p_26w).
+    """(worker_exposure, client_exposure) at t for the workers in ``risk`` (worker_id and p_<h>w columns).
 
-    Every worker in ``risk`` gets a worker row, with zeros when they hold no open case.
+    Every worker in ``risk`` gets a worker row, with zeros when they hold no open case, and
+    an expected exposure per horizon: P(leaving within h weeks) x weighted clients.
     """
     con.register("_risk", risk[["worker_id"]])
     try:
@@ -137,10 +141,12 @@ def relational_exposure(
         mean_relationship_weeks=("relationship_weeks", "mean"),
         weighted_clients=("exposure", "sum"),
     )
-    workers = risk[["worker_id", "p_13w", "p_26w"]].merge(per_worker, on="worker_id", how="left")
+    horizons = [m.group(1) for m in map(_RISK_COLUMN.fullmatch, risk.columns) if m]
+    workers = risk[["worker_id", *(f"p_{h}w" for h in horizons)]].merge(per_worker, on="worker_id", how="left")
     workers = workers.fillna({"active_clients": 0, "vulnerable_clients": 0,
                               "mean_relationship_weeks": 0.0, "weighted_clients": 0.0})
     workers = workers.astype({"active_clients": "int64", "vulnerable_clients": "int64"})
-    workers["expected_exposure_13w"] = workers.p_13w * workers.weighted_clients
-    workers["expected_exposure_26w"] = workers.p_26w * workers.weighted_clients
-    return workers[list(WORKER_EXPOSURE_COLUMNS)], clients
+    expected = [f"expected_exposure_{h}w" for h in horizons]
+    for h, column in zip(horizons, expected):
+        workers[column] = workers[f"p_{h}w"] * workers.weighted_clients
+    return workers[[*WORKER_EXPOSURE_COLUMNS, *expected]], clients

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from rich.console import Console
 from rich.table import Table
@@ -12,6 +13,8 @@ from continuity.warehouse import connect
 
 
 ARROW = {"raises": "↑", "lowers": "↓"}
+QUALITY = {"c_index": "C-index", "auc_13w": "AUC 13w", "auc_26w": "AUC 26w", "auc_52w": "AUC 52w",
+           "ece_26w": "ECE 26w"}
 
 
 def print_summary(console: Console, result, settings: Settings) -> None:
@@ -27,24 +30,26 @@ def print_summary(console: Console, result, settings: Settings) -> None:
     if result.metrics:
         quality = Table(title="Quality on held-out weeks (voluntary leaving)")
         quality.add_column("model")
-        for column in ("C-index", "AUC 13w", "AUC 26w"):
+        for column in QUALITY.values():
             quality.add_column(column, justify="right")
         for name, m in result.metrics.items():
-            label = f"{name} (chosen)" if name == result.chosen else name
-            quality.add_row(label, *(_fmt(m.get(k)) for k in ("c_index", "auc_13w", "auc_26w")))
+            label = {result.chosen: f"{name} (chosen)", "incumbent": "champion before this run"}.get(name, name)
+            quality.add_row(label, *(_fmt(m.get(k)) for k in QUALITY))
         console.print(quality)
+        console.print(f"Chosen candidate {'became' if result.promoted else 'did NOT become'} the champion "
+                      "(it must be no worse in C-index and in ECE at 26 weeks on the same weeks).")
 
     with connect(settings.warehouse, read_only=True) as con:
         top = con.execute(
-            "select rank, worker_id, organisation_id, team_id, p_13w, p_26w, drivers from risk_scores "
+            "select rank, worker_id, organisation_id, team_id, p_13w, p_26w, p_52w, drivers from risk_scores "
             "where score_date = ? order by rank limit 10", [result.score_date]).fetchall()
     risk = Table(title=f"Top 10 of the risk list, week of {result.score_date} "
                        f"(model {result.model_name} v{result.model_version}; advisory)")
-    for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "top drivers"):
+    for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "P(52w)", "top drivers"):
         risk.add_column(column)
-    for rank, worker, org, team, p13, p26, drivers in top:
+    for rank, worker, org, team, p13, p26, p52, drivers in top:
         words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers))
-        risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", words)
+        risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", f"{p52:.1%}", words)
     console.print(risk)
     console.print(f"Warehouse: {settings.warehouse.resolve()}")
     console.print(f"MLflow store: {settings.tracking_uri} (artifacts in {settings.artifact_root}); "
@@ -53,4 +58,4 @@ def print_summary(console: Console, result, settings: Settings) -> None:
 
 
 def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}"
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"

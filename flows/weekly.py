@@ -1,6 +1,6 @@
 """The weekly early-warning run, read top to bottom like the pipeline it is:
 
-ingest -> features -> train -> evaluate -> register -> score -> publish
+ingest -> features -> train -> evaluate -> register (and promote if no worse) -> score -> publish
 
 Task logic lives in `features/` and `models/` (tested without Prefect); the tasks
 here only move data between them. I/O tasks retry; pure steps do not. Caching is
@@ -33,8 +33,9 @@ class WeeklyResult:
     scored_workers: int
     model_name: str
     model_version: str
-    metrics: dict = field(default_factory=dict)  # model name -> held-out metrics; "oracle" when known
+    metrics: dict = field(default_factory=dict)  # model name -> held-out metrics; "oracle", "incumbent" when known
     chosen: str | None = None
+    promoted: bool | None = None  # whether the chosen candidate became the champion (None: no retraining)
 
 
 @task(**IO)
@@ -97,24 +98,33 @@ def train(settings: Settings):
 
 @task(**PURE)
 def evaluate(selection, settings: Settings):
-    """Report every candidate, and the oracle's ceiling, on the held-out weeks."""
+    """Report every candidate, the current champion and the oracle's ceiling on the same held-out weeks."""
+    from continuity.models.registry import comparable_champion
     from continuity.models.training import evaluate_held_out
 
     snapshots, labels, oracle = _training_frames(settings)
-    return evaluate_held_out(selection, snapshots, labels, oracle=oracle)
+    incumbent = comparable_champion(settings)
+    return evaluate_held_out(selection, snapshots, labels, oracle=oracle,
+                             incumbent=None if incumbent is None else incumbent.forecaster)
 
 
 @task(**IO)
-def register(selection, settings: Settings) -> str:
-    from continuity.models.registry import log_forecaster, register_champion
+def register(selection, settings: Settings) -> tuple[str, bool]:
+    """Log and register the chosen candidate; it becomes the champion only if no worse than the current one."""
+    from continuity.models.promotion import promotion_allowed
+    from continuity.models.registry import log_forecaster, register_version
 
     metrics = {f"test_{k}": v for k, v in selection.test[selection.champion].items()}
     metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.champion].items()}
-    if selection.oracle:
-        metrics |= {f"oracle_{k}": v for k, v in selection.oracle.items()}
+    for source, figures in (("oracle", selection.oracle), ("incumbent", selection.incumbent)):
+        metrics |= {f"{source}_{k}": v for k, v in (figures or {}).items()}
     params = {"validation_from": str(selection.validation_date.date()), "test_from": str(selection.test_date.date())}
     run_id = log_forecaster(selection.forecaster, metrics, params, settings)
-    return register_champion(run_id, settings)
+    promote = promotion_allowed(selection.test[selection.champion], selection.incumbent)
+    if not promote:
+        get_run_logger().warning("candidate %s is worse than the current champion on the held-out weeks "
+                                 "(C-index or calibration); the champion stays", selection.champion)
+    return register_version(run_id, settings, promote), promote
 
 
 @task(**IO)
@@ -128,7 +138,7 @@ def score(settings: Settings, score_date: date):
     with connect(settings.warehouse, read_only=True) as con:
         snapshot = snapshot_at(con, score_date)
         risk, curves = score_week(champion.forecaster, snapshot, score_date, champion.name, champion.version)
-        workers, clients = relational_exposure(con, score_date, risk[["worker_id", "p_13w", "p_26w"]])
+        workers, clients = relational_exposure(con, score_date, risk)
     workers.insert(0, "score_date", score_date)
     clients.insert(0, "score_date", score_date)
     return champion, risk, curves, workers, clients
@@ -146,12 +156,14 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     ingest_report = ingest_exports(settings)
     load_oracle(settings)
     snapshot_rows, score_date = build_features(settings)
-    metrics, chosen = {}, None
+    metrics, chosen, promoted = {}, None, None
     if retrain:
         selection = evaluate(train(settings), settings)
-        metrics = dict(selection.test) | ({"oracle": selection.oracle} if selection.oracle else {})
+        metrics = dict(selection.test)
+        metrics |= {source: figures for source, figures in
+                    (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
         chosen = selection.champion
-        register(selection, settings)
+        _, promoted = register(selection, settings)
     champion, risk, curves, workers, clients = score(settings, score_date)
     publish(settings, score_date, {
         "risk_scores": risk,
@@ -161,4 +173,4 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     })
     return WeeklyResult(score_date=score_date, ingest=ingest_report, snapshot_rows=snapshot_rows,
                         scored_workers=len(risk), model_name=champion.name,
-                        model_version=str(champion.version), metrics=metrics, chosen=chosen)
+                        model_version=str(champion.version), metrics=metrics, chosen=chosen, promoted=promoted)

@@ -6,8 +6,9 @@ labels censored at t, and calibrated on a held-out period ending at t
 (`continuity.models.calibration`). The active workers at t are scored and
 observed for the longest horizon; every week of that window is also scored to
 see when each leaver first made the weekly top-decile list (the early-warning
-lead time). The oracle, the generator's true weekly hazard held constant over
-the horizon, is scored on the same rows: every figure has its ceiling beside it.
+lead time). The oracle, the generator's true weekly hazards (voluntary and
+other exits) held constant over the horizon, is scored on the same rows: every
+figure has its ceiling beside it.
 
 `chosen` is the candidate the system itself would deploy: the best validation
 C-index on the latest origin's held-out period, never the backtest figures.
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from continuity.models.base import Forecaster, risk_column
+from continuity.models.base import LIST_HORIZON, Forecaster, risk_column
 from continuity.models.calibration import CALIBRATED_HORIZONS, calibrate_held_out
 from continuity.models.cox import CoxForecaster
 from continuity.models.evaluation import true_hazard
@@ -41,7 +42,6 @@ from continuity.models.split import censor_at
 from continuity.models.targets import snapshot_key
 
 ORACLE = "oracle"
-LIST_HORIZON = 26  # the weekly list is ranked on this horizon, as in scoring
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class Scored:
     outcomes: pd.DataFrame
     risk: pd.DataFrame  # p_<h>w as served (calibrated for models)
     raw_risk: pd.DataFrame  # before calibration; equal to `risk` for the oracle
-    survival: np.ndarray  # S(w) for w = 1 .. the longest horizon, rows x weeks
+    incidence: np.ndarray  # P(left voluntarily within w weeks) as served, w = 1 .. the longest horizon
+    cause_specific_survival: np.ndarray  # exp(-H_vol(w)), other exits censored, for the IPCW Brier score
     lead_weeks: pd.Series  # per voluntary leaver in the window; NaN if never listed
 
 
@@ -90,18 +91,6 @@ class Backtest:
         """Observed and expected leaving per risk decile at `horizon`, pooled over origins, per source."""
         return {name: _pooled_calibration_table([o.scored[name] for o in self.origins], horizon)
                 for name in self.sources}
-
-
-def promotion_allowed(backtest: Backtest, candidate: str, champion: str, horizon: int = LIST_HORIZON) -> bool:
-    """The `champion` alias may move to `candidate` only if it is at least as good on this same backtest.
-
-    At least as good in rank (pooled Harrell's C) and in size (pooled ECE at the
-    list's horizon): a model that ranks better but misstates the probabilities HR
-    acts on does not replace one that states them right.
-    """
-    new, current = backtest.pooled[candidate], backtest.pooled[champion]
-    ece = f"ece_{horizon}w"
-    return new["c_index"] >= current["c_index"] and new[ece] <= current[ece]
 
 
 def rolling_backtest(
@@ -150,7 +139,7 @@ def summarise(scored: Sequence[Scored]) -> dict[str, float]:
     risk = pd.concat([s.risk for s in scored], ignore_index=True)
     raw = pd.concat([s.raw_risk for s in scored], ignore_index=True)
     horizons = [int(c[2:-1]) for c in risk.columns]
-    survival = np.vstack([s.survival for s in scored])
+    survival = np.vstack([s.cause_specific_survival for s in scored])
     weeks = np.arange(1, survival.shape[1] + 1)
     metrics = forecast_metrics(outcomes, risk, horizons, survival, weeks, outcomes["snapshot_date"])
     for h in horizons:
@@ -188,7 +177,8 @@ def _run_origin(
             outcomes,
             fitted.predict_risk(at_origin, horizons),
             fitted.predict_risk(at_origin, horizons, calibrated=False),
-            fitted.predict_survival(at_origin, _weeks(horizons)),
+            fitted.predict_incidence(at_origin, _weeks(horizons)),
+            fitted.predict_cause_specific_survival(at_origin, _weeks(horizons)),
             _lead(window, fitted.predict_risk(window, (LIST_HORIZON,))[risk_column(LIST_HORIZON)], exits),
         )
     if oracle is not None:
@@ -198,11 +188,18 @@ def _run_origin(
 
 
 def _oracle_scored(oracle, at_origin, window, outcomes, exits, horizons) -> Scored:
-    """The true weekly hazard h held constant: P(leave within w weeks) = 1 - (1 - h)^w."""
-    hazard = true_hazard(oracle, at_origin).to_numpy()
-    risk = pd.DataFrame({risk_column(w): 1 - (1 - hazard) ** w for w in horizons}, index=at_origin.index)
-    survival = (1 - hazard[:, None]) ** _weeks(horizons)[None, :]
-    return Scored(outcomes, risk, risk, survival, _lead(window, true_hazard(oracle, window), exits))
+    """The true weekly hazards (voluntary v, other o) held constant over the horizon.
+
+    P(leave voluntarily within w weeks) = v / (v + o) * (1 - (1 - v - o)^w): each week
+    a worker still there leaves voluntarily with probability v, otherwise with o.
+    """
+    voluntary = true_hazard(oracle, at_origin).to_numpy()[:, None]
+    other = true_hazard(oracle, at_origin, "hazard_other").to_numpy()[:, None]
+    weeks = _weeks(horizons)[None, :]
+    incidence = voluntary / (voluntary + other) * (1 - (1 - voluntary - other) ** weeks)
+    risk = pd.DataFrame({risk_column(h): incidence[:, h - 1] for h in horizons}, index=at_origin.index)
+    return Scored(outcomes, risk, risk, incidence, (1 - voluntary) ** weeks,
+                  _lead(window, true_hazard(oracle, window), exits))
 
 
 def _weeks(horizons: Sequence[int]) -> np.ndarray:

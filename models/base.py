@@ -1,38 +1,78 @@
 """The one interface every forecaster of voluntary leaving offers.
 
 Like scikit-learn (and `sklearn.base.clone`-able): `__init__` only stores
-parameters, `fit` returns self, learned state ends in `_`. Both forecasters are
-proportional-hazards models, S(t | x) = exp(-H0(t) * exp(f(x))), so subclasses
-supply, on the encoded design matrix, the fit (which also sets the baseline
-cumulative hazard H0 as a step function), the log hazard f(x) and its
-per-column contributions. Thinning, label joining, encoding, survival curves,
-risk columns and explanations are shared here so the forecasters cannot drift apart.
+parameters, `fit` returns self, learned state ends in `_`.
 
-Voluntary leaving is the event; other exits are censored at their exit time
-(see `continuity.models.targets`), so probabilities are of the cause-specific
-kind: P(leaving voluntarily within h weeks) if no other exit came first.
+Voluntary leaving is the event of interest; dismissal, retirement and the end of
+a temporary contract are competing risks. Each forecaster fits one
+proportional-hazards model per cause (cause-specific hazards): voluntary leaving
+with other exits censored, and other exits with voluntary leaving censored,
+H_c(t | x) = H0_c(t) * exp(f_c(x)), each with a Breslow baseline. A worker who is
+dismissed can no longer resign, so the probability HR acts on is the cumulative
+incidence of voluntary leaving,
+
+    F(w) = sum over weeks k <= w of  S(k-1) * P(an exit in week k) * (dH_vol(k) / dH_all(k)),
+
+with S the probability of no exit of any kind: lower than 1 - exp(-H_vol(w))
+wherever other exits are common. Subclasses supply, on the encoded design
+matrix, the learner of one cause (`_fit_learner`), its log hazard f(x) and its
+per-column contributions; thinning, labels, encoding, baselines, incidence,
+calibration and explanations (of the voluntary cause) are shared here so the
+forecasters cannot drift apart.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar, Self
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sksurv.linear_model.coxph import BreslowEstimator
 
 from continuity.models.encoding import FeatureEncoder
 from continuity.models.explanation import top_drivers
 from continuity.models.split import thin
-from continuity.models.targets import attach_labels
+from continuity.models.targets import attach_labels, other_exit
 
-HORIZONS = (13, 26)
+HORIZONS = (13, 26, 52)
+LIST_HORIZON = 26  # the horizon HR plans on: the weekly list is ranked by it
 
 
 def risk_column(horizon: int) -> str:
     return f"p_{horizon}w"
+
+
+@dataclass(frozen=True)
+class CauseHazard:
+    """One cause's fitted learner and the Breslow baseline cumulative hazard that belongs to its log hazard."""
+
+    learner: Any
+    baseline_weeks: np.ndarray
+    baseline_cumulative_hazard: np.ndarray
+
+    def baseline_at(self, weeks: np.ndarray) -> np.ndarray:
+        # H0 is right-continuous: zero before the first event time (so H(0) = 0) and flat
+        # after the last one: no extrapolation past the longest training follow-up.
+        steps = np.searchsorted(self.baseline_weeks, np.asarray(weeks, dtype=float), side="right")
+        return np.concatenate([[0.0], self.baseline_cumulative_hazard])[steps]
+
+
+def cumulative_incidence(hazard_cause: np.ndarray, hazard_other: np.ndarray) -> np.ndarray:
+    """F(w) of the cause on a weekly grid, from both causes' cumulative hazards on that grid (rows x weeks from 0).
+
+    Within a week both hazards are taken as constant, so the week's exits split
+    between the causes in proportion to their hazard increments.
+    """
+    step_cause, step_other = np.diff(hazard_cause, axis=1), np.diff(hazard_other, axis=1)
+    step_all = step_cause + step_other
+    no_exit_before = np.exp(-(hazard_cause + hazard_other))[:, :-1]
+    share = np.divide(step_cause, step_all, out=np.zeros_like(step_cause), where=step_all > 0)
+    increments = no_exit_before * -np.expm1(-step_all) * share
+    return np.concatenate([np.zeros((len(increments), 1)), np.cumsum(increments, axis=1)], axis=1)
 
 
 class Forecaster(BaseEstimator, ABC):
@@ -49,32 +89,54 @@ class Forecaster(BaseEstimator, ABC):
         self.encoder_ = FeatureEncoder(
             self.features, standardise=self.standardise, categorical_features=self.categorical_features
         ).fit(rows)
-        self._fit_design(self.encoder_.transform(rows), target["duration"].to_numpy(), target["event"].to_numpy())
+        design = self.encoder_.transform(rows)
+        duration = target["duration"].to_numpy()
+        other = other_exit(target["exit_reason"]).to_numpy()
+        self.voluntary_ = self._fit_cause(design, duration, target["event"].to_numpy())
+        # Without any other exit in the training rows the competing hazard is zero, not unknown.
+        self.other_ = self._fit_cause(design, duration, other) if other.any() else None
         self.n_training_rows_ = len(rows)
         self.n_events_ = int(target["event"].sum())
+        self.n_other_exits_ = int(other.sum())
         return self
 
-    def predict_survival(self, snapshots: pd.DataFrame, weeks: Sequence[int]) -> np.ndarray:
-        """P(not yet left voluntarily after w weeks), shape (rows, len(weeks))."""
-        # H0 is right-continuous: zero before the first training time (so S(0) = 1) and flat
-        # after the last one: no extrapolation past the longest training follow-up.
-        steps = np.searchsorted(self.baseline_weeks_, np.asarray(weeks, dtype=float), side="right")
-        baseline = np.concatenate([[0.0], self.baseline_cumulative_hazard_])[steps]
-        hazard_ratio = np.exp(self._log_hazard(self.encoder_.transform(snapshots)))
-        return np.exp(-np.outer(hazard_ratio, baseline))
+    def predict_incidence(self, snapshots: pd.DataFrame, weeks: Sequence[int], calibrated: bool = True) -> np.ndarray:
+        """P(leaving voluntarily within w weeks) for whole weeks w >= 0, shape (rows, len(weeks)).
+
+        Calibrated where a calibrator was attached: the whole curve then passes
+        through the calibrated probabilities at the calibrator's horizons, so a
+        published curve and published probabilities never contradict each other.
+        """
+        weeks = np.asarray(weeks, dtype=int)
+        if (weeks < 0).any():
+            raise ValueError("weeks must be whole numbers of weeks from 0 on")
+        calibrator = getattr(self, "calibrator_", None) if calibrated else None
+        knots = calibrator.horizons if calibrator is not None else ()
+        grid = np.arange(0, max([*weeks.tolist(), *knots, 0]) + 1)
+        design = self.encoder_.transform(snapshots)
+        voluntary = self._cumulative_hazard(self.voluntary_, design, grid)
+        other = np.zeros_like(voluntary) if self.other_ is None else self._cumulative_hazard(self.other_, design, grid)
+        incidence = cumulative_incidence(voluntary, other)
+        if calibrator is not None:
+            incidence = calibrator.warp(incidence)
+        return incidence[:, weeks]
 
     def predict_risk(
         self, snapshots: pd.DataFrame, horizons: Sequence[int] = HORIZONS, calibrated: bool = True
     ) -> pd.DataFrame:
-        """P(leaving voluntarily within h weeks) per horizon, as columns `p_<h>w` on the input's index.
+        """The cumulative incidence at each horizon, as columns `p_<h>w` on the input's index."""
+        incidence = self.predict_incidence(snapshots, horizons, calibrated)
+        return pd.DataFrame(incidence, index=snapshots.index, columns=[risk_column(h) for h in horizons])
 
-        Calibrated where a calibrator was attached (see `continuity.models.calibration`)
-        and it knows the horizon; the survival curves stay the model's own.
+    def predict_cause_specific_survival(self, snapshots: pd.DataFrame, weeks: Sequence[float]) -> np.ndarray:
+        """exp(-H_vol(w)): the voluntary cause's own survival, other exits censored; shape (rows, len(weeks)).
+
+        Not a probability anyone lives through (it ignores that a dismissed worker
+        cannot resign); it is what the IPCW metrics that censor other exits judge,
+        and it ranks workers like the voluntary hazard ratio.
         """
-        survival = self.predict_survival(snapshots, horizons)
-        risk = pd.DataFrame(1.0 - survival, index=snapshots.index, columns=[risk_column(h) for h in horizons])
-        calibrator = getattr(self, "calibrator_", None)
-        return calibrator.transform(risk) if calibrated and calibrator is not None else risk
+        design = self.encoder_.transform(snapshots)
+        return np.exp(-self._cumulative_hazard(self.voluntary_, design, np.asarray(weeks, dtype=float)))
 
     def calibrate(self, calibrator) -> Self:
         """Attach a fitted `HorizonCalibrator`, learnt on a period this model's training did not cover."""
@@ -82,23 +144,31 @@ class Forecaster(BaseEstimator, ABC):
         return self
 
     def explain(self, snapshots: pd.DataFrame, top: int = 3) -> list[list[dict]]:
-        """Per row the `top` drivers of its risk: feature, plain-words label, direction, log-hazard contribution."""
+        """Per row the `top` drivers of its voluntary hazard: feature, plain-words label, direction, contribution."""
         design = self.encoder_.transform(snapshots)
-        contributions = self.encoder_.to_features(self._contributions(design))
+        contributions = self.encoder_.to_features(self._contributions(self.voluntary_.learner, design))
         return top_drivers(contributions, self.encoder_.raw(snapshots), self.encoder_, top)
 
     def example(self) -> pd.DataFrame:
         """A reference-worker input (no real person's data), e.g. for a model signature."""
         return self.encoder_.example()
 
-    @abstractmethod
-    def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
-        """Fit, then set `baseline_weeks_` and `baseline_cumulative_hazard_` (H0 at those weeks)."""
+    def _fit_cause(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> CauseHazard:
+        learner = self._fit_learner(design, duration, event)
+        breslow = BreslowEstimator().fit(self._log_hazard(learner, design), event, duration)
+        return CauseHazard(learner, breslow.cum_baseline_hazard_.x, breslow.cum_baseline_hazard_.y)
+
+    def _cumulative_hazard(self, cause: CauseHazard, design: pd.DataFrame, weeks: np.ndarray) -> np.ndarray:
+        return np.outer(np.exp(self._log_hazard(cause.learner, design)), cause.baseline_at(weeks))
 
     @abstractmethod
-    def _log_hazard(self, design: pd.DataFrame) -> np.ndarray:
-        """f(x), on the same scale as the baseline the fit set."""
+    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> Any:
+        """Fit one cause's log-hazard learner on the design matrix (`event`: that cause ended the row)."""
 
     @abstractmethod
-    def _contributions(self, design: pd.DataFrame) -> pd.DataFrame:
+    def _log_hazard(self, learner: Any, design: pd.DataFrame) -> np.ndarray:
+        """f(x) of a fitted learner; its Breslow baseline is estimated on this same scale."""
+
+    @abstractmethod
+    def _contributions(self, learner: Any, design: pd.DataFrame) -> pd.DataFrame:
         """Log-hazard contribution of each design column, relative to the average training worker."""

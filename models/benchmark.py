@@ -77,8 +77,8 @@ def _plots(backtest: Backtest, folder: Path) -> list[Path]:
     risk = latest.risk[f"p_{min(26, max(backtest.horizons))}w"].to_numpy()
     order = np.argsort(risk)
     sample = {f"risk percentile {q}": order[min(len(order) - 1, int(q / 100 * len(order)))] for q in (10, 50, 90, 99)}
-    weeks = np.arange(1, latest.survival.shape[1] + 1)
-    curves = pd.DataFrame({label: latest.survival[row] for label, row in sample.items()})
+    weeks = np.arange(1, latest.incidence.shape[1] + 1)
+    curves = pd.DataFrame({label: 1 - latest.incidence[row] for label, row in sample.items()})
     lead = {name: pd.concat([o.scored[name].lead_weeks for o in backtest.origins]) for name in backtest.sources}
     return [
         *(plots.calibration_curve(backtest.calibration_tables(h), h, folder / f"calibration_{h}w.png")

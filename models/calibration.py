@@ -1,13 +1,18 @@
 """Calibrated probabilities per horizon, learnt on a period the model never trained on.
 
-A proportional-hazards model ranks well but its probabilities drift: other exits
-are censored (so the cause-specific probability overstates voluntary leaving),
-and the sector's baseline hazard moves with tender cycles. HR acts on the size of
-the number, so per horizon a monotone map from the model's probability to the
-rate observed on a held-out period is learnt (isotonic regression by default,
-Platt scaling on the logit as the smoother alternative) and attached to the
-forecaster, whose `predict_risk` then returns calibrated numbers everywhere:
-backtest, registry and serving alike.
+A proportional-hazards model ranks well but its probabilities drift: the
+baseline hazard is the training period's while the sector's moves with tender
+cycles. HR acts on the size of the number, so per horizon a monotone map from
+the model's probability to the rate observed on a held-out period is learnt
+and attached to the forecaster, whose `predict_risk` and `predict_incidence`
+then return calibrated numbers everywhere: backtest, registry and serving alike.
+
+Platt scaling on the logit is the default: strictly increasing, so the ranking
+(and the C-index) is the model's own, and every worker keeps a probability of
+their own. Isotonic regression can fit any monotone shape but maps whole risk
+bands onto a handful of plateau values: ties in the list, and sector aggregates
+built from a few repeated numbers, whose sums coincide across cells far more
+often than the small-cell suppression should have to rely on.
 
 The held-out period ends where training ends (the cut-off t): a model fitted
 before `t - max(horizon) - calibration_weeks` predicts the weeks after that, whose
@@ -44,7 +49,7 @@ class HorizonCalibrator:
     fitted to no events would send every probability to zero.
     """
 
-    def __init__(self, method: Literal["isotonic", "platt"] = "isotonic"):
+    def __init__(self, method: Literal["isotonic", "platt"] = "platt"):
         self.method = method
 
     def fit(self, risk: pd.DataFrame, outcomes: pd.DataFrame, horizons: Sequence[int]) -> Self:
@@ -55,16 +60,35 @@ class HorizonCalibrator:
                 self.maps_[h] = self._fit_one(risk.loc[known, risk_column(h)].to_numpy(), left[known].to_numpy())
         return self
 
-    def transform(self, risk: pd.DataFrame) -> pd.DataFrame:
-        """Calibrate the known horizons' columns; leaving within a longer horizon stays at least as likely."""
-        calibrated = risk.copy()
-        for h, mapping in self.maps_.items():
-            column = risk_column(h)
-            if column in calibrated:
-                calibrated[column] = self._apply(mapping, calibrated[column].to_numpy())
-        ordered = sorted(calibrated.columns, key=lambda c: int(c[2:-1]))
-        calibrated[ordered] = np.maximum.accumulate(calibrated[ordered].to_numpy(), axis=1)
-        return calibrated
+    def warp(self, incidence: np.ndarray) -> np.ndarray:
+        """Calibrate whole incidence curves (rows x weeks 0, 1, ...): exact at the horizons, monotone between.
+
+        At each known horizon the curve takes the calibrated probability (never
+        below the one of a shorter horizon); between two horizons the model's own
+        curve is stretched linearly onto the calibrated span, so its shape stays
+        the model's; past the last horizon it keeps the model's own increments.
+        """
+        knots = [h for h in sorted(self.maps_) if h < incidence.shape[1]]
+        if not knots:
+            return incidence
+        raw_at = np.column_stack([np.zeros(len(incidence)), incidence[:, knots]])
+        calibrated_at = np.column_stack(
+            [np.zeros(len(incidence)), *(self._apply(self.maps_[h], incidence[:, h]) for h in knots)]
+        )
+        calibrated_at = np.maximum.accumulate(calibrated_at, axis=1)
+        warped = incidence.copy()
+        for i, (start, end) in enumerate(zip([0, *knots], knots)):
+            weeks = np.arange(start, end + 1)
+            raw_span = (raw_at[:, i + 1] - raw_at[:, i])[:, None]
+            along_curve = np.divide(incidence[:, weeks] - raw_at[:, [i]], raw_span,
+                                    out=np.zeros((len(incidence), len(weeks))), where=raw_span > 0)
+            # A flat stretch of the model's curve (no baseline hazard there) is bridged linearly in time.
+            along_time = np.broadcast_to((weeks - start) / (end - start), along_curve.shape)
+            position = np.where(raw_span > 0, along_curve, along_time)
+            warped[:, weeks] = calibrated_at[:, [i]] + position * (calibrated_at[:, [i + 1]] - calibrated_at[:, [i]])
+        after = np.arange(knots[-1] + 1, incidence.shape[1])
+        warped[:, after] = calibrated_at[:, [-1]] + incidence[:, after] - raw_at[:, [-1]]
+        return np.clip(warped, 0.0, 1.0)
 
     @property
     def horizons(self) -> tuple[int, ...]:
@@ -95,7 +119,7 @@ def calibrate_held_out(
     cutoff: pd.Timestamp,
     calibration_weeks: int = 13,
     horizons: Sequence[int] = CALIBRATED_HORIZONS,
-    method: Literal["isotonic", "platt"] = "isotonic",
+    method: Literal["isotonic", "platt"] = "platt",
 ) -> HeldOutCalibration:
     """Fit an unfitted `candidate` before the held-out period, learn the calibration on that period up to `cutoff`.
 

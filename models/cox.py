@@ -33,18 +33,15 @@ class CoxForecaster(Forecaster):
         self.features = features
         self.categorical_features = categorical_features
 
-    def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
+    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> CoxPHFitter:
         self.design_mean_ = design.mean()
         frame = design.assign(_duration=duration, _event=event)
-        self.fitter_ = CoxPHFitter(penalizer=self.penalizer).fit(frame, duration_col="_duration", event_col="_event")
-        # lifelines' Breslow baseline belongs to the average training worker, as does _log_hazard.
-        baseline = self.fitter_.baseline_cumulative_hazard_.iloc[:, 0]
-        self.baseline_weeks_ = baseline.index.to_numpy(dtype=float)
-        self.baseline_cumulative_hazard_ = baseline.to_numpy()
+        return CoxPHFitter(penalizer=self.penalizer).fit(frame, duration_col="_duration", event_col="_event")
 
-    def _log_hazard(self, design: pd.DataFrame) -> np.ndarray:
-        return self.fitter_.predict_log_partial_hazard(design).to_numpy()
+    def _log_hazard(self, learner: CoxPHFitter, design: pd.DataFrame) -> np.ndarray:
+        # Centred on the average training worker, as are the contributions.
+        return learner.predict_log_partial_hazard(design).to_numpy()
 
-    def _contributions(self, design: pd.DataFrame) -> pd.DataFrame:
+    def _contributions(self, learner: CoxPHFitter, design: pd.DataFrame) -> pd.DataFrame:
         # Numbers are standardised already; one-hot columns still need their training mean taken off.
-        return (design - self.design_mean_) * self.fitter_.params_[design.columns]
+        return (design - self.design_mean_) * learner.params_[design.columns]

@@ -1,10 +1,9 @@
 """Gradient-boosted Cox forecaster (XGBoost `survival:cox`).
 
 Boosted trees find interactions the linear Cox model cannot (complex cases hurt
-starters more than veterans). XGBoost only learns a log hazard ratio, so a
-Breslow baseline cumulative hazard, estimated on the training rows with the
-learnt scores, turns it into survival probabilities:
-S(t | x) = exp(-H0(t) * exp(f(x))).
+starters more than veterans). XGBoost only learns a log hazard ratio per cause;
+the Breslow baseline the base class estimates with the learnt scores turns it
+into a cumulative hazard, H(t | x) = H0(t) * exp(f(x)).
 
 Shallow trees by default: depth 2 already captures the pairwise interactions the
 sector names, and deeper trees overfit the few hundred voluntary exits a single
@@ -18,7 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sksurv.linear_model.coxph import BreslowEstimator
 
 from continuity.features.feature_spec import MODEL_FEATURES
 from continuity.models.base import Forecaster
@@ -50,8 +48,8 @@ class GradientBoostingForecaster(Forecaster):
         self.features = features
         self.categorical_features = categorical_features
 
-    def _fit_design(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> None:
-        self.booster_ = xgb.train(
+    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> xgb.Booster:
+        return xgb.train(
             {
                 "objective": "survival:cox",
                 "eval_metric": "cox-nloglik",
@@ -66,14 +64,11 @@ class GradientBoostingForecaster(Forecaster):
             xgb.DMatrix(design, label=np.where(event, duration, -duration)),
             num_boost_round=self.n_estimators,
         )
-        breslow = BreslowEstimator().fit(self._log_hazard(design), event, duration)
-        self.baseline_weeks_ = breslow.cum_baseline_hazard_.x
-        self.baseline_cumulative_hazard_ = breslow.cum_baseline_hazard_.y
 
-    def _log_hazard(self, design: pd.DataFrame) -> np.ndarray:
-        return self.booster_.predict(xgb.DMatrix(design), output_margin=True)
+    def _log_hazard(self, learner: xgb.Booster, design: pd.DataFrame) -> np.ndarray:
+        return learner.predict(xgb.DMatrix(design), output_margin=True)
 
-    def _contributions(self, design: pd.DataFrame) -> pd.DataFrame:
+    def _contributions(self, learner: xgb.Booster, design: pd.DataFrame) -> pd.DataFrame:
         # SHAP values on the margin (log hazard); the last column is the bias, dropped.
-        shap = self.booster_.predict(xgb.DMatrix(design), pred_contribs=True)[:, :-1]
+        shap = learner.predict(xgb.DMatrix(design), pred_contribs=True)[:, :-1]
         return pd.DataFrame(shap, index=design.index, columns=design.columns)

@@ -8,9 +8,11 @@ data could follow the row at most: data end minus snapshot date).
 Voluntary leaving is the event. Where a metric needs a censoring model
 (Uno's C, time-dependent AUC, Brier score: scikit-survival's IPCW with a
 Kaplan-Meier censoring distribution estimated on the scored rows themselves),
-other exits count as censoring, the cause-specific view the forecasters take.
-Horizon metrics on "left within h weeks" (calibration, top-decile list) use
-`horizon_status` instead, where another exit before h is a known "no".
+other exits count as censoring: the cause-specific view, so the integrated
+Brier score judges each model's cause-specific survival exp(-H_vol). Horizon
+metrics on "left within h weeks" (calibration, top-decile list) use
+`horizon_status` instead, where another exit before h is a known "no": they
+judge the cumulative incidence the forecasters publish.
 """
 
 from __future__ import annotations

@@ -30,7 +30,10 @@ def calibration_curve(tables: dict[str, pd.DataFrame], horizon: int, path: Path)
 
 
 def survival_curves(weeks: np.ndarray, survival: pd.DataFrame, path: Path) -> Path:
-    """P(still employed) over the weeks ahead for a few sample workers (columns: their labels)."""
+    """P(not yet left voluntarily) over the weeks ahead for a few sample workers (columns: their labels).
+
+    One minus the cumulative incidence of voluntary leaving, as the worker page shows it.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, curve in survival.items():
         ax.step(weeks, curve, where="post", label=str(label))

@@ -2,9 +2,14 @@
 
 Embedded default: SQLite tracking store and a local artifact folder (Settings);
 production points `Settings.tracking_uri` at PostgreSQL and nothing here changes.
-The model is stored as an MLflow pyfunc whose `predict` returns p_13w/p_26w, so
-any MLflow tool can score it, while serving unwraps the Forecaster itself to get
-explanations and survival curves too.
+The model is stored as an MLflow pyfunc whose `predict` returns p_13w/p_26w/p_52w,
+so any MLflow tool can score it, while serving unwraps the Forecaster itself to
+get explanations and curves too.
+
+Every candidate the weekly run fits is registered as a version; the `champion`
+alias moves only when the gate allows it (`continuity.models.promotion`). Runs
+carry the forecaster format: a champion pickled in an older format is not
+compared with, or scored by, today's code.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 import pickle
 import tempfile
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -19,6 +25,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from continuity.config import Settings
@@ -28,12 +35,15 @@ EXPERIMENT = "continuity"
 CHAMPION = "champion"
 MODEL_NAME = "model"
 _ARTIFACT = "forecaster"
+# Bump when a fitted Forecaster's pickled state changes shape (2: one hazard per cause of exit).
+FORECASTER_FORMAT = "2"
+FORMAT_TAG = "forecaster_format"
 # Given explicitly: MLflow would otherwise infer them by loading the model in a subprocess.
 _REQUIREMENTS = ("lifelines", "xgboost", "scikit-learn", "scikit-survival", "pandas", "numpy", "mlflow")
 
 
 class ForecasterModel(mlflow.pyfunc.PythonModel):
-    """The pyfunc face of a Forecaster: snapshots in, p_13w and p_26w out."""
+    """The pyfunc face of a Forecaster: snapshots in, calibrated p_13w, p_26w and p_52w out."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         with open(context.artifacts[_ARTIFACT], "rb") as f:
@@ -73,8 +83,14 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
     """
     client = tracking_client(settings)
     example = forecaster.example()
-    signature = infer_signature(example, forecaster.predict_risk(example))
-    with mlflow.start_run(experiment_id=experiment_id(client, settings)) as run, tempfile.TemporaryDirectory() as tmp:
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values; the snapshot builder
+        # fills every integer feature (counts, flags, pay scale), so none is ever missing.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+        signature = infer_signature(example, forecaster.predict_risk(example))
+    tags = {FORMAT_TAG: FORECASTER_FORMAT, "kind": "forecaster"}
+    with mlflow.start_run(experiment_id=experiment_id(client, settings), tags=tags) as run, \
+            tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({"forecaster": forecaster.name, **forecaster.get_params(), **params})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if math.isfinite(v)})
         pickled = Path(tmp) / f"{_ARTIFACT}.pkl"
@@ -90,12 +106,31 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
     return run.info.run_id
 
 
-def register_champion(run_id: str, settings: Settings) -> str:
-    """Register the run's model as a new version and point the `champion` alias at it; returns the version."""
+def register_version(run_id: str, settings: Settings, promote: bool) -> str:
+    """Register the run's model as a new version, and point the `champion` alias at it if `promote`; returns the version."""
     client = tracking_client(settings)
     version = mlflow.register_model(f"runs:/{run_id}/{MODEL_NAME}", settings.registered_model_name).version
-    client.set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
+    client.set_model_version_tag(settings.registered_model_name, version, "promoted", str(promote).lower())
+    if promote:
+        client.set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
     return str(version)
+
+
+def comparable_champion(settings: Settings) -> Champion | None:
+    """The current champion if there is one in today's forecaster format; else None (nothing to compare with)."""
+    client = tracking_client(settings)
+    try:
+        aliases = client.get_registered_model(settings.registered_model_name).aliases
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    if CHAMPION not in aliases:
+        return None
+    version = client.get_model_version(settings.registered_model_name, aliases[CHAMPION])
+    if client.get_run(version.run_id).data.tags.get(FORMAT_TAG) != FORECASTER_FORMAT:
+        return None
+    return load_champion(settings)
 
 
 def load_champion(settings: Settings) -> Champion:

@@ -178,7 +178,7 @@ def _survival_risk(forecaster: Callable[[int], Forecaster]) -> Risk:
         # Any horizon with some baseline hazard ranks rows like the hazard ratio; the median
         # leaver's duration has plenty of it without saturating the probabilities at 1.
         horizon = float(np.median(train.duration[train.event]))
-        return 1.0 - model.predict_survival(_as_snapshots(test)[0], [horizon])[:, 0]
+        return 1.0 - model.predict_cause_specific_survival(_as_snapshots(test)[0], [horizon])[:, 0]
 
     return risk
 

@@ -1,10 +1,10 @@
-"""Survival targets: attaching `labels` to `snapshots` and defining the event.
+"""Survival targets: attaching `labels` to `snapshots` and defining the causes of exit.
 
-The event of interest is *voluntary* leaving. For now every other exit
-(involuntary, retirement, end of a temporary contract) is treated as censoring at
-its exit time: the worker stopped being at risk of leaving voluntarily. That gives
-the cause-specific hazard of voluntary leaving, which is what the forecasters
-estimate; proper competing-risk cumulative incidence comes in a later issue.
+The event of interest is *voluntary* leaving. Every other exit (involuntary,
+retirement, end of a temporary contract) is a competing risk: it ends the
+worker's time at risk of leaving voluntarily. Labels keep the exit reason, so a
+forecaster can fit one cause-specific hazard per cause and combine them into the
+cumulative incidence of voluntary leaving (see `continuity.models.base`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ LABELS_SCHEMA = pa.DataFrameSchema(
     unique=KEY,
     strict=False,
 )
+
+
+def other_exit(exit_reason: pd.Series) -> pd.Series:
+    """True where the row ended in an exit that competes with voluntary leaving."""
+    return exit_reason.ne(EVENT) & exit_reason.ne(CENSORED)
 
 
 def validate_labels(labels: pd.DataFrame) -> pd.DataFrame:

@@ -1,11 +1,14 @@
-"""Fit the candidate forecasters, choose one honestly, report it on weeks nobody looked at.
+"""Fit the candidate forecasters, choose and calibrate one honestly, report it on weeks nobody looked at.
 
-Three periods, all cut on the calendar with labels censored at each cut:
-fit | validation | test. Candidates are fitted on the fit period and the
-champion is the best by *validation* C-index; every candidate is then refitted
-on fit + validation (the whole training period) and scored on the test weeks.
-The test figures are reported, never used to choose, so they stay an unbiased
-estimate of how the champion will do on next year's weeks.
+Two periods, cut on the calendar with labels censored at the cut: training |
+test (the last `holdout_weeks`). Inside the training period each candidate is
+fitted once more on the weeks before a held-out stretch ending at the cut
+(`continuity.models.calibration.calibrate_held_out`), which gives both its
+validation C-index, to choose the champion, and its per-horizon calibration.
+Every candidate is then fitted on the whole training period, calibrated, and
+scored on the test weeks, as is the current champion when there is one: the test
+figures are reported and feed the champion gate, but never choose among the
+candidates, so they stay an unbiased estimate of next year's quality.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from continuity.models.base import HORIZONS, Forecaster
+from continuity.models.calibration import calibrate_held_out
 from continuity.models.cox import CoxForecaster
 from continuity.models.evaluation import evaluate, oracle_metrics
 from continuity.models.gradient_boosting import GradientBoostingForecaster
@@ -26,12 +30,13 @@ from continuity.models.split import time_split
 @dataclass(frozen=True)
 class Selection:
     champion: str
-    forecasters: dict[str, Forecaster]  # refitted on the whole training period
+    forecasters: dict[str, Forecaster]  # fitted on the whole training period and calibrated
     validation: dict[str, dict]
-    validation_date: pd.Timestamp
+    validation_date: pd.Timestamp  # start of the held-out stretch that chose and calibrated
     test_date: pd.Timestamp
     test: dict[str, dict] = field(default_factory=dict)  # filled by `evaluate_held_out`
     oracle: dict | None = None  # the true hazard's metrics on the test weeks (synthetic sector only)
+    incumbent: dict | None = None  # the current champion's metrics on the same test weeks, if there is one
 
     @property
     def forecaster(self) -> Forecaster:
@@ -42,45 +47,43 @@ def train_and_select(
     snapshots: pd.DataFrame,
     labels: pd.DataFrame,
     holdout_weeks: int = 52,
-    thin_every: int = 4,
+    calibration_weeks: int = 13,
     oracle: pd.DataFrame | None = None,
     candidates: Sequence[Forecaster] | None = None,
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
     """Train, choose and report in one call: `train` followed by `evaluate_held_out`."""
-    selection = train(snapshots, labels, holdout_weeks, thin_every, candidates, horizons)
-    return evaluate_held_out(selection, snapshots, labels, holdout_weeks, oracle, horizons)
+    selection = train(snapshots, labels, holdout_weeks, calibration_weeks, candidates, horizons)
+    return evaluate_held_out(selection, snapshots, labels, holdout_weeks, oracle, horizons=horizons)
 
 
 def train(
     snapshots: pd.DataFrame,
     labels: pd.DataFrame,
     holdout_weeks: int = 52,
-    thin_every: int = 4,
+    calibration_weeks: int = 13,
     candidates: Sequence[Forecaster] | None = None,
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
-    """Needs more than 2 x `holdout_weeks` snapshot weeks: validation and test periods are both that long.
-
-    Horizon metrics need `holdout_weeks` >= the horizon: a row counts only once it has been followed that long.
-    """
-    candidates = candidates or (CoxForecaster(thin_every=thin_every), GradientBoostingForecaster(thin_every=thin_every))
+    """Needs training weeks before the held-out stretch: more than `holdout_weeks` + max(horizons) + `calibration_weeks`."""
+    candidates = candidates or (CoxForecaster(), GradientBoostingForecaster())
     outer = time_split(snapshots, labels, holdout_weeks)
-    inner = time_split(outer.train_snapshots, outer.train_labels, holdout_weeks)
-
-    validation = {
-        c.name: evaluate(
-            clone(c).fit(inner.train_snapshots, inner.train_labels), inner.test_snapshots, inner.test_labels, horizons
-        )
+    held_out = {
+        c.name: calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
+                                   calibration_weeks, horizons)
         for c in candidates
     }
+    validation = {name: h.validation for name, h in held_out.items()}
     champion = max(validation, key=lambda name: validation[name]["c_index"])
-    forecasters = {c.name: clone(c).fit(outer.train_snapshots, outer.train_labels) for c in candidates}
+    forecasters = {
+        c.name: clone(c).fit(outer.train_snapshots, outer.train_labels).calibrate(held_out[c.name].calibrator)
+        for c in candidates
+    }
     return Selection(
         champion=champion,
         forecasters=forecasters,
         validation=validation,
-        validation_date=inner.split_date,
+        validation_date=next(iter(held_out.values())).period_start,
         test_date=outer.split_date,
     )
 
@@ -91,13 +94,22 @@ def evaluate_held_out(
     labels: pd.DataFrame,
     holdout_weeks: int = 52,
     oracle: pd.DataFrame | None = None,
+    incumbent: Forecaster | None = None,
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
-    """Score every candidate, and the oracle when known, on the test weeks that training never saw."""
+    """Score every candidate, the current champion and the oracle (each when known) on the test weeks.
+
+    The incumbent was fitted before its own run's test weeks, which start no
+    later than these, so it has not seen them either.
+    """
     outer = time_split(snapshots, labels, holdout_weeks)
+
+    def on_test(forecaster: Forecaster) -> dict:
+        return evaluate(forecaster, outer.test_snapshots, outer.test_labels, horizons)
+
     return replace(
         selection,
-        test={name: evaluate(f, outer.test_snapshots, outer.test_labels, horizons)
-              for name, f in selection.forecasters.items()},
+        test={name: on_test(f) for name, f in selection.forecasters.items()},
         oracle=None if oracle is None else oracle_metrics(oracle, outer.test_snapshots, outer.test_labels, horizons),
+        incumbent=None if incumbent is None else on_test(incumbent),
     )

@@ -59,15 +59,17 @@ pooled = pd.DataFrame(backtest.pooled)
 pooled
 
 # %% [markdown]
-# ## Survival curves of sample workers at the latest origin
+# ## Curves of sample workers at the latest origin
+# P(not yet left voluntarily) = 1 - the cumulative incidence of voluntary leaving, with
+# dismissal, retirement and contract ends as competing risks; calibrated, as the worker page shows it.
 
 # %%
 latest = backtest.origins[-1]
 scored = latest.scored[champion.forecaster.name]
 order = np.argsort(scored.risk.iloc[:, -1].to_numpy())
 sample = {f"risk percentile {q}": order[int(q / 100 * (len(order) - 1))] for q in (10, 50, 90)}
-weeks = np.arange(1, scored.survival.shape[1] + 1)
-plots.survival_curves(weeks, pd.DataFrame({k: scored.survival[i] for k, i in sample.items()}), out / "survival.png")
+weeks = np.arange(1, scored.incidence.shape[1] + 1)
+plots.survival_curves(weeks, pd.DataFrame({k: 1 - scored.incidence[i] for k, i in sample.items()}), out / "survival.png")
 
 # %% [markdown]
 # ## Calibration: do the stated probabilities come true? (before and after calibration)

@@ -1,7 +1,7 @@
 """P(leave within h weeks) for any horizon, from the horizons the risk list publishes.
 
-The published risk list carries fixed horizons (13 and 26 weeks). A plan or forecast for
-another horizon reads its own column when the list has one; otherwise it extends the
+The published risk list carries fixed horizons (13, 26 and 52 weeks). A plan or forecast
+for another horizon reads its own column when the list has one; otherwise it extends the
 longest published horizon k under a constant weekly hazard over the whole span:
 
     P(leave within h) = 1 - (1 - p_k) ** (h / k)

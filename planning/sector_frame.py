@@ -39,7 +39,7 @@ qualify row_number() over (partition by worker_id order by n desc, domain) = 1
 """
 
 _SCORED_SQL = """
-select r.worker_id, r.p_13w, r.p_26w, coalesce(e.weighted_clients, 0) as weighted_clients
+select r.worker_id, columns('^p_[0-9]+w$'), coalesce(e.weighted_clients, 0) as weighted_clients
 from risk_scores r left join worker_exposure e on e.worker_id = r.worker_id and e.score_date = r.score_date
 where r.score_date = $t
 """
@@ -56,7 +56,7 @@ class SectorFrame:
     """The scored workers of one week and last year's voluntary leavers, each with every grouping column."""
 
     score_date: date
-    workers: pd.DataFrame  # worker_id, organisation_id, region, occupation, domain, p_13w, p_26w, weighted_clients
+    workers: pd.DataFrame  # worker_id, organisation_id, region, occupation, domain, p_<h>w per horizon, weighted_clients
     leavers: pd.DataFrame  # worker_id, organisation_id, region, occupation, domain
     snapshot: pd.DataFrame  # the model's input at the score date, for re-scoring scenarios
 
@@ -84,6 +84,8 @@ def sector_frame(con: duckdb.DuckDBPyConnection, score_date: date) -> SectorFram
         raise MissingTables(f"the warehouse has no {', '.join(missing)} table: aggregates need the ingested "
                             "contract tables next to the published scores")
     scored = con.execute(_SCORED_SQL, {"t": score_date}).df()
+    # A week published before a horizon was added has that column empty: it was not published then.
+    scored = scored.dropna(axis="columns", how="all")
     snapshot = snapshot_at(con, score_date)
     snapshot = snapshot[snapshot.worker_id.isin(scored.worker_id)].reset_index(drop=True)
     workers = scored.merge(snapshot[["worker_id", "organisation_id", "region", "occupation"]], on="worker_id")

@@ -9,8 +9,9 @@ import pytest
 from model_frames import candidates, default_frames
 
 from continuity.config import Settings
-from continuity.models.backtest import ORACLE, origin_dates, promotion_allowed, rolling_backtest
+from continuity.models.backtest import ORACLE, origin_dates, rolling_backtest
 from continuity.models.benchmark import REPORTED, log_backtest
+from continuity.models.promotion import promotion_allowed
 
 HORIZONS = (4, 8)
 
@@ -59,11 +60,11 @@ def test_every_source_has_every_figure_per_origin_and_pooled_with_the_oracle_on_
 
 def test_the_champion_gate_needs_both_rank_and_calibration(backtest):
     pooled = backtest.pooled
-    assert promotion_allowed(backtest, "cox", "cox", horizon=8)  # a refit of the same model may always replace it
+    assert promotion_allowed(pooled["cox"], pooled["cox"], horizon=8)  # a refit of the same model may replace it
     for new, current in (("cox", "gradient_boosting"), ("gradient_boosting", "cox")):
         no_worse = (pooled[new]["c_index"] >= pooled[current]["c_index"]
                     and pooled[new]["ece_8w"] <= pooled[current]["ece_8w"])
-        assert promotion_allowed(backtest, new, current, horizon=8) == no_worse
+        assert promotion_allowed(pooled[new], pooled[current], horizon=8) == no_worse
 
 
 def test_a_backtest_is_logged_with_its_figures_and_plots(backtest, tmp_path):

@@ -29,19 +29,50 @@ def overstated(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame
     return risk, outcomes, left
 
 
+def curves(p_4w: np.ndarray, p_13w: np.ndarray) -> np.ndarray:
+    """Incidence curves over weeks 0..20 through the given points, linear between them and flat after 13."""
+    weeks = np.arange(21)
+    return np.column_stack([
+        np.interp(weeks, [0, 4, 13, 20], [0, a, b, b]) for a, b in zip(p_4w, p_13w)
+    ]).T
+
+
 @pytest.mark.parametrize("method", ["isotonic", "platt"])
 def test_calibration_brings_overstated_probabilities_to_the_observed_rate(method):
     risk, outcomes, left = overstated()
     calibrator = HorizonCalibrator(method).fit(risk, outcomes, (4, 13))
     fresh, fresh_outcomes, fresh_left = overstated(seed=1)
-    calibrated = calibrator.transform(fresh)
+    calibrated = calibrator.warp(curves(fresh["p_4w"].to_numpy(), fresh["p_13w"].to_numpy()))
     before = expected_calibration_error(fresh["p_13w"], fresh_left)
-    after = expected_calibration_error(calibrated["p_13w"], fresh_left)
+    after = expected_calibration_error(calibrated[:, 13], fresh_left)
     assert before > 0.1 and after < 0.02
-    # No leaver within 4 weeks: that horizon is left as the model stated it, and never above the 13-week risk.
+    # No leaver within 4 weeks: only 13 weeks is calibrated; week 4 is carried along the model's own curve.
     assert calibrator.horizons == (13,)
-    assert (calibrated["p_4w"] <= calibrated["p_13w"]).all()
-    assert (calibrated["p_4w"] == np.minimum(0.02, calibrated["p_13w"])).all()
+    raw = curves(fresh["p_4w"].to_numpy(), fresh["p_13w"].to_numpy())
+    assert np.allclose(calibrated[:, 4], raw[:, 4] / raw[:, 13] * calibrated[:, 13])
+
+
+def test_warped_curves_pass_through_the_calibrated_points_and_never_fall():
+    rng = np.random.default_rng(3)
+    p_4w = rng.uniform(0.0, 0.1, 500)
+    raw = curves(p_4w, p_4w + rng.uniform(0.0, 0.2, 500))
+    raw[:7, 4:] = raw[:7, [4]]  # flat from week 4 on: no baseline hazard there
+    outcomes = pd.DataFrame({"duration": 30.0, "event": False, "exit_reason": "censored", "followed_weeks": 30.0},
+                            index=range(500))
+    leaves = rng.random(500) < 2 * raw[:, 13]
+    outcomes.loc[leaves, ["event", "exit_reason"]] = [True, "voluntary"]
+    outcomes.loc[leaves, "duration"] = rng.choice([3.0, 10.0], leaves.sum())
+    risk = pd.DataFrame({"p_4w": raw[:, 4], "p_13w": raw[:, 13]})
+    calibrator = HorizonCalibrator("platt").fit(risk, outcomes, (4, 13))
+    assert calibrator.horizons == (4, 13)
+    warped = calibrator.warp(raw)
+    assert (warped[:, 0] == 0).all()
+    assert (np.diff(warped, axis=1) >= -1e-12).all() and (warped <= 1).all()
+    assert np.allclose(warped[:, 4], np.minimum(calibrator._apply(calibrator.maps_[4], raw[:, 4]), warped[:, 13]))
+    assert np.allclose(warped[:, 13], np.maximum.accumulate(
+        [calibrator._apply(calibrator.maps_[h], raw[:, h]) for h in (4, 13)])[1])
+    # Past the last horizon the model's own increments carry on (flat here).
+    assert np.allclose(warped[:, 20], warped[:, 13])
 
 
 def test_held_out_calibration_only_reads_data_before_the_cutoff_and_rides_along_in_predict_risk():
@@ -57,8 +88,8 @@ def test_held_out_calibration_only_reads_data_before_the_cutoff_and_rides_along_
     # Whatever is recorded from the cut-off on cannot change what was learnt.
     before = frames.labels[pd.to_datetime(frames.labels["snapshot_date"]) < cutoff]
     blind = calibrate_held_out(candidate, frames.snapshots, before, cutoff, calibration_weeks=4, horizons=(4, 8))
-    probe = pd.DataFrame({"p_4w": np.linspace(0, 0.2, 9), "p_8w": np.linspace(0, 0.4, 9)})
-    assert blind.calibrator.transform(probe).equals(held_out.calibrator.transform(probe))
+    probe = curves(np.linspace(0, 0.2, 9), np.linspace(0, 0.4, 9))
+    assert np.array_equal(blind.calibrator.warp(probe), held_out.calibrator.warp(probe))
 
     model = candidate.fit(split.train_snapshots, split.train_labels).calibrate(held_out.calibrator)
     test = split.test_snapshots

@@ -29,7 +29,7 @@ def test_a_a_b_a_client_exact(con):
     load(con, assignments=[assignment("c", "A", weeks_before(26)), assignment("c", "B", weeks_before(26), role="secondary")],
          contacts=[contact("c", w, weeks_before(k)) for w, k in (("A", 8), ("A", 6), ("B", 4), ("A", 2))])
     workers, clients = relational_exposure(con, T, risk(A=0.1, B=0.2, C=0.3))
-    assert tuple(workers.columns) == WORKER_EXPOSURE_COLUMNS
+    assert tuple(workers.columns) == (*WORKER_EXPOSURE_COLUMNS, "expected_exposure_13w", "expected_exposure_26w")
     assert tuple(clients.columns) == CLIENT_EXPOSURE_COLUMNS
     a, b = clients.set_index("worker_id").loc["A"], clients.set_index("worker_id").loc["B"]
     assert (a.contact_share, a.usual_provider, a.role) == (0.75, True, "primary")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 
+import numpy as np
 import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from prefect import flow
 
-from continuity.flows.weekly import weekly
-from continuity.models.registry import load_champion
+from continuity.config import Settings
+from continuity.flows.weekly import register, weekly
+from continuity.models.registry import FORMAT_TAG, comparable_champion, load_champion
+from continuity.models.training import Selection
 from continuity.warehouse import connect
 
 
@@ -24,7 +31,8 @@ def test_flow_publishes_one_scored_row_per_active_worker(weekly_run):
     assert len(scores) == result.scored_workers > 0
     assert scores["worker_id"].is_unique
     assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
-    assert ((scores["p_13w"] >= 0) & (scores["p_13w"] <= scores["p_26w"]) & (scores["p_26w"] <= 1)).all()
+    assert ((scores["p_13w"] >= 0) & (scores["p_13w"] <= scores["p_26w"]) & (scores["p_26w"] <= scores["p_52w"])
+            & (scores["p_52w"] <= 1)).all()
     assert all(len(json.loads(d)) == 3 for d in scores["drivers"])
     # the score week itself is not a snapshot date used in training, but every scored worker is active then
     assert snapshot_workers["n"].iloc[0] in (0, len(scores))
@@ -56,6 +64,70 @@ def test_flow_publishes_exposure_and_curves_for_every_scored_worker(weekly_run):
     assert (merged["expected_exposure_26w"] - merged["p_26w"] * merged["weighted_clients"]).abs().max() < 1e-9
     per_worker = curves.sort_values(["worker_id", "week"]).groupby("worker_id")["survival"]
     assert (per_worker.apply(lambda s: (s.diff().dropna() <= 1e-12).all())).all()
+    # The curve a manager sees passes through the probabilities on the list, calibrated alike.
+    at = curves.pivot(index="worker_id", columns="week", values="survival")
+    risk = _table(settings, "select * from risk_scores where score_date = ?", week).set_index("worker_id")
+    for h in (13, 26, 52):
+        assert np.allclose(1 - at.loc[risk.index, h], risk[f"p_{h}w"])
+    assert (at[0] == 1).all()
+
+
+def test_the_first_run_promotes_its_candidate_with_nothing_to_compare(weekly_run):
+    _, result = weekly_run
+    assert result.promoted is True
+    assert "incumbent" not in result.metrics
+
+
+@pytest.fixture
+def copied_home(weekly_run, tmp_path) -> Settings:
+    """The weekly run's warehouse and MLflow store, copied so a test may change the registry."""
+    settings, _ = weekly_run
+    home = tmp_path / "home"
+    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("prefect"))
+    return Settings(home=home, export_dir=settings.export_dir)
+
+
+@flow
+def _register(selection: Selection, settings: Settings) -> tuple[str, bool]:
+    """The flow's register task, in a flow run of its own as in the weekly flow."""
+    return register(selection, settings)
+
+
+def _selection(settings: Settings, test: dict, incumbent: dict | None) -> Selection:
+    champion = load_champion(settings)
+    date = pd.Timestamp("2024-01-01")
+    return Selection(champion="cox", forecasters={"cox": champion.forecaster}, validation={"cox": {"c_index": 0.6}},
+                     validation_date=date, test_date=date, test={"cox": test}, incumbent=incumbent)
+
+
+def test_a_worse_candidate_is_registered_but_the_champion_stays(weekly_run, copied_home):
+    _, first = weekly_run
+    worse = _selection(copied_home, {"c_index": 0.60, "ece_26w": 0.05}, incumbent={"c_index": 0.62, "ece_26w": 0.02})
+    version, promoted = _register(worse, copied_home)
+    assert not promoted and int(version) == int(first.model_version) + 1
+    assert load_champion(copied_home).version == first.model_version
+    client = MlflowClient(copied_home.tracking_uri)
+    assert client.get_model_version(copied_home.registered_model_name, version).tags["promoted"] == "false"
+
+    better = _selection(copied_home, {"c_index": 0.63, "ece_26w": 0.02}, incumbent={"c_index": 0.62, "ece_26w": 0.02})
+    version, promoted = _register(better, copied_home)
+    assert promoted and load_champion(copied_home).version == version
+
+
+def test_a_champion_in_an_older_format_is_not_compared_with(copied_home):
+    champion = comparable_champion(copied_home)
+    assert champion is not None and champion.version == load_champion(copied_home).version
+    MlflowClient(copied_home.tracking_uri).set_tag(champion.run_id, FORMAT_TAG, "1")
+    assert comparable_champion(copied_home) is None
+
+
+def test_retraining_on_unchanged_data_measures_the_champion_on_the_same_weeks(weekly_run, copied_home):
+    _, first = weekly_run
+    again = weekly(settings=copied_home, retrain=True)
+    # The same data give the same model: the gate lets an equal candidate replace the champion.
+    assert again.metrics["incumbent"]["c_index"] == pytest.approx(again.metrics[again.chosen]["c_index"])
+    assert again.metrics["incumbent"]["ece_26w"] == pytest.approx(again.metrics[again.chosen]["ece_26w"])
+    assert again.promoted is True and int(again.model_version) == int(first.model_version) + 1
 
 
 def test_scoring_again_without_retraining_does_not_duplicate(weekly_run):

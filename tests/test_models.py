@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from model_frames import TRUE_LOG_HR, default_frames, fitted
 from continuity.features.feature_spec import BY_NAME
 from continuity.models.cox import CoxForecaster
 from continuity.models.evaluation import evaluate
+from continuity.models.split import time_split
 
 NAMES = ["cox", "gradient_boosting"]
 # Features that carry a true driver in the generator: the driver itself or an exact proxy
@@ -36,12 +39,39 @@ def test_probabilities_are_probabilities_and_grow_with_horizon(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_survival_curves_start_at_one_and_never_rise(name):
+def test_incidence_curves_start_at_zero_never_fall_and_match_the_risk_columns(name):
     split, forecaster = fitted(name)
-    survival = forecaster.predict_survival(split.test_snapshots.head(200), weeks=range(0, 53))
-    assert survival.shape == (200, 53)
-    assert np.allclose(survival[:, 0], 1.0, atol=0.02)
-    assert (np.diff(survival, axis=1) <= 1e-12).all()
+    rows = split.test_snapshots.head(200)
+    incidence = forecaster.predict_incidence(rows, weeks=range(0, 53))
+    assert incidence.shape == (200, 53)
+    assert (incidence[:, 0] == 0).all()
+    assert (np.diff(incidence, axis=1) >= -1e-12).all()
+    risk = forecaster.predict_risk(rows, horizons=(13, 26))
+    assert np.allclose(risk.to_numpy(), incidence[:, [13, 26]])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_other_exits_compete_instead_of_being_censored(name):
+    """A dismissed worker cannot resign: the incidence stays below the cause-specific probability."""
+    split, forecaster = fitted(name)
+    rows = split.test_snapshots.head(200)
+    assert forecaster.other_ is not None and forecaster.n_other_exits_ > 0
+    incidence = forecaster.predict_incidence(rows, weeks=[26])[:, 0]
+    cause_specific = 1 - forecaster.predict_cause_specific_survival(rows, weeks=[26])[:, 0]
+    assert (incidence < cause_specific).all()
+    # With the other hazard's baseline removed, the two coincide up to the weekly grid.
+    lone = copy.deepcopy(forecaster)
+    lone.other_ = None
+    assert np.allclose(lone.predict_incidence(rows, weeks=[26])[:, 0], cause_specific, rtol=1e-9)
+
+
+def test_only_voluntary_leavers_make_no_other_hazard():
+    frames = default_frames()
+    labels = frames.labels.assign(exit_reason=frames.labels["exit_reason"].replace("involuntary", "censored"))
+    split = time_split(frames.snapshots, labels, 12)
+    forecaster = CoxForecaster().fit(split.train_snapshots, split.train_labels)
+    assert forecaster.other_ is None and forecaster.n_other_exits_ == 0
+    assert (forecaster.predict_risk(split.test_snapshots.head(50)) > 0).all().all()
 
 
 @pytest.mark.parametrize("name", NAMES)

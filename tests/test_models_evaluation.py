@@ -72,7 +72,9 @@ def test_champion_is_chosen_on_validation_and_reported_on_test():
     assert set(selection.validation) == set(selection.test) == {"cox", "gradient_boosting"}
     assert selection.champion == max(selection.validation, key=lambda n: selection.validation[n]["c_index"])
     assert selection.forecaster is selection.forecasters[selection.champion]
-    assert selection.validation_date + pd.Timedelta(weeks=HOLDOUT_WEEKS) == selection.test_date
+    # The held-out stretch that chose and calibrated ends where the test weeks begin.
+    assert selection.validation_date + pd.Timedelta(weeks=8 + 13) == selection.test_date
+    assert all(f.calibrator_.horizons for f in selection.forecasters.values())
     # Refitted on the whole training period: every thinned week before the test date.
     dates = pd.to_datetime(frames.snapshots["snapshot_date"])
     training = thin(frames.snapshots[dates < selection.test_date], 4)

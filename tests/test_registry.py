@@ -9,7 +9,7 @@ from model_frames import fitted
 
 from continuity.config import Settings
 from continuity.models.evaluation import evaluate
-from continuity.models.registry import CHAMPION, load_champion, log_forecaster, register_champion
+from continuity.models.registry import CHAMPION, load_champion, log_forecaster, register_version
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def champion_run(registry_settings):
     split, forecaster = fitted("cox")
     metrics = evaluate(forecaster, split.test_snapshots, split.test_labels)
     run_id = log_forecaster(forecaster, metrics, {"holdout_weeks": 12}, registry_settings)
-    return run_id, register_champion(run_id, registry_settings), forecaster, split, metrics
+    return run_id, register_version(run_id, registry_settings, promote=True), forecaster, split, metrics
 
 
 def test_run_records_params_metrics_and_a_signed_model(champion_run, registry_settings):
@@ -36,7 +36,7 @@ def test_run_records_params_metrics_and_a_signed_model(champion_run, registry_se
     info = mlflow.models.get_model_info(f"runs:/{run_id}/model")
     inputs = info.signature.inputs.input_names()
     assert "caseload_ratio" in inputs and "gender" not in inputs
-    assert info.signature.outputs.input_names() == ["p_13w", "p_26w"]
+    assert info.signature.outputs.input_names() == ["p_13w", "p_26w", "p_52w"]
     assert str(registry_settings.artifact_root) in mlflow.get_run(run_id).info.artifact_uri
 
 
@@ -59,7 +59,7 @@ def test_a_new_champion_takes_the_alias(champion_run, registry_settings):
     first_run, first_version, *_ = champion_run
     split, challenger = fitted("gradient_boosting")
     run_id = log_forecaster(challenger, {"c_index": 0.8}, {}, registry_settings)
-    version = register_champion(run_id, registry_settings)
+    version = register_version(run_id, registry_settings, promote=True)
     assert int(version) == int(first_version) + 1
     champion = load_champion(registry_settings)
     assert (champion.version, champion.run_id) == (version, run_id)
