@@ -3,6 +3,13 @@
 Like scikit-learn (and `sklearn.base.clone`-able): `__init__` only stores
 parameters, `fit` returns self, learned state ends in `_`.
 
+Time-varying data as a landmark design: every weekly snapshot is a landmark,
+its features frozen as known that week and its label the time from that week to
+the exit (or the end of follow-up). Stacking the landmarks (thinned to every
+`thin_every`-th week) lets caseloads, sick leave and contracts change from week
+to week, while each prediction stays a plain function of the worker's state
+today, which is what the weekly list scores.
+
 Voluntary leaving is the event of interest; dismissal, retirement and the end of
 a temporary contract are competing risks. Each forecaster fits one
 proportional-hazards model per cause (cause-specific hazards): voluntary leaving

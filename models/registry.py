@@ -116,8 +116,12 @@ def register_version(run_id: str, settings: Settings, promote: bool) -> str:
     return str(version)
 
 
+class IncompatibleChampion(RuntimeError):
+    """The champion was pickled by a release whose forecasters had another shape; retraining replaces it."""
+
+
 def comparable_champion(settings: Settings) -> Champion | None:
-    """The current champion if there is one in today's forecaster format; else None (nothing to compare with)."""
+    """The current champion, or None when there is none or it is in an older format (nothing to compare with)."""
     client = tracking_client(settings)
     try:
         aliases = client.get_registered_model(settings.registered_model_name).aliases
@@ -127,14 +131,14 @@ def comparable_champion(settings: Settings) -> Champion | None:
         raise
     if CHAMPION not in aliases:
         return None
-    version = client.get_model_version(settings.registered_model_name, aliases[CHAMPION])
-    if client.get_run(version.run_id).data.tags.get(FORMAT_TAG) != FORECASTER_FORMAT:
+    try:
+        return load_champion(settings)
+    except IncompatibleChampion:
         return None
-    return load_champion(settings)
 
 
 def load_champion(settings: Settings) -> Champion:
-    """The forecaster behind `models:/<name>@champion`.
+    """The forecaster behind `models:/<name>@champion`; IncompatibleChampion if today's code cannot use it.
 
     The alias is resolved once and that version is loaded, so the version and
     run reported always belong to the model returned, even while a new
@@ -143,6 +147,12 @@ def load_champion(settings: Settings) -> Champion:
     client = tracking_client(settings)
     name = settings.registered_model_name
     version = client.get_model_version_by_alias(name, CHAMPION)
+    found = client.get_run(version.run_id).data.tags.get(FORMAT_TAG)
+    if found != FORECASTER_FORMAT:
+        raise IncompatibleChampion(
+            f"champion {name} v{version.version} is in forecaster format {found or '1'}, this release reads "
+            f"{FORECASTER_FORMAT}: run the weekly flow with retraining (`continuity run`) to register a new one"
+        )
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
     return Champion(
         forecaster=model.unwrap_python_model().forecaster,

@@ -13,7 +13,7 @@ from prefect import flow
 
 from continuity.config import Settings
 from continuity.flows.weekly import register, weekly
-from continuity.models.registry import FORMAT_TAG, comparable_champion, load_champion
+from continuity.models.registry import FORMAT_TAG, IncompatibleChampion, comparable_champion, load_champion
 from continuity.models.training import Selection
 from continuity.warehouse import connect
 
@@ -114,11 +114,13 @@ def test_a_worse_candidate_is_registered_but_the_champion_stays(weekly_run, copi
     assert promoted and load_champion(copied_home).version == version
 
 
-def test_a_champion_in_an_older_format_is_not_compared_with(copied_home):
+def test_a_champion_in_an_older_format_is_neither_compared_with_nor_scored_by(copied_home):
     champion = comparable_champion(copied_home)
     assert champion is not None and champion.version == load_champion(copied_home).version
     MlflowClient(copied_home.tracking_uri).set_tag(champion.run_id, FORMAT_TAG, "1")
     assert comparable_champion(copied_home) is None
+    with pytest.raises(IncompatibleChampion, match="format 1, this release reads 2"):
+        load_champion(copied_home)
 
 
 def test_retraining_on_unchanged_data_measures_the_champion_on_the_same_weeks(weekly_run, copied_home):
