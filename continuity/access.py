@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -97,6 +97,20 @@ def _utc(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+@dataclass(frozen=True)
+class Read:
+    """One read of individual workers' data, for the audit log: who, through which endpoint, whom, when."""
+
+    grant: Grant
+    endpoint: str
+    worker_ids: tuple[str, ...]
+    at: str = field(default_factory=_now)
+
+    def line(self) -> str:
+        """The read as one line of JSON, the form ``AccessStore.record`` takes."""
+        return json.dumps([self.at, self.grant.token_id, self.grant.role.value, self.endpoint, self.worker_ids])
+
+
 SCHEMA = """
 create table if not exists tokens (
     token_id text primary key,
@@ -121,11 +135,19 @@ create table if not exists audit_workers (
 create index if not exists audit_workers_by_worker on audit_workers (worker_id, audit_id);
 create index if not exists audit_workers_by_read on audit_workers (audit_id);
 create index if not exists audit_log_by_at on audit_log (at);
+create index if not exists audit_log_by_token on audit_log (token_id);
+create index if not exists audit_log_by_endpoint on audit_log (endpoint);
+create table if not exists audit_batches (name text primary key);
 """
 
 
 class AccessStore:
-    """Tokens and audit log in one SQLite file; one connection per thread (the API's worker threads)."""
+    """Tokens and audit log in one SQLite file; one connection per thread (the API's worker threads).
+
+    WAL lets the CLI revoke while the API reads; with synchronous=NORMAL a commit is a write to
+    the log, durable against a crash of the process, and the disk is waited for only at
+    checkpoints. The API does not commit reads one by one: see ``serving.auditing``.
+    """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -138,7 +160,6 @@ class AccessStore:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self.path, timeout=10)
-            # WAL lets the CLI revoke while the API reads; NORMAL syncs at checkpoints, not per audited read.
             con.execute("pragma journal_mode = wal")
             con.execute("pragma synchronous = normal")
             self._local.con = con
@@ -194,17 +215,32 @@ class AccessStore:
 
     # audit log
 
-    def record(self, grant: Grant, endpoint: str, worker_ids: Iterable[str]) -> int:
-        """Log that the grant's holder read these workers through the endpoint; returns the entry id."""
+    def record(self, lines: Sequence[str], batch: str | None = None) -> bool:
+        """Log reads (``Read.line``s) in one transaction. ``batch`` names them once and for all: a
+        batch of that name already logged is not logged again (False), so it can be retried after
+        a crash.
+
+        SQLite itself parses the lines (json_each), so that the thread writing the log spends
+        almost none of its time holding Python's lock, which the event loop needs."""
+        reads = "[" + ",".join(lines) + "]"
         with self._connection() as con:
-            audit_id = con.execute(
-                "insert into audit_log (at, token_id, role, endpoint) values (?, ?, ?, ?)",
-                [_now(), grant.token_id, grant.role.value, endpoint],
+            if batch is not None and con.execute("insert or ignore into audit_batches (name) values (?)", [batch]).rowcount == 0:
+                return False
+            if not lines:
+                return True
+            last = con.execute(
+                "insert into audit_log (at, token_id, role, endpoint) select json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') "
+                "from json_each(?) order by key",
+                [reads],
             ).lastrowid
-            con.executemany(
-                "insert into audit_workers (audit_id, worker_id) values (?, ?)", [(audit_id, w) for w in worker_ids]
+            first = last - len(lines) + 1  # one statement: consecutive ids, in the order of the lines
+            con.execute(
+                "insert into audit_workers (audit_id, worker_id) select ? + r.key, w.value "
+                "from json_each(?) r, json_each(r.value, '$[4]') w order by r.key, w.key",
+                [first, reads],
             )
-        return audit_id
+        return True
 
     def audit(
         self,
@@ -218,20 +254,14 @@ class AccessStore:
         offset: int = 0,
     ) -> tuple[int, list[dict[str, Any]]]:
         """Matching entries (newest first): their number over all pages, and one page with the workers read."""
-        conditions = {
-            "token_id = ?": token_id,
-            "endpoint = ?": endpoint,
-            "at >= ?": since and _utc(since),
-            "at < ?": until and _utc(until),
-            "exists (select 1 from audit_workers w where w.audit_id = a.id and w.worker_id = ?)": worker_id,
-        }
-        chosen = {sql: value for sql, value in conditions.items() if value is not None}
-        where = " and ".join(chosen) or "true"
+        where, params = audit_filter(
+            worker_id=worker_id, token_id=token_id, endpoint=endpoint, since=since, until=until
+        )
         con = self._connection()
-        (total,) = con.execute(f"select count(*) from audit_log a where {where}", list(chosen.values())).fetchone()
+        (total,) = con.execute(f"select count(*) from audit_log a where {where}", params).fetchone()
         rows = con.execute(
             f"select id, at, token_id, role, endpoint from audit_log a where {where} order by id desc limit ? offset ?",
-            [*chosen.values(), limit, offset],
+            [*params, limit, offset],
         ).fetchall()
         read: dict[int, list[str]] = {row[0]: [] for row in rows}
         if read:
@@ -242,6 +272,32 @@ class AccessStore:
                 read[audit_id].append(worker)
         keys = ("id", "at", "token_id", "role", "endpoint")
         return total, [{**dict(zip(keys, row)), "worker_ids": read[row[0]]} for row in rows]
+
+
+def audit_filter(
+    *,
+    worker_id: str | None = None,
+    token_id: str | None = None,
+    endpoint: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[str, list[str]]:
+    """The where clause over ``audit_log a`` and its parameters for the given filters.
+
+    Each filter can be answered from an index (see SCHEMA), so counting the matches for a
+    page's total reads the matching entries, not the whole log; the worker filter is an
+    ``in`` over the index of audit_workers, where a correlated ``exists`` probed it once
+    for every entry in the log.
+    """
+    conditions = {
+        "token_id = ?": token_id,
+        "endpoint = ?": endpoint,
+        "at >= ?": since and _utc(since),
+        "at < ?": until and _utc(until),
+        "id in (select audit_id from audit_workers where worker_id = ?)": worker_id,
+    }
+    chosen = {sql: value for sql, value in conditions.items() if value is not None}
+    return " and ".join(chosen) or "true", list(chosen.values())
 
 
 def create_token(settings: Settings, role: Role | str, organisation: str | None = None, teams: Iterable[str] = ()) -> str:

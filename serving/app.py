@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuity.access import AccessStore
 from continuity.config import Settings
-from continuity.serving.deps import SectorAnswers
+from continuity.serving.auditing import AuditJournal
 from continuity.serving.errors import invalid_request, nothing_published, problem
 from continuity.serving.routes import api_router, pages
+from continuity.serving.sector import SectorAnswers
 from continuity.serving.store import NothingPublished, ScoreStore
 
 DESCRIPTION = """
@@ -32,12 +36,26 @@ is at `/ui`.
 """
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Read and prepare the published week before the first request, not during it (a second or
+    so with the aggregates; without one, requests answer 503 until the flow publishes); and at
+    the end, move the last journaled reads into the audit log."""
+    try:
+        await run_in_threadpool(app.state.store.current)
+    except NothingPublished:
+        pass
+    yield
+    await run_in_threadpool(app.state.audit.apply)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="continuity", version="0.1.0", description=DESCRIPTION)
-    app.state.store = ScoreStore(settings.warehouse)
-    app.state.access = AccessStore(settings.access_db)
+    app = FastAPI(title="continuity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.sector = SectorAnswers(settings)
+    app.state.store = ScoreStore(settings.warehouse, on_load=app.state.sector.prepare)
+    app.state.access = AccessStore(settings.access_db)
+    app.state.audit = AuditJournal(app.state.access)
     app.include_router(api_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")

@@ -12,14 +12,17 @@ connects to 127.0.0.1 and sends at most ``rate * duration`` requests.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import h11
 import httpx
@@ -70,6 +73,20 @@ def _server(settings: Settings, port: int) -> Iterator[subprocess.Popen]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU a process has used so far, from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _wait_until_serving(base: str, headers: dict[str, str], server: subprocess.Popen) -> None:
@@ -176,7 +193,8 @@ async def _drive(port: int, headers: dict[str, str], ids: list[str], rate: int, 
 def run_api_bench(rate: int = 500, duration: float = 20.0, settings: Settings | None = None) -> dict:
     """Serve the published warehouse in ``settings`` on a free loopback port and load it at ``rate`` requests
     per second for ``duration`` seconds; per endpoint the requests sent, errors (any answer but 200, or
-    none) and the 50th and 99th percentile latency in milliseconds."""
+    none) and the 50th and 99th percentile latency in milliseconds; and the CPU seconds the client and
+    the server used while the load ran."""
     if rate * duration < len(ENDPOINTS):
         raise ValueError(f"rate x duration must give at least {len(ENDPOINTS)} requests, got {rate} x {duration}")
     settings = settings or Settings()
@@ -188,13 +206,27 @@ def run_api_bench(rate: int = 500, duration: float = 20.0, settings: Settings | 
         base = f"http://{HOST}:{port}"
         with _server(settings, port) as server:
             _wait_until_serving(base, headers, server)
+            # The client's own imports are long-lived objects too: a full collection of them (some
+            # 75 ms) stalls every request in flight, which the percentiles would blame on the server.
+            gc.collect()
+            gc.freeze()
+            before = time.perf_counter(), _own_cpu_seconds(), _cpu_seconds(server.pid)
             measured = asyncio.run(_drive(port, headers, ids, rate, duration, seed=rate))
+            after = time.perf_counter(), _own_cpu_seconds(), _cpu_seconds(server.pid)
+            gc.unfreeze()
     finally:
         revoke_token(settings, token)
     return {
         "rate": rate,
         "duration_s": duration,
         "workers_scored": len(ids),
+        # The client shares the machine with the server: its CPU is CPU the server did not get.
+        "cpu": {
+            "cores": os.cpu_count(),
+            "wall_s": after[0] - before[0],
+            "client_s": after[1] - before[1],
+            "server_s": None if before[2] is None else after[2] - before[2],
+        },
         "endpoints": {
             name: {"requests": len(latencies), "errors": errors,
                    "p50_ms": float(np.percentile(latencies, 50)), "p99_ms": float(np.percentile(latencies, 99))}

@@ -89,6 +89,17 @@ class ExposureSummary(BaseModel):
     expected_exposure_26w: float = Field(ge=0, description="P(leave within 26 weeks) x weighted clients.")
 
 
+NO_CLIENTS = {
+    "active_clients": 0,
+    "vulnerable_clients": 0,
+    "mean_relationship_weeks": None,
+    "weighted_clients": 0.0,
+    "expected_exposure_13w": 0.0,
+    "expected_exposure_26w": 0.0,
+}
+"""The exposure summary of a worker without clients (who has no row in worker_exposure)."""
+
+
 class ClientExposure(BaseModel):
     client_id: str = Field(description="Pseudonymised client id (keyed hash); no client names are held.")
     role: str = Field(description="The worker's role for this client: primary or secondary.")

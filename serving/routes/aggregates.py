@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from continuity.planning.aggregates import aggregate_response
 from continuity.serving.deps import SectorAnswersDep, SectorReaderDep, WeekDep
 from continuity.serving.schemas import Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import AggregateBy, Aggregates, PlanningHorizon
@@ -23,18 +22,13 @@ router = APIRouter(
 
 
 @router.get("/aggregates", response_model=Aggregates, summary="Expected leavers and affected clients per group")
-def aggregates(
+async def aggregates(
     _: SectorReaderDep, week: WeekDep, answers: SectorAnswersDep,
     by: Annotated[AggregateBy, Query(description="Group by region, organisation, main domain or occupation.")],
     horizon: Annotated[PlanningHorizon, Query(description="Leaving within 13, 26 or 52 weeks.")] = PlanningHorizon.weeks_26,
-) -> Aggregates:
+) -> Response:
     """Per group: expected voluntary leavers within the horizon with a 90% interval, clients expected to
     lose their trusted worker, and last year's observed voluntary outflow. Cells under 10 workers are
     suppressed together with complementary cells, decided jointly over every grouping, so that no
     hidden cell can be recovered by subtracting published cells or combining queries."""
-    def compute() -> dict:
-        frame = answers.frame(week)
-        return aggregate_response(frame.workers, by.value, int(horizon), leavers=frame.leavers)
-
-    body = answers.answer(week, ("aggregates", by.value, int(horizon)), compute)
-    return Aggregates(week=week.score_date, **body)
+    return Response(await answers.aggregates(week, by, horizon), media_type="application/json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from continuity.serving.auth import AccessDep, AdminDep
 from continuity.serving.schemas import AuditPage, Problem, UNAUTHENTICATED
@@ -24,6 +24,7 @@ router = APIRouter(
 
 @router.get("/audit", response_model=AuditPage, summary="Who read which worker's data, when, through which endpoint")
 def audit_log(
+    request: Request,
     access: AccessDep,
     _: AdminDep,
     worker_id: Annotated[str | None, Query(description="Only reads that returned this worker.")] = None,
@@ -35,6 +36,7 @@ def audit_log(
     page_size: Annotated[int, Query(ge=1, le=500, description="Entries per page, 1 to 500.")] = 50,
 ) -> AuditPage:
     """Audit entries, newest first, each with the workers whose data was returned."""
+    request.app.state.audit.apply()  # the reads still in the journal, so that every read made is listed
     total, items = access.audit(
         worker_id=worker_id, token_id=token_id, endpoint=endpoint, since=since, until=until,
         limit=page_size, offset=(page - 1) * page_size,

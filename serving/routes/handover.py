@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException
 from continuity.access import Grant, Role
 from continuity.planning.handover import naive_plan, plan_handover
 from continuity.serving.auth import ReaderDep
-from continuity.serving.deps import AuditDep, StoreDep, WeekDep, outside_scope
+from continuity.serving.deps import AuditDep, StoreDep, WeekDep, unreadable_worker
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import HandoverPlanResponse, HandoverRequest
 from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedWeek
@@ -29,7 +29,8 @@ router = APIRouter(
         **NOT_PUBLISHED,
         400: {"model": Problem, "description": "The body is not valid JSON."},
         403: {"model": Problem, "description": "A sector token, or a worker or successor outside the token's scope."},
-        404: {"model": Problem, "description": "The worker has no score in the latest published week (admin only)."},
+        404: {"model": Problem, "description": "The worker has no score in the latest published week: for admin any "
+                                               "such id, for hr and managers a worker last scored in their scope."},
         422: {"description": "An invalid body, a worker not active on the date, or a pin that cannot be honoured."},
     },
 )
@@ -56,7 +57,7 @@ def handover_plan(body: HandoverRequest, store: StoreDep, week: WeekDep, grant: 
     `pinned` and `excluded` to re-plan. The leaver and every successor shown are recorded in the audit log."""
     leaver = week.by_worker.get(body.worker_id)
     if leaver is None or not grant.sees(leaver):
-        raise outside_scope(grant, f"worker '{body.worker_id}'", week)
+        raise unreadable_worker(grant, body.worker_id, week)
     hidden = _out_of_scope(week, grant)
     outside = sorted(set(body.pinned.values()) & hidden)
     if outside:

@@ -57,14 +57,14 @@ def logout() -> RedirectResponse:
 
 @router.get("/risk-list")
 def risk_list(
-    request: Request, query: RiskQueryDep, audit: AuditDep,
+    request: Request, query: RiskQueryDep,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     selection = query.select()
     start = (page - 1) * PAGE_SIZE
     items = selection.workers[start : start + PAGE_SIZE]
-    audit(item["worker_id"] for item in items)
-    visible = [record for record in selection.week.ranked if query.grant.sees(record)]
+    query.audit(item["worker_id"] for item in items)
+    visible = selection.week.visible(query.grant, selection.horizon)
     return render(
         request, "risk_list.html", week=selection.week, horizon=selection.horizon, items=items, page=page,
         pages=max(1, -(-len(selection.workers) // PAGE_SIZE)), total=len(selection.workers),
@@ -77,7 +77,8 @@ def risk_list(
 
 
 @router.get("/workers/{worker_id}")
-def worker(request: Request, worker: ScoredWorkerDep, week: WeekDep) -> HTMLResponse:
+def worker(request: Request, scored: ScoredWorkerDep) -> HTMLResponse:
+    week, worker = scored.week, scored.record
     worker_id = worker["worker_id"]
     plot = Plot()
     return render(

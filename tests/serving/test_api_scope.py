@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from continuity.access import create_token, revoke_token
+
 INDIVIDUAL = ["/risk-list", "/risk-list.csv", "/risk-list.xlsx", "/workers/{w}", "/workers/{w}/exposure", "/teams/{t}"]
 
 
@@ -99,6 +101,61 @@ def test_scoped_token_gets_403_not_404_for_an_unknown_worker(as_role, client):
     """Otherwise the status would tell a scoped caller which ids exist elsewhere."""
     assert as_role("hr_a").get("/workers/no-such-worker").status_code == 403
     assert client.get("/workers/no-such-worker").status_code == 404
+
+
+# What each scoped token of the fixture may read: the column of a worker record and its values.
+SCOPES = {
+    "hr_a": ("organisation_id", {"org-a"}), "hr_b": ("organisation_id", {"org-b"}),
+    "manager_a1": ("team_id", {"team-a1"}), "manager_a2_b1": ("team_id", {"team-a2", "team-b1"}),
+}
+
+
+@pytest.fixture(scope="module")
+def leaver(published, latest_week):
+    """A worker scored in an earlier week but not the latest, with the organisation and team of their last score."""
+    return published(
+        "select worker_id, organisation_id, team_id from risk_scores where score_date < ? "
+        "and worker_id not in (select worker_id from risk_scores where score_date = ?) order by score_date desc limit 1",
+        latest_week, latest_week,
+    ).iloc[0]
+
+
+@pytest.mark.parametrize("suffix", ["", "/exposure"])
+@pytest.mark.parametrize("role", list(SCOPES))
+def test_scoped_token_gets_404_for_its_own_leaver_and_403_for_anyone_elses(as_role, client, leaver, role, suffix):
+    column, scope = SCOPES[role]
+    reads_before = client.get("/audit", params={"worker_id": leaver.worker_id}).json()["total"]
+    response = as_role(role).get(f"/workers/{leaver.worker_id}{suffix}")
+
+    if leaver[column] in scope:
+        assert response.status_code == 404
+        assert "no score in the latest published week" in response.json()["detail"]
+    else:
+        assert response.status_code == 403
+        assert "outside your scope" in response.json()["detail"]
+    assert client.get("/audit", params={"worker_id": leaver.worker_id}).json()["total"] == reads_before
+
+
+def test_the_fixture_has_a_leaver_inside_and_outside_each_kind_of_scope(leaver):
+    """So that the test above sees both answers for hr and for managers."""
+    for kind in ("hr", "manager"):
+        inside = {leaver[column] in scope for role, (column, scope) in SCOPES.items() if role.startswith(kind)}
+        assert inside == {True, False}
+
+
+def test_handover_plan_for_ones_own_leaver_is_404(as_role, leaver):
+    own = next(role for role, (column, scope) in SCOPES.items() if role.startswith("manager") and leaver[column] in scope)
+
+    assert as_role(own).post("/handover-plans", json={"worker_id": leaver.worker_id}).status_code == 404
+
+
+def test_revocation_by_another_process_holds_from_the_next_request(app, settings):
+    token = create_token(settings, "hr", organisation="org-a")
+    hr = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert hr.get("/workers/W001").status_code == 200
+
+    assert revoke_token(settings, token)  # as `continuity token revoke` does, with its own connection
+    assert hr.get("/workers/W001").status_code == 401
 
 
 @pytest.mark.parametrize(("role", "team", "status"), [

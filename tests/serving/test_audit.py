@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from continuity.access import AccessStore, ScopeError, create_token, list_tokens, revoke_token
+from continuity.access import (
+    AccessStore, Grant, Read, Role, ScopeError, audit_filter, create_token, list_tokens, revoke_token,
+)
 from continuity.config import Settings
+from continuity.serving.auditing import AuditJournal
 
 
 @pytest.fixture
@@ -95,3 +99,147 @@ def test_audit_filters_by_worker_endpoint_and_time_and_pages(as_role, client):
     assert [e["id"] for e in by_worker["items"]] == sorted((e["id"] for e in by_worker["items"]), reverse=True)
     assert len(page["items"]) == min(2, page["total"] - 2)
     assert future["total"] == past["total"] == 0
+
+
+HR, MANAGER = Grant("tok_hr", Role.hr, "org-a"), Grant("tok_mgr", Role.manager, teams=frozenset({"t1"}))
+
+
+@pytest.fixture
+def logged(tmp_path) -> tuple[AccessStore, list[datetime]]:
+    """A log of six reads by two tokens through three endpoints in three rounds, W1 in three of
+    them; with the moments between the rounds."""
+    store = AccessStore(tmp_path / "access.db")
+    rounds = [
+        [(HR, "GET /risk-list", ["W1", "W2"]), (MANAGER, "GET /workers/{worker_id}", ["W1"])],
+        [(HR, "GET /workers/{worker_id}", ["W3"]), (MANAGER, "GET /risk-list", ["W2", "W3"])],
+        [(HR, "GET /workers/{worker_id}", ["W1"]), (MANAGER, "GET /workers/{worker_id}/exposure", ["W2"])],
+    ]
+    between = []
+    for reads in rounds:
+        between.append(datetime.now(UTC))
+        for grant, endpoint, workers in reads:
+            store.record([Read(grant, endpoint, tuple(workers)).line()])
+    return store, between
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({}, [6, 5, 4, 3, 2, 1]),
+    ({"worker_id": "W1"}, [5, 2, 1]),
+    ({"token_id": "tok_hr"}, [5, 3, 1]),
+    ({"endpoint": "GET /workers/{worker_id}"}, [5, 3, 2]),
+    ({"since": 1, "until": 2}, [4, 3]),
+    ({"worker_id": "W2", "token_id": "tok_mgr"}, [6, 4]),
+    ({"worker_id": "W1", "endpoint": "GET /workers/{worker_id}", "since": 1}, [5]),
+    ({"worker_id": "W9"}, []),
+])
+def test_audit_filters_count_and_page_the_matching_reads(logged, filters, expected):
+    store, between = logged
+    filters = {k: between[v] if k in ("since", "until") else v for k, v in filters.items()}
+    total, first_page = store.audit(**filters, limit=2)
+    _, second_page = store.audit(**filters, limit=2, offset=2)
+
+    assert total == len(expected)
+    assert [entry["id"] for entry in first_page + second_page] == expected[:4]
+
+
+def test_audit_entries_list_the_workers_of_each_read_in_order(logged):
+    _, entries = logged[0].audit(worker_id="W2", token_id="tok_hr")
+
+    assert [(entry["endpoint"], entry["worker_ids"], entry["role"]) for entry in entries] == [
+        ("GET /risk-list", ["W1", "W2"], "hr")
+    ]
+
+
+@pytest.mark.parametrize("filters", [
+    {"worker_id": "W1"}, {"token_id": "tok_hr"}, {"endpoint": "GET /risk-list"},
+    {"since": datetime(2024, 6, 2)}, {"until": datetime(2024, 6, 2)},
+])
+def test_each_audit_filter_is_answered_from_an_index_not_a_scan_of_the_log(logged, filters):
+    """The total of a filtered page must not read the whole log, which grows with every read."""
+    where, params = audit_filter(**filters)
+    con = logged[0]._connection()
+    plan = [row[-1] for row in con.execute(f"explain query plan select count(*) from audit_log a where {where}", params)]
+
+    assert not [step for step in plan if step.startswith("SCAN")], plan
+
+
+@pytest.fixture
+def journal(tmp_path) -> AuditJournal:
+    return AuditJournal(AccessStore(tmp_path / "access.db"))
+
+
+def test_a_read_is_in_the_journal_file_on_return_and_in_the_log_once_applied(journal):
+    journal.record(HR, "GET /workers/{worker_id}", ["W1"])
+
+    assert b"W1" in journal._current.read_bytes()  # what a crash of the process would leave
+    assert journal.access.audit()[0] == 0
+    journal.apply()
+    total, (entry,) = journal.access.audit()
+    assert (total, entry["worker_ids"], entry["token_id"], entry["endpoint"]) == (1, ["W1"], "tok_hr", "GET /workers/{worker_id}")
+    assert list(journal.folder.iterdir()) == []  # the applied batch is gone, and no read came since
+
+
+def test_reads_are_logged_in_the_order_they_were_made_across_batches(journal):
+    for i in range(5):
+        journal.record(HR, "GET /workers/{worker_id}", [f"W{i}"])
+        if i % 2:
+            journal.apply()
+    journal.apply()
+
+    _, entries = journal.access.audit()
+    assert [entry["worker_ids"] for entry in reversed(entries)] == [[f"W{i}"] for i in range(5)]
+
+
+def test_a_journal_left_by_a_process_that_ended_is_logged_by_the_next_once(tmp_path):
+    store = AccessStore(tmp_path / "access.db")
+    ended = AuditJournal(store)
+    ended.record(HR, "GET /workers/{worker_id}", ["W1"])
+    ended.record(MANAGER, "GET /risk-list", ["W1", "W2"])
+    os.close(ended._fd)  # the process ends: its lock goes, its file stays
+    ended._fd = None
+    running = AuditJournal(store)
+    running.record(HR, "GET /workers/{worker_id}", ["W3"])
+
+    running.apply()
+    running.apply()
+
+    total, entries = store.audit()
+    assert total == 3
+    assert sorted(tuple(entry["worker_ids"]) for entry in entries) == [("W1",), ("W1", "W2"), ("W3",)]
+
+
+def test_a_journal_still_appended_to_is_left_to_its_process(tmp_path):
+    store = AccessStore(tmp_path / "access.db")
+    other, this = AuditJournal(store), AuditJournal(store)
+    other.record(HR, "GET /workers/{worker_id}", ["W1"])
+
+    this.apply()
+
+    assert store.audit()[0] == 0
+    assert other._current.exists()
+
+
+def test_a_batch_logged_before_a_crash_is_not_logged_again(journal):
+    """A crash between the commit and the removal of the file must not log the reads twice."""
+    journal.record(HR, "GET /workers/{worker_id}", ["W1"])
+    journal.apply()
+    done = journal.folder / "crashed.000000001.done"
+    read = Read(HR, "GET /risk-list", ("W2",)).line()
+    done.write_text(read + "\n")
+    assert journal.access.record([read], batch=done.name)
+
+    journal.apply()
+
+    assert journal.access.audit()[0] == 2
+    assert not done.exists()
+
+
+def test_a_line_cut_short_by_a_crash_is_left_out_not_fatal(journal):
+    done = journal.folder / "crashed.000000001.done"
+    whole = Read(HR, "GET /workers/{worker_id}", ("W1",)).line()
+    done.write_text(whole + "\n" + whole[:20])
+
+    journal.apply()
+
+    total, (entry,) = journal.access.audit()
+    assert (total, entry["worker_ids"]) == (1, ["W1"])

@@ -21,6 +21,11 @@ def test_a_short_low_rate_run_reports_every_endpoint_without_errors(weekly_run):
     for figures in report["endpoints"].values():
         assert figures["errors"] == 0
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    # the CPU the client took from the machine the server runs on, and the server's own
+    cpu = report["cpu"]
+    assert cpu["wall_s"] >= 79 / 40 and cpu["cores"] >= 1  # the last of 80 requests is due 79/40 s in
+    assert 0 < cpu["client_s"] < cpu["wall_s"] * cpu["cores"]
+    assert cpu["server_s"] is None or 0 < cpu["server_s"] < cpu["wall_s"] * cpu["cores"]
     # the benchmark's own admin token does not outlive the run
     assert [(token["role"], token["revoked_at"] is not None) for token in made] == [("admin", True)]
 

@@ -1,0 +1,119 @@
+"""The audit log's journal: each read is appended to a file before it is answered, and moved
+into the SQLite audit log in batches, off the request path.
+
+A read must be recorded before its answer is sent, durably against a crash of the process
+(what SQLite's WAL with synchronous=NORMAL also gives). Committing each read to SQLite did
+that at a cost no request could hide: a read of fifty workers inserts fifty entries into
+the by-worker index, each on its own page, so every commit wrote some 290 KB of log, and
+the checkpoints that copy that log into the database stalled the server for tens of
+milliseconds several times a second. Appending one line to a file is one write, done before
+the answer; once a second (``APPLY_EVERY_S``) a thread renames the file and logs its reads
+in one transaction, where the pages they share are written once, and checkpoints stall no
+one. ``GET /audit`` applies the journal first, so the log it reads holds every read made.
+
+Each process appends to a journal of its own, which it holds an exclusive lock on
+(``flock``) while it lives. A batch is logged under its file's name, once (see
+``AccessStore.record``); a journal whose process died unlocks, and the next process to
+apply the journals logs it. So no answered read is lost to a crash of the process, and
+none is logged twice. (A crash of the machine can lose the last reads, as it can lose the
+last commits of SQLite with synchronous=NORMAL.)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from continuity.access import AccessStore, Grant, Read
+
+APPLY_EVERY_S = 1.0
+
+logger = logging.getLogger(__name__)
+
+
+class AuditJournal:
+    """This process's journal of reads, and the thread that moves journals into the audit log."""
+
+    def __init__(self, access: AccessStore):
+        self.access = access
+        self.folder = access.path.with_name(access.path.name + ".journal")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._name = uuid.uuid4().hex
+        self._batches = 0
+        self._appending = threading.Lock()  # one write at a time, and none while the file is renamed
+        self._applying = threading.Lock()  # one application of the journals at a time
+        self._fd: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def record(self, grant: Grant, endpoint: str, worker_ids: Iterable[str]) -> None:
+        """Append the read to the journal; it is in the file (and survives a crash of the process) on return."""
+        line = Read(grant, endpoint, tuple(worker_ids)).line() + "\n"
+        with self._appending:
+            if self._fd is None:
+                self._fd = self._open()
+            os.write(self._fd, line.encode())
+
+    def apply(self) -> None:
+        """Log every read journaled so far by this process, and any left by processes that ended."""
+        with self._applying:
+            with self._appending:
+                if self._fd is not None:
+                    self._batches += 1
+                    os.rename(self._current, self.folder / f"{self._name}.{self._batches:09d}.done")
+                    os.close(self._fd)  # unlocks the renamed file
+                    self._fd = None
+            for path in sorted(self.folder.iterdir()):
+                if path.suffix in (".done", ".open") and path != self._current:
+                    self._apply(path)
+
+    def _apply(self, path: Path) -> None:
+        """Log one journal file, unless a live process still appends to it (it holds its lock)."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # another process applied it meanwhile
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            with os.fdopen(os.dup(fd)) as journal:
+                # Whole lines only: a line cut short by a crash of the machine was never acknowledged.
+                self.access.record(journal.read().split("\n")[:-1], batch=path.name)
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    @property
+    def _current(self) -> Path:
+        return self.folder / f"{self._name}.open"
+
+    def _open(self) -> int:
+        """A new journal file, locked before it takes the name other processes look for."""
+        opening = self._current.with_suffix(".new")
+        fd = os.open(opening, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(opening, self._current)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._apply_every_second, name="audit-journal", daemon=True)
+            self._thread.start()
+        return fd
+
+    def _apply_every_second(self) -> None:
+        """Runs while reads come in; the next read after a quiet second starts it again."""
+        while True:
+            time.sleep(APPLY_EVERY_S)
+            with self._appending:
+                if self._fd is None:
+                    self._thread = None
+                    return
+            try:
+                self.apply()
+            except Exception:  # noqa: BLE001 - the journal stays on disk; the next round retries
+                logger.exception("the audit journal could not be applied; retrying in %s s", APPLY_EVERY_S)

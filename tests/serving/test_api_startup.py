@@ -1,0 +1,42 @@
+"""What the service prepares when it starts or loads a week, so that no request pays for it."""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+
+from fastapi.testclient import TestClient
+
+from continuity.access import create_token
+from continuity.serving.app import create_app
+from continuity.serving.schemas import RiskList, WorkerRisk
+from continuity.serving.schemas_planning import AggregateBy, PlanningHorizon
+
+
+def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
+    settings = weekly_run[0]
+    app = create_app(settings)
+    with TestClient(app):  # runs the lifespan: startup, then no request at all
+        week = app.state.store.current()
+        prepared = week.__dict__  # what the week's cached properties hold
+
+        assert {"by_worker", "item_json", "risk_json", "exposure_json"} <= set(prepared)
+        assert len(prepared["risk_json"]) == len(week.ranked)
+        for by, horizon in product(AggregateBy, PlanningHorizon):
+            body = json.loads(app.state.sector.stored(week, ("aggregates", by.value, int(horizon))))
+            assert (body["by"], body["horizon"], body["week"]) == (by.value, int(horizon), week.score_date.isoformat())
+
+
+def test_prepared_answers_are_what_the_models_would_serialise(app, settings):
+    """The bodies are built once from the models; a page of the list is spliced from its items."""
+    client = TestClient(app, headers={"Authorization": f"Bearer {create_token(settings, 'admin')}"})
+    week = app.state.store.current()
+    page = client.get("/risk-list", params={"page": 2, "page_size": 7, "horizon": 13})
+    record = week.ranked[3]
+
+    expected = RiskList(week=week.score_date, horizon=13, total=len(week.ranked), page=2, page_size=7,
+                        items=week.ranking(13)[7:14])
+    assert page.json() == json.loads(expected.model_dump_json())
+    assert client.get(f"/workers/{record['worker_id']}").json() == json.loads(
+        WorkerRisk(week=week.score_date, survival=week.survival(record["worker_id"]), **record).model_dump_json()
+    )
