@@ -13,20 +13,27 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python 3.11
+# The demo needs only the runtime (no test tools); the tests need the full set. A
+# runtime-only sync removes the test tools, so it also voids the test stamp.
+$(VENV)/.synced-demo: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --no-dev --python 3.11
+	rm -f $(VENV)/.synced-test
 	touch $@
+
+$(VENV)/.synced-test: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python 3.11
+	touch $@ $(VENV)/.synced-demo
 
 $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced-demo
 
 demo: setup
 	$(VENV)/bin/continuity demo
 
-test: setup $(BROWSER)
+test: $(VENV)/.synced-test $(BROWSER)
 	$(VENV)/bin/python -m pytest -n auto
 
 clean:

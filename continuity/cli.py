@@ -7,20 +7,31 @@ answers at once.
 from __future__ import annotations
 
 import json
-from datetime import date
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
+from continuity.access import Role
 from continuity.config import Settings
 
 app = typer.Typer(help="Forecast which social workers are likely to leave and what it costs their clients.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
+PIPED_WIDTH = 200
+
+
+@app.callback()
+def _fit_output() -> None:
+    """Output into a pipe or a file has no width to fit: rich would squeeze tables into 80 columns
+    (or the COLUMNS a parent process left behind) and cut ids short, so it gets room for the widest
+    table."""
+    if not console.is_terminal:
+        console.width = max(console.width, PIPED_WIDTH)
 
 
 class ExportFormat(str, Enum):
@@ -30,7 +41,8 @@ class ExportFormat(str, Enum):
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option(help="Folder to write exports/, oracle/ and sector.json into.")] = Path("var/sector"),
+    out: Annotated[Optional[Path], typer.Option(
+        help="Folder to write exports/, oracle/ and sector.json into; default HOME/sector, where `run` reads.")] = None,
     workers: Annotated[int, typer.Option(min=20, help="Number of positions in the sector.")] = 2000,
     years: Annotated[int, typer.Option(min=1, max=20, help="Years of weekly history.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
@@ -38,19 +50,28 @@ def synth(
 ) -> None:
     """Generate the synthetic Dutch social-work sector as data-contract export files."""
     from continuity.synth.generate import generate_sector
+    from continuity.synth.report import print_sector
 
-    summary = generate_sector(out, workers=workers, years=years, seed=seed, fmt=format.value)
-    console.print(summary)
+    summary = generate_sector(out or Settings().home / "sector", workers=workers, years=years, seed=seed,
+                              fmt=format.value)
+    print_sector(console, summary)
 
 
 @app.command()
 def ingest(
-    source: Annotated[Path, typer.Argument(help="Folder with workers, hr_events, assignments, [contacts], funding_contracts files.")],
+    source: Annotated[Path, typer.Argument(metavar="DIR", help="Folder with the export files listed above.")],
     mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping of column names and labels.")] = None,
     warehouse: Annotated[Optional[Path], typer.Option(help="DuckDB file; default from settings.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Write the ingest report as JSON here.")] = None,
 ) -> None:
     """Validate, pseudonymise and load an export; invalid rows are quarantined and reported.
+
+    DIR holds one file per table, each .csv, .parquet or .xlsx:
+      workers             one row per employment
+      hr_events           pay steps, sick leave, team moves, appraisals ...
+      assignments         which worker serves which client, from when
+      contacts            contacts between client and worker (optional)
+      funding_contracts   the municipal contracts of each organisation
 
     Exit code 0: everything loaded; 1: some rows quarantined; 2: input unusable, nothing written.
     """
@@ -77,13 +98,22 @@ def ingest(
 
 
 def _prefect_env(settings: Settings) -> None:
-    """Prefect without a server keeps its own SQLite under PREFECT_HOME: give it ours, and no telemetry."""
-    import os
+    """Prefect without a server keeps its own SQLite under PREFECT_HOME: give it ours, and no telemetry.
 
-    prefect_home = (settings.home / "prefect").resolve()
-    prefect_home.mkdir(parents=True, exist_ok=True)
+    Without a server Prefect starts a temporary one for the run and announces its start
+    and stop; of Prefect's own logger only warnings are shown, while the flow and its tasks
+    still log their progress. MLflow too keeps to warnings (no notes on creating its
+    tables or on checking a model's input example).
+    """
+    from continuity.private import private_folder
+
+    prefect_home = private_folder((settings.home / "prefect").resolve())
     os.environ.setdefault("PREFECT_HOME", str(prefect_home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "INFO")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 @app.command()
@@ -123,19 +153,35 @@ def demo(
         from continuity.serving.app import serve as serve_api
 
         token = create_token(settings, "admin")
+        address = f"http://{settings.api_host}:{settings.api_port}"
         console.print(f"A demo admin token (shown once; revoke with `continuity token revoke`):\n  {token}\n"
-                      f"Log in at http://{settings.api_host}:{settings.api_port}/ui or send "
-                      "`Authorization: Bearer <token>` to the API.")
+                      f"Log in at {address}/ui or send `Authorization: Bearer <token>` to the API at {address} "
+                      "(docs at /docs).")
         serve_api(settings.api_host, settings.api_port, settings)
 
 
-@app.command("evaluate-csv")
+# A command taking `--drop A B C` or `--team A B`: click gives an option one value per flag and
+# leaves B and C over as extra arguments, which `_option_values` takes as further values.
+SEVERAL_VALUES = {"allow_extra_args": True}
+
+
+def _option_values(ctx: typer.Context, option: str, given: Optional[list[str]]) -> list[str]:
+    """The values of `option`, with the extra arguments after it; extra arguments without it are refused
+    (exit code 2), not silently taken."""
+    if ctx.args and not given:
+        raise typer.BadParameter(f"unexpected {' '.join(ctx.args)!r} (several values go after {option})", ctx=ctx)
+    return [*(given or ()), *ctx.args]
+
+
+@app.command("evaluate-csv", context_settings=SEVERAL_VALUES)
 def evaluate_csv(
-    file: Annotated[Path, typer.Argument(help="One row per employee: a tenure column, a left flag, other attributes.")],
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE",
+                                         help="One row per employee: a tenure column, a left flag, other attributes.")],
     duration: Annotated[str, typer.Option(help="Column with the time in the organisation (tenure).")],
     event: Annotated[str, typer.Option(help="Column saying whether the person left (yes/no, 1/0, true/false).")],
-    drop: Annotated[Optional[list[str]], typer.Option(help="Columns to leave out (ids, constants): --drop A B C.")] = None,
-    more_drops: Annotated[Optional[list[str]], typer.Argument(hidden=True, help="Further names after --drop.")] = None,
+    drop: Annotated[Optional[list[str]], typer.Option(
+        metavar="COLUMN ...", help="Columns to leave out (ids, constants): --drop A B C, or --drop A --drop B.")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Folds of the stratified cross-validation.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats of the cross-validation.")] = 3,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
@@ -145,9 +191,9 @@ def evaluate_csv(
     from continuity.features.tabular_file import TabularFileError
     from continuity.models.tabular import evaluate_csv as evaluate, print_evaluation
 
+    drop = _option_values(ctx, "--drop", drop)
     try:
-        # `--drop A B C`: click reads A as the option's value and B, C as trailing arguments
-        result = evaluate(file, duration, event, drop=[*(drop or ()), *(more_drops or ())], folds=folds, repeats=repeats)
+        result = evaluate(file, duration, event, drop=drop, folds=folds, repeats=repeats)
     except (UnreadableFile, TabularFileError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -159,13 +205,15 @@ def evaluate_csv(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[Optional[str], typer.Option(
+        help="Interface to listen on; default CONTINUITY_API_HOST, else 127.0.0.1.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on; default CONTINUITY_API_PORT, else 8000.")] = None,
 ) -> None:
     """Serve the API (docs at /docs) on the published scores."""
     from continuity.serving.app import serve as serve_api
 
-    serve_api(host, port, Settings())
+    settings = Settings()
+    serve_api(settings.api_host if host is None else host, settings.api_port if port is None else port, settings)
 
 
 bench_app = typer.Typer(help="Benchmarks that print and record figures (never timed tests).", no_args_is_help=True)
@@ -174,12 +222,14 @@ app.add_typer(bench_app, name="bench")
 
 @bench_app.command("quality")
 def bench_quality(
-    json_out: Annotated[Path, typer.Option("--json", help="Write the figures as JSON here.")] = Path("var/quality.json"),
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the figures as JSON here; default HOME/quality.json.")] = None,
 ) -> None:
     """Rolling backtest on the default synthetic sector, next to the oracle, and the IBM file by cross-validation."""
-    from continuity.models.benchmark import quality_benchmark
+    from continuity.benchmarks.quality import quality_benchmark
 
-    result = quality_benchmark(json_out, Settings())
+    settings = Settings()
+    result = quality_benchmark(json_out or settings.home / "quality.json", settings)
     console.print_json(json.dumps(result, default=str))
 
 
@@ -190,7 +240,7 @@ def bench_api(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
 ) -> None:
     """Load a locally started API on 127.0.0.1 and report p50, p99 and errors per endpoint."""
-    from continuity.serving.bench import run_api_bench
+    from continuity.benchmarks.api import run_api_bench
 
     result = run_api_bench(rate, duration, Settings())
     if json_out:
@@ -203,24 +253,27 @@ token_app = typer.Typer(help="Bearer tokens for the API and the web page.", no_a
 app.add_typer(token_app, name="token")
 
 
-@token_app.command("create")
+@token_app.command("create", context_settings=SEVERAL_VALUES)
 def token_create(
-    role: Annotated[str, typer.Option(help="hr, manager, sector or admin.")],
-    organisation: Annotated[Optional[str], typer.Option(help="The organisation an hr token sees.")] = None,
-    team: Annotated[Optional[list[str]], typer.Option(help="A team a manager token sees; repeat for more.")] = None,
+    ctx: typer.Context,
+    role: Annotated[Role, typer.Option(
+        metavar="ROLE", help="hr (one organisation), manager (its teams), sector (aggregates only) or admin (everything).")],
+    organisation: Annotated[Optional[str], typer.Option(metavar="ID", help="The organisation an hr token sees.")] = None,
+    team: Annotated[Optional[list[str]], typer.Option(
+        metavar="ID ...", help="The teams a manager token sees: --team A B, or --team A --team B.")] = None,
 ) -> None:
     """Print a new token; it is stored only as a hash, so this is the one time it is shown."""
     from continuity.access import ScopeError, create_token
 
     try:
-        print(create_token(Settings(), role, organisation=organisation, teams=team or ()))
+        print(create_token(Settings(), role, organisation=organisation, teams=_option_values(ctx, "--team", team)))
     except ScopeError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
 
 @token_app.command("revoke")
-def token_revoke(token: Annotated[str, typer.Argument(help="The token itself or its tok_... id.")]) -> None:
+def token_revoke(token: Annotated[str, typer.Argument(metavar="TOKEN", help="The token itself or its id (tok_..., as `token list` shows it).")]) -> None:
     """Revoke a token at once; requests carrying it get 401 from then on."""
     from continuity.access import revoke_token
 
@@ -235,11 +288,29 @@ def token_list() -> None:
     """List tokens (ids, roles, scopes, dates); never the tokens themselves."""
     from continuity.access import list_tokens
 
-    table = Table("token_id", "role", "organisation", "teams", "created", "revoked")
+    table = Table(Column("token_id", no_wrap=True), "role", "organisation", "teams", "created", "revoked")
     for t in list_tokens(Settings()):
         table.add_row(t["token_id"], t["role"], t["organisation_id"] or "", ", ".join(t["teams"] or []),
                       str(t["created_at"]), str(t["revoked_at"] or ""))
     console.print(table)
+
+
+audit_app = typer.Typer(help="The audit log of individual reads and refused attempts.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain. Exit code 0: every entry follows from the one before;
+    1: the first that does not is named (edited, or an entry before it removed or slipped in)."""
+    from continuity.access import verify_audit
+
+    check = verify_audit(Settings())
+    if check.broken_at is not None:
+        console.print(f"[red]broken:[/red] audit entry {check.broken_at} does not follow from the entries before it "
+                      f"({check.intact} intact before it)")
+        raise typer.Exit(1)
+    console.print(f"intact: {check.intact} audit entries; last hash {check.head}")
 
 
 if __name__ == "__main__":

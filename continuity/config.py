@@ -13,12 +13,17 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The public IBM HR attrition file lies beside the repository (../shared/data), not in it; found from here,
+# whatever the working directory.
+IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTINUITY_", env_file=".env", extra="ignore")
 
     home: Path = Field(default=Path("var"), description="Folder for all local state.")
     warehouse_path: Path | None = Field(default=None, description="DuckDB file; default HOME/warehouse.duckdb.")
+    published_dir: Path | None = Field(default=None, description="Published weeks; default HOME/published.")
     export_dir: Path | None = Field(default=None, description="Export files to ingest; default HOME/sector/exports.")
     mlflow_tracking_uri: str | None = Field(default=None, description="Default: sqlite:///HOME/mlflow.db.")
     mlflow_artifact_root: Path | None = Field(default=None, description="Default: HOME/mlartifacts.")
@@ -32,12 +37,29 @@ class Settings(BaseSettings):
         description="SQLite file of access tokens and the audit log; default HOME/access.db. Kept apart from the "
         "warehouse so that a login or an audited read never writes the file the weekly flow publishes into.",
     )
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
+    api_host: str = Field(default="127.0.0.1", description="Interface `serve` and `demo` listen on.")
+    api_port: int = Field(default=8000, description="Port `serve` and `demo` listen on.")
+    ibm_csv_path: Path = Field(
+        default=IBM_CSV, description="The IBM HR attrition file `bench quality` cross-validates the models on "
+        "next to the synthetic sector; skipped when absent.",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, gt=0,
+        description="Largest request body the API reads; larger ones get 413 before they are read. The API's "
+        "bodies are a few hundred bytes, and a body is held in memory whole before the caller is authenticated.",
+    )
+    session_hours: float = Field(
+        default=8, gt=0, description="How long a web-page login lasts before the token must be entered again.",
+    )
 
     @cached_property
     def warehouse(self) -> Path:
         return self.warehouse_path or self.home / "warehouse.duckdb"
+
+    @cached_property
+    def published(self) -> Path:
+        """Folder of the published weeks the answers read (``continuity.publication``)."""
+        return self.published_dir or self.home / "published"
 
     @cached_property
     def access_db(self) -> Path:

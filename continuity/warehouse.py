@@ -1,25 +1,32 @@
-"""The warehouse: one DuckDB file holding contract tables, snapshots, scores and logs."""
+"""The warehouse: one DuckDB file holding contract tables, snapshots and the history of published weeks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+
+from continuity.private import private_files, private_folder
+from continuity.published import TABLES, conform, ddl, sql_columns
 
 
 @contextmanager
 def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; the parent folder is created so a fresh machine needs no set-up."""
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    try:
-        yield con
-    finally:
-        con.close()
+    """Open the warehouse; the parent folder is created so a fresh machine needs no set-up.
+
+    A writer holds ``private_files`` while connected: DuckDB creates the file, and its write-ahead
+    log at each write, with the process's umask."""
+    with nullcontext() if read_only else private_files():
+        if not read_only:
+            private_folder(Path(path).parent)
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -40,40 +47,54 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def _write(con: duckdb.DuckDBPyConnection, name: str, frame, score_date=None) -> None:
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
+    """Replace a whole derived table with a DataFrame, atomically."""
     con.register("_incoming", frame)
     try:
-        if score_date is not None and has_table(con, name):
-            _add_new_columns(con, name)
-            con.execute(f'delete from "{name}" where score_date = ?', [score_date])
-            con.execute(f'insert into "{name}" by name select * from _incoming')
-        else:
+        with transaction(con):
             con.execute(f'create or replace table "{name}" as select * from _incoming')
     finally:
         con.unregister("_incoming")
 
 
-def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """A published table gains the columns a newer release publishes; earlier weeks hold NULL there."""
-    existing = {row[0] for row in con.execute(
-        "select column_name from information_schema.columns where table_name = ?", [name]).fetchall()}
-    for column, column_type, *_ in con.execute("describe _incoming").fetchall():
-        if column not in existing:
-            con.execute(f'alter table "{name}" add column "{column}" {column_type}')
+def record_week(con: duckdb.DuckDBPyConnection, score_date, tables: dict) -> None:
+    """Keep one published week in the warehouse's history tables, in one transaction.
 
-
-def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
-    """Replace a whole derived table with a DataFrame, atomically."""
-    with transaction(con):
-        _write(con, name, frame)
-
-
-def publish_week(con: duckdb.DuckDBPyConnection, score_date, tables: dict) -> None:
-    """Publish one week of every score table in one transaction.
-
-    Rerunning the same week replaces it, never duplicates it, and a reader never
-    sees a week with scores but without its exposures.
+    The tables follow their declaration (``continuity.published``); one made by an older
+    release gains the columns declared since, which hold NULL for earlier weeks. Recording
+    the same week again replaces it, never duplicates it.
     """
     with transaction(con):
         for name, frame in tables.items():
-            _write(con, name, frame, score_date)
+            table = TABLES[name]
+            con.execute(ddl(table))
+            existing = {row[0] for row in con.execute(
+                "select column_name from information_schema.columns where table_name = ?", [name]).fetchall()}
+            for column, sql_type in sql_columns(table).items():
+                if column not in existing:
+                    con.execute(f'alter table "{name}" add column "{column}" {sql_type}')
+            con.register("_incoming", conform(table, frame).assign(score_date=score_date))
+            try:
+                con.execute(f'delete from "{name}" where score_date = ?', [score_date])
+                con.execute(f'insert into "{name}" by name select * from _incoming')
+            finally:
+                con.unregister("_incoming")
+
+
+def week_before(con: duckdb.DuckDBPyConnection, score_date) -> pd.DataFrame:
+    """The recorded risk scores of the latest week before ``score_date``; empty when there is none."""
+    if not has_table(con, "risk_scores"):
+        return pd.DataFrame(columns=["worker_id"])
+    return con.execute(
+        "select * exclude (score_date) from risk_scores "
+        "where score_date = (select max(score_date) from risk_scores where score_date < $t)", {"t": score_date}).df()
+
+
+def former_workers(con: duckdb.DuckDBPyConnection, score_date) -> pd.DataFrame:
+    """Workers recorded in an earlier week but not at ``score_date``, with the organisation and team of their
+    last recorded week."""
+    return con.execute(
+        "select worker_id, organisation_id, team_id from risk_scores where score_date < $t "
+        "and worker_id not in (select worker_id from risk_scores where score_date = $t) "
+        "qualify row_number() over (partition by worker_id order by score_date desc) = 1 order by worker_id",
+        {"t": score_date}).df()

@@ -1,4 +1,4 @@
-"""Relational-continuity indices per client at a cut-off t (DESIGN.md, "Definitions").
+"""Relational-continuity indices per client at a cut-off t (docs/definitions.md#continuity-indices).
 
 An *encounter* is a contact in the window [t - window, t). A client with no contacts
 in the window (or an export without a ``contacts`` table) gets one encounter per week

@@ -1,6 +1,6 @@
 """The data contract: the tables an organisation exports and the columns each must have.
 
-Column names here are the field names of the brief (DESIGN.md, "Data contract").
+Column names here are the field names of the data contract (docs/definitions.md#data-contract).
 Mutable worker attributes (team, contract type, fte, pay scale and step) are the
 values *at hire*; every later change is an ``hr_events`` row carrying the new value.
 That makes every table append-only in time, so the state of a worker at any
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from continuity.sector import VULNERABILITY_FLAGS
+from continuity.vocabulary import VULNERABILITY_FLAGS
 
 
 @dataclass(frozen=True)
@@ -132,18 +132,18 @@ TABLES: dict[str, Table] = {t.name: t for t in (WORKERS, HR_EVENTS, ASSIGNMENTS,
 # Validation rules (added for ingest; nothing above is renamed).
 # ---------------------------------------------------------------------------
 
-from continuity import sector as _sector  # noqa: E402
+from continuity import vocabulary  # noqa: E402
 
 ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("workers", "occupation"): _sector.OCCUPATIONS,
-    ("workers", "gender"): _sector.GENDERS,
-    ("workers", "contract_type"): _sector.CONTRACT_TYPES,
-    ("workers", "termination_reason"): _sector.TERMINATION_REASONS,
-    ("hr_events", "event_type"): _sector.HR_EVENT_TYPES,
-    ("assignments", "role"): _sector.ASSIGNMENT_ROLES,
-    ("assignments", "end_reason"): _sector.ASSIGNMENT_END_REASONS,
-    ("assignments", "domain"): _sector.DOMAINS,
-    ("funding_contracts", "domain"): _sector.DOMAINS,
+    ("workers", "occupation"): vocabulary.OCCUPATIONS,
+    ("workers", "gender"): vocabulary.GENDERS,
+    ("workers", "contract_type"): vocabulary.CONTRACT_TYPES,
+    ("workers", "termination_reason"): vocabulary.TERMINATION_REASONS,
+    ("hr_events", "event_type"): vocabulary.HR_EVENT_TYPES,
+    ("assignments", "role"): vocabulary.ASSIGNMENT_ROLES,
+    ("assignments", "end_reason"): vocabulary.ASSIGNMENT_END_REASONS,
+    ("assignments", "domain"): vocabulary.DOMAINS,
+    ("funding_contracts", "domain"): vocabulary.DOMAINS,
 }
 """Columns whose values must come from the sector vocabulary (after the mapping's label translation)."""
 

@@ -10,8 +10,8 @@ For each open assignment of a scored worker w to a client c, the pair's exposure
 * bond = 1 - exp(-(n_cw / BOND_CONTACTS + relationship_weeks / BOND_WEEKS)): trust is
   built mostly in the first phase, so the bond rises steeply and then saturates; it rises
   faster with contacts than with calendar time, so a young but intensive relationship is
-  already costly to lose (DESIGN.md: "a worker who leaves a young, intensive relationship
-  costs the client a lot even if it is short").
+  already costly to lose (docs/evidence.md#why-continuity-matters: "a worker who leaves a
+  young, intensive relationship costs the client a lot even if the relationship was short").
 * need = (complexity / 3) x (1 + VULNERABLE_BONUS if any vulnerability flag): a complex
   case weighs more, the middle of the 1-5 scale weighs 1.
 * discontinuity = 1 + max(coc_drop, 0) + HANDOVER_STEP x min(handovers_12m, HANDOVER_CAP):
@@ -29,15 +29,15 @@ expected_exposure_h = p_h x weighted_clients.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from continuity.horizons import horizons_in, risk_column
 from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, index_parameters
-from continuity.sector import VULNERABILITY_FLAGS
+from continuity.vocabulary import VULNERABILITY_FLAGS
 
 USUAL_PROVIDER_BONUS = 0.5
 BOND_CONTACTS = 6.0
@@ -50,8 +50,7 @@ HANDOVER_CAP = 4
 # Followed by expected_exposure_<h>w for each horizon p_<h>w the risk frame carries.
 WORKER_EXPOSURE_COLUMNS = ("worker_id", "active_clients", "vulnerable_clients", "mean_relationship_weeks",
                            "weighted_clients")
-_RISK_COLUMN = re.compile(r"p_(\d+)w")
-CLIENT_EXPOSURE_COLUMNS = ("worker_id", "client_id", "role", "domain", "complexity", "vulnerable",
+CLIENT_EXPOSURE_COLUMNS = ("worker_id", "client_id", "role", "domain", "complexity", "vulnerable", "need",
                            "relationship_weeks", "contact_share", "usual_provider", "upc", "coc", "secon", "mmci",
                            "kpc", "distinct_workers_12m", "handovers_12m", "coc_drop", "exposure")
 
@@ -108,12 +107,18 @@ def coc_without(n_total: pd.Series, n_squared: pd.Series, n_removed: pd.Series) 
                      index=n_total.index)
 
 
+def client_need(complexity: pd.Series, vulnerable: pd.Series) -> pd.Series:
+    """The need factor of the module docstring; published with each client, so that handover
+    plans weigh a client who cannot be placed by the same need."""
+    return complexity / MIDDLE_COMPLEXITY * (1 + VULNERABLE_BONUS * vulnerable.astype(float))
+
+
 def pair_exposure(pairs: pd.DataFrame) -> pd.Series:
     """The formula of the module docstring, for pairs carrying the client_exposure columns and n_cw."""
     provider = 1 + USUAL_PROVIDER_BONUS * pairs.usual_provider.astype(float)
     bond = 1 - np.exp(-(pairs.n_cw / BOND_CONTACTS + pairs.relationship_weeks / BOND_WEEKS))
-    need = pairs.complexity / MIDDLE_COMPLEXITY * (1 + VULNERABLE_BONUS * pairs.vulnerable.astype(float))
     discontinuity = 1 + pairs.coc_drop.clip(lower=0) + HANDOVER_STEP * pairs.handovers_12m.clip(upper=HANDOVER_CAP)
+    need = client_need(pairs.complexity, pairs.vulnerable)
     return pairs.contact_share * provider * bond * need * discontinuity
 
 
@@ -132,6 +137,7 @@ def relational_exposure(
         con.unregister("_risk")
     pairs["coc_drop"] = np.where(pairs.coc.notna(),
                                  pairs.coc - coc_without(pairs.n_c, pairs.n_squared, pairs.n_cw), 0.0)
+    pairs["need"] = client_need(pairs.complexity, pairs.vulnerable)
     pairs["exposure"] = pair_exposure(pairs)
     clients = pairs[list(CLIENT_EXPOSURE_COLUMNS)].reset_index(drop=True)
 
@@ -141,12 +147,12 @@ def relational_exposure(
         mean_relationship_weeks=("relationship_weeks", "mean"),
         weighted_clients=("exposure", "sum"),
     )
-    horizons = [m.group(1) for m in map(_RISK_COLUMN.fullmatch, risk.columns) if m]
-    workers = risk[["worker_id", *(f"p_{h}w" for h in horizons)]].merge(per_worker, on="worker_id", how="left")
+    horizons = horizons_in(risk.columns)
+    workers = risk[["worker_id", *map(risk_column, horizons)]].merge(per_worker, on="worker_id", how="left")
     workers = workers.fillna({"active_clients": 0, "vulnerable_clients": 0,
                               "mean_relationship_weeks": 0.0, "weighted_clients": 0.0})
     workers = workers.astype({"active_clients": "int64", "vulnerable_clients": "int64"})
     expected = [f"expected_exposure_{h}w" for h in horizons]
     for h, column in zip(horizons, expected):
-        workers[column] = workers[f"p_{h}w"] * workers.weighted_clients
+        workers[column] = workers[risk_column(h)] * workers.weighted_clients
     return workers[[*WORKER_EXPOSURE_COLUMNS, *expected]], clients

@@ -2,7 +2,7 @@
 
 Models import this list so that training, scoring and explanation always agree on
 the columns; protected attributes are carried in snapshots for the fairness audit
-but are not model features by default (DESIGN.md, "Protected attributes").
+but are not model features by default (docs/definitions.md#protected-attributes).
 """
 
 from __future__ import annotations

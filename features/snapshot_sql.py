@@ -22,7 +22,7 @@ weeks are capped at ``WEEKS_CAP`` and funding months at ``FUNDING_MONTHS_CAP``.
 from __future__ import annotations
 
 from continuity.features.feature_spec import FEATURE_NAMES
-from continuity.sector import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN, VULNERABILITY_FLAGS
+from continuity.vocabulary import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN, VULNERABILITY_FLAGS
 
 WEEKS_CAP = 520
 FUNDING_MONTHS_CAP = 120

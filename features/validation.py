@@ -144,7 +144,7 @@ def _parse_bool(text: str) -> tuple[object, bool]:
 
 def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
     """Type the contract columns of ``raw`` (already renamed to contract names); missing optional columns are null."""
-    from continuity.features.spreadsheet_safety import formula_mask
+    from continuity.spreadsheet_safety import formula_mask
 
     out: dict[str, pd.Series] = {}
     errs: list[pd.DataFrame] = []

@@ -54,7 +54,6 @@ def print_summary(console: Console, result, settings: Settings) -> None:
     console.print(f"Warehouse: {settings.warehouse.resolve()}")
     console.print(f"MLflow store: {settings.tracking_uri} (artifacts in {settings.artifact_root}); "
                   f"browse with `.venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri}`")
-    console.print(f"API: http://{settings.api_host}:{settings.api_port} (docs at /docs)")
 
 
 def _fmt(value) -> str:

@@ -1,6 +1,11 @@
 """The weekly early-warning run, read top to bottom like the pipeline it is:
 
-ingest -> features -> train -> evaluate -> register (and promote if no worse) -> score -> publish
+ingest -> features -> train -> evaluate -> register -> score -> publish -> promote (if no worse)
+
+The version that scores the week is the candidate when it passed the gate, else the
+champion; the `champion` alias moves only after that week is published, so the alias
+and the published week agree after every run, also one stopped halfway (a run that
+stopped after publishing and before moving the alias moves it at its start).
 
 Task logic lives in `features/` and `models/` (tested without Prefect); the tasks
 here only move data between them. I/O tasks retry; pure steps do not. Caching is
@@ -12,14 +17,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from continuity.config import Settings
-from continuity.warehouse import connect, has_table, publish_week, replace_table
+from continuity.warehouse import connect, has_table, replace_table
 
 IO = dict(retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE, persist_result=False)
 PURE = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -110,67 +114,89 @@ def evaluate(selection, settings: Settings):
 
 @task(**IO)
 def register(selection, settings: Settings) -> tuple[str, bool]:
-    """Log and register the chosen candidate; it becomes the champion only if no worse than the current one."""
+    """Log and register the chosen candidate with the gate's verdict: whether it is no worse than the champion."""
     from continuity.models.promotion import promotion_allowed
     from continuity.models.registry import log_forecaster, register_version
 
-    metrics = {f"test_{k}": v for k, v in selection.test[selection.champion].items()}
-    metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.champion].items()}
+    metrics = {f"test_{k}": v for k, v in selection.test[selection.chosen].items()}
+    metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.chosen].items()}
     for source, figures in (("oracle", selection.oracle), ("incumbent", selection.incumbent)):
         metrics |= {f"{source}_{k}": v for k, v in (figures or {}).items()}
     params = {"validation_from": str(selection.validation_date.date()), "test_from": str(selection.test_date.date())}
     run_id = log_forecaster(selection.forecaster, metrics, params, settings)
-    promote = promotion_allowed(selection.test[selection.champion], selection.incumbent)
-    if not promote:
+    passed = promotion_allowed(selection.test[selection.chosen], selection.incumbent)
+    if not passed:
         get_run_logger().warning("candidate %s is worse than the current champion on the held-out weeks "
-                                 "(C-index or calibration); the champion stays", selection.champion)
-    return register_version(run_id, settings, promote), promote
+                                 "(C-index or calibration); the champion stays", selection.chosen)
+    return register_version(run_id, settings, passed), passed
 
 
 @task(**IO)
-def score(settings: Settings, score_date: date):
+def finish_promotion(settings: Settings) -> None:
+    """A run stopped between publishing and moving the alias left them apart: bring the alias along."""
+    from continuity.models.registry import finish_promotion as finish
+    from continuity.publication import NothingPublished, Publications
+
+    try:
+        published = Publications(settings.published).current()
+    except NothingPublished:
+        return
+    finish(settings, published.model_version)
+
+
+@task(**IO)
+def score(settings: Settings, score_date: date, version: str | None) -> tuple[object, dict[str, pd.DataFrame]]:
+    """Score every active worker with the version (None: the champion) and gather the week to publish."""
     from continuity.features.exposure import relational_exposure
+    from continuity.features.situation import situation
     from continuity.features.snapshots import snapshot_at
-    from continuity.models.registry import load_champion
+    from continuity.models.registry import load_champion, load_version
     from continuity.models.scoring import score_week
 
-    champion = load_champion(settings)
+    model = load_champion(settings) if version is None else load_version(settings, version)
     with connect(settings.warehouse, read_only=True) as con:
         snapshot = snapshot_at(con, score_date)
-        risk, curves = score_week(champion.forecaster, snapshot, score_date, champion.name, champion.version)
+        risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
         workers, clients = relational_exposure(con, score_date, risk)
-    workers.insert(0, "score_date", score_date)
-    clients.insert(0, "score_date", score_date)
-    return champion, risk, curves, workers, clients
+        week = situation(con, score_date, snapshot)
+    return model, week | {"risk_scores": risk, "survival_curves": curves,
+                          "worker_exposure": workers, "client_exposure": clients}
 
 
 @task(**IO)
-def publish(settings: Settings, score_date: date, tables: dict[str, pd.DataFrame]) -> None:
-    with connect(settings.warehouse) as con:
-        publish_week(con, score_date, tables)
+def publish(settings: Settings, score_date: date, model, week: dict[str, pd.DataFrame]) -> None:
+    from continuity.publication import publish_week
+
+    publish_week(settings, score_date, model.name, model.version, week)
+
+
+@task(**IO)
+def promote(settings: Settings, version: str) -> None:
+    from continuity.models.registry import promote as move_alias
+
+    move_alias(settings, version)
 
 
 @flow(name="weekly", validate_parameters=False, log_prints=True)
 def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResult:
     settings = settings or Settings()
+    finish_promotion(settings)
     ingest_report = ingest_exports(settings)
     load_oracle(settings)
     snapshot_rows, score_date = build_features(settings)
-    metrics, chosen, promoted = {}, None, None
+    metrics, chosen, promoted, candidate = {}, None, None, None
     if retrain:
         selection = evaluate(train(settings), settings)
         metrics = dict(selection.test)
         metrics |= {source: figures for source, figures in
                     (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
-        chosen = selection.champion
-        _, promoted = register(selection, settings)
-    champion, risk, curves, workers, clients = score(settings, score_date)
-    publish(settings, score_date, {
-        "risk_scores": risk,
-        "survival_curves": curves,
-        "worker_exposure": workers,
-        "client_exposure": clients,
-    })
+        chosen = selection.chosen
+        version, promoted = register(selection, settings)
+        candidate = version if promoted else None
+    model, week = score(settings, score_date, candidate)
+    publish(settings, score_date, model, week)
+    if candidate is not None:
+        promote(settings, candidate)
     return WeeklyResult(score_date=score_date, ingest=ingest_report, snapshot_rows=snapshot_rows,
-                        scored_workers=len(risk), model_name=champion.name,
-                        model_version=str(champion.version), metrics=metrics, chosen=chosen, promoted=promoted)
+                        scored_workers=len(week["risk_scores"]), model_name=model.name,
+                        model_version=str(model.version), metrics=metrics, chosen=chosen, promoted=promoted)

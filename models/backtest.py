@@ -24,13 +24,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from continuity.models.base import LIST_HORIZON, Forecaster, risk_column
+from continuity.horizons import LIST_HORIZON, horizons_in, risk_column
+from continuity.models.base import Forecaster
 from continuity.models.calibration import CALIBRATED_HORIZONS, calibrate_held_out
 from continuity.models.cox import CoxForecaster
-from continuity.models.evaluation import true_hazard
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import (
+    Oracle,
     calibration_table,
+    data_end,
     expected_calibration_error,
     forecast_metrics,
     horizon_status,
@@ -41,7 +43,7 @@ from continuity.models.metrics import (
 from continuity.models.split import censor_at
 from continuity.models.targets import snapshot_key
 
-ORACLE = "oracle"
+ORACLE = Oracle.name
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,8 @@ def origin_dates(
 
     The extra week keeps the longest horizon strictly inside the follow-up, which the IPCW metrics need.
     """
-    label_dates = pd.to_datetime(labels["snapshot_date"])
-    data_end = (label_dates + pd.to_timedelta(labels["duration_weeks"] * 7, unit="D")).max()
     weeks = np.sort(snapshot_key(snapshots)["snapshot_date"].unique())
-    latest = weeks[weeks <= data_end - pd.Timedelta(weeks=observe_weeks + 1)]
+    latest = weeks[weeks <= data_end(labels) - pd.Timedelta(weeks=observe_weeks + 1)]
     if not len(latest):
         raise ValueError(f"no snapshot week is followed for {observe_weeks + 1} weeks")
     chosen = [pd.Timestamp(latest[-1]) - pd.Timedelta(weeks=spacing_weeks * k) for k in reversed(range(origins))]
@@ -138,11 +138,9 @@ def summarise(scored: Sequence[Scored]) -> dict[str, float]:
     outcomes = pd.concat([s.outcomes for s in scored], ignore_index=True)
     risk = pd.concat([s.risk for s in scored], ignore_index=True)
     raw = pd.concat([s.raw_risk for s in scored], ignore_index=True)
-    horizons = [int(c[2:-1]) for c in risk.columns]
     survival = np.vstack([s.cause_specific_survival for s in scored])
-    weeks = np.arange(1, survival.shape[1] + 1)
-    metrics = forecast_metrics(outcomes, risk, horizons, survival, weeks, outcomes["snapshot_date"])
-    for h in horizons:
+    metrics = forecast_metrics(outcomes, risk, survival)
+    for h in horizons_in(risk.columns):
         known, left = horizon_status(outcomes, h)
         metrics[f"ece_uncalibrated_{h}w"] = expected_calibration_error(raw.loc[known, risk_column(h)], left[known])
     lead = pd.concat([s.lead_weeks for s in scored], ignore_index=True)
@@ -173,33 +171,23 @@ def _run_origin(
         held_out = calibrate_held_out(candidate, snapshots, labels, t, calibration_weeks, horizons)
         fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(held_out.calibrator)
         validation[candidate.name], forecasters[candidate.name] = held_out.validation, fitted
-        scored[candidate.name] = Scored(
-            outcomes,
-            fitted.predict_risk(at_origin, horizons),
-            fitted.predict_risk(at_origin, horizons, calibrated=False),
-            fitted.predict_incidence(at_origin, _weeks(horizons)),
-            fitted.predict_cause_specific_survival(at_origin, _weeks(horizons)),
-            _lead(window, fitted.predict_risk(window, (LIST_HORIZON,))[risk_column(LIST_HORIZON)], exits),
-        )
+        scored[candidate.name] = _scored(fitted, at_origin, window, outcomes, exits, horizons)
     if oracle is not None:
-        scored[ORACLE] = _oracle_scored(oracle, at_origin, window, outcomes, exits, horizons)
+        scored[ORACLE] = _scored(Oracle(oracle), at_origin, window, outcomes, exits, horizons)
     chosen = max(validation, key=lambda name: validation[name]["c_index"])
     return Origin(t, chosen, validation, scored, forecasters)
 
 
-def _oracle_scored(oracle, at_origin, window, outcomes, exits, horizons) -> Scored:
-    """The true weekly hazards (voluntary v, other o) held constant over the horizon.
-
-    P(leave voluntarily within w weeks) = v / (v + o) * (1 - (1 - v - o)^w): each week
-    a worker still there leaves voluntarily with probability v, otherwise with o.
-    """
-    voluntary = true_hazard(oracle, at_origin).to_numpy()[:, None]
-    other = true_hazard(oracle, at_origin, "hazard_other").to_numpy()[:, None]
-    weeks = _weeks(horizons)[None, :]
-    incidence = voluntary / (voluntary + other) * (1 - (1 - voluntary - other) ** weeks)
-    risk = pd.DataFrame({risk_column(h): incidence[:, h - 1] for h in horizons}, index=at_origin.index)
-    return Scored(outcomes, risk, risk, incidence, (1 - voluntary) ** weeks,
-                  _lead(window, true_hazard(oracle, window), exits))
+def _scored(source, at_origin, window, outcomes, exits, horizons) -> Scored:
+    """A fitted forecaster's or the oracle's forecasts for one origin, each scored the same way."""
+    return Scored(
+        outcomes,
+        source.predict_risk(at_origin, horizons),
+        source.predict_risk(at_origin, horizons, calibrated=False),
+        source.predict_incidence(at_origin, _weeks(horizons)),
+        source.predict_cause_specific_survival(at_origin, _weeks(horizons)),
+        _lead(window, source.predict_risk(window, (LIST_HORIZON,))[risk_column(LIST_HORIZON)], exits),
+    )
 
 
 def _weeks(horizons: Sequence[int]) -> np.ndarray:

@@ -40,18 +40,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sksurv.linear_model.coxph import BreslowEstimator
 
+from continuity.horizons import HORIZONS, risk_column
 from continuity.models.encoding import FeatureEncoder
 from continuity.models.explanation import top_drivers
 from continuity.models.split import thin
 from continuity.models.targets import attach_labels, other_exit
-
-HORIZONS = (13, 26, 52)
-LIST_HORIZON = 26  # the horizon HR plans on: the weekly list is ranked by it
-
-
-def risk_column(horizon: int) -> str:
-    return f"p_{horizon}w"
-
 
 @dataclass(frozen=True)
 class CauseHazard:

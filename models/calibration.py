@@ -32,7 +32,8 @@ from sklearn.base import clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from continuity.models.base import Forecaster, risk_column
+from continuity.horizons import risk_column
+from continuity.models.base import Forecaster
 from continuity.models.metrics import concordance, horizon_status, observed_outcomes
 from continuity.models.split import censor_at, thin
 from continuity.models.targets import snapshot_key

@@ -8,6 +8,7 @@ correlated features (sick weeks over 13 and 52 weeks) and rare categories.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,28 @@ from lifelines import CoxPHFitter
 
 from continuity.features.feature_spec import MODEL_FEATURES
 from continuity.models.base import Forecaster
+
+
+@dataclass(frozen=True)
+class CoxCoefficients:
+    """All that scoring and explaining need of a fitted lifelines Cox model.
+
+    The CoxPHFitter itself holds on to its training rows (durations, events,
+    weights, residuals), which a registered model would then carry to anyone who
+    loads it; kept instead are one log hazard ratio per design column and the
+    training means the log hazard is centred on (the average training worker).
+    """
+
+    coefficients: pd.Series
+    mean: pd.Series
+
+    @classmethod
+    def of(cls, fitted: CoxPHFitter) -> CoxCoefficients:
+        return cls(fitted.params_.copy(), fitted._norm_mean.copy())
+
+    def centred(self, design: pd.DataFrame) -> pd.DataFrame:
+        columns = self.coefficients.index
+        return pd.DataFrame(design[columns].to_numpy() - self.mean.to_numpy(), index=design.index, columns=columns)
 
 
 class CoxForecaster(Forecaster):
@@ -33,15 +56,15 @@ class CoxForecaster(Forecaster):
         self.features = features
         self.categorical_features = categorical_features
 
-    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> CoxPHFitter:
-        self.design_mean_ = design.mean()
+    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> CoxCoefficients:
         frame = design.assign(_duration=duration, _event=event)
-        return CoxPHFitter(penalizer=self.penalizer).fit(frame, duration_col="_duration", event_col="_event")
+        fitted = CoxPHFitter(penalizer=self.penalizer).fit(frame, duration_col="_duration", event_col="_event")
+        return CoxCoefficients.of(fitted)
 
-    def _log_hazard(self, learner: CoxPHFitter, design: pd.DataFrame) -> np.ndarray:
-        # Centred on the average training worker, as are the contributions.
-        return learner.predict_log_partial_hazard(design).to_numpy()
+    def _log_hazard(self, learner: CoxCoefficients, design: pd.DataFrame) -> np.ndarray:
+        # The same arithmetic as lifelines' predict_log_partial_hazard, so scores are unchanged.
+        return np.dot(learner.centred(design).to_numpy(), learner.coefficients.to_numpy())
 
-    def _contributions(self, learner: CoxPHFitter, design: pd.DataFrame) -> pd.DataFrame:
+    def _contributions(self, learner: CoxCoefficients, design: pd.DataFrame) -> pd.DataFrame:
         # Numbers are standardised already; one-hot columns still need their training mean taken off.
-        return (design - self.design_mean_) * learner.params_[design.columns]
+        return learner.centred(design) * learner.coefficients

@@ -1,18 +1,28 @@
-"""Forecast quality in rank, size and time, on rows whose outcome was observed.
+"""Forecast quality in rank, size and time: the one definition of every figure.
 
-Every function takes `outcomes`: one row per scored snapshot row with
-`duration` (weeks from the snapshot to the exit or the end of follow-up),
-`event` (left voluntarily), `exit_reason` and `followed_weeks` (how long the
-data could follow the row at most: data end minus snapshot date).
+The weekly run's held-out report, the champion gate, the backtest, the benchmark
+and the demo summary all read figures made here, so a name such as `auc_26w`
+means the same number wherever it appears. Models and the synthetic sector's true
+hazard (`Oracle`) go through the same code, so every figure has its ceiling.
 
-Voluntary leaving is the event. Where a metric needs a censoring model
-(Uno's C, time-dependent AUC, Brier score: scikit-survival's IPCW with a
-Kaplan-Meier censoring distribution estimated on the scored rows themselves),
-other exits count as censoring: the cause-specific view, so the integrated
-Brier score judges each model's cause-specific survival exp(-H_vol). Horizon
-metrics on "left within h weeks" (calibration, top-decile list) use
-`horizon_status` instead, where another exit before h is a known "no": they
-judge the cumulative incidence the forecasters publish.
+Every figure is computed on `outcomes`: one row per scored snapshot row with
+`snapshot_date`, `duration` (weeks from the snapshot to the exit or the end of
+follow-up), `event` (left voluntarily), `exit_reason` and `followed_weeks` (how
+long the data could follow the row at most).
+
+Horizon figures judge what is published, the cumulative incidence of voluntary
+leaving, on "left voluntarily within h weeks" among the rows whose status at h is
+known (`horizon_status`): another exit before h is a known "no", and a row the
+data could not follow for h weeks does not count (else the last weeks' leavers
+would count and their colleagues who stayed would not). These are `auc_<h>w`
+(ROC AUC), `brier_<h>w`, `ece_<h>w` (the gate's calibration figure), the mean
+predicted and observed rate, and the top-decile list's precision and recall.
+
+Figures over the whole follow-up need a censoring model: Uno's C (`c_index_uno`)
+and the integrated Brier score (`ibs`) use scikit-survival's IPCW with a
+Kaplan-Meier censoring distribution estimated on the scored rows themselves, with
+other exits as censoring (the cause-specific view: `ibs` judges exp(-H_vol)).
+Harrell's `c_index`, the gate's rank figure, ranks on the longest horizon's risk.
 """
 
 from __future__ import annotations
@@ -22,22 +32,66 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from lifelines.utils import concordance_index
-from sksurv.metrics import concordance_index_ipcw, cumulative_dynamic_auc, integrated_brier_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sksurv.metrics import concordance_index_ipcw, integrated_brier_score
 from sksurv.util import Surv
 
+from continuity.horizons import HORIZONS, horizons_in, risk_column
 from continuity.models.split import censor_at
 from continuity.models.targets import CENSORED, attach_labels, snapshot_key
 
 TOP_SHARE = 0.1
+# Fewer rows than this make ten risk deciles too thin to say anything about calibration.
+ECE_MIN_ROWS = 100
+
+
+def evaluate(forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> dict:
+    """Every figure of a fitted forecaster (or the `Oracle`) on held-out rows followed as far as the labels reach."""
+    return forecast_metrics(
+        held_out_outcomes(snapshots, labels),
+        forecaster.predict_risk(snapshots, horizons),
+        forecaster.predict_cause_specific_survival(snapshots, np.arange(1, max(horizons) + 1)),
+    )
+
+
+def forecast_metrics(outcomes: pd.DataFrame, risk: pd.DataFrame, survival_at: np.ndarray) -> dict[str, float]:
+    """Rank, size and the weekly list of one set of forecasts.
+
+    `risk` has a column `p_<h>w` per horizon, as published; `survival_at[:, j]` is
+    the cause-specific survival at week j + 1, for the integrated Brier score.
+    """
+    horizons = horizons_in(risk.columns)
+    longest = max(horizons)
+    metrics: dict[str, float] = {"n_rows": len(outcomes), "n_events": int(outcomes["event"].sum())}
+    metrics |= concordance(outcomes, risk[risk_column(longest)], tau=longest)
+    metrics["ibs"] = integrated_brier(outcomes, survival_at)
+    for h in horizons:
+        metrics |= _at_horizon(outcomes, risk[risk_column(h)], h)
+    return metrics
+
+
+def _at_horizon(outcomes: pd.DataFrame, p: pd.Series, h: int) -> dict[str, float]:
+    known, left = horizon_status(outcomes, h)
+    p_known, left_known = p[known], left[known]
+    listed = top_list_precision_recall(top_share_flags(p, outcomes["snapshot_date"]), known, left)
+    return {
+        f"n_known_{h}w": int(known.sum()),
+        f"auc_{h}w": float(roc_auc_score(left_known, p_known)) if left_known.nunique() == 2 else np.nan,
+        f"brier_{h}w": float(brier_score_loss(left_known, p_known)) if known.any() else np.nan,
+        f"ece_{h}w": expected_calibration_error(p_known, left_known),
+        f"predicted_{h}w": float(p_known.mean()),
+        f"observed_{h}w": float(left_known.mean()),
+        f"top_decile_precision_{h}w": listed["precision"],
+        f"top_decile_recall_{h}w": listed["recall"],
+    }
 
 
 def horizon_status(outcomes: pd.DataFrame, horizon: float) -> tuple[pd.Series, pd.Series]:
     """(status known at the horizon, left voluntarily within it) per row.
 
-    Known: the data could follow the row for `horizon` weeks (else the last
-    weeks' leavers would count and their colleagues who stayed would not), and
-    the row was not censored before the horizon for want of data. Another exit
-    before the horizon is a known "did not leave voluntarily".
+    Known: the data could follow the row for `horizon` weeks, and the row was not
+    censored before the horizon for want of data. Another exit before the horizon
+    is a known "did not leave voluntarily".
     """
     within = outcomes["duration"] <= horizon
     censored_early = outcomes["exit_reason"].eq(CENSORED) & within
@@ -56,27 +110,17 @@ def concordance(outcomes: pd.DataFrame, risk: pd.Series | np.ndarray, tau: float
     }
 
 
-def time_dependent_auc(outcomes: pd.DataFrame, risk_at: np.ndarray, horizons: Sequence[int]) -> dict[str, float]:
-    """Cumulative/dynamic AUC at each horizon; `risk_at[:, j]` is the risk for `horizons[j]`.
+def integrated_brier(outcomes: pd.DataFrame, survival_at: np.ndarray) -> float:
+    """Integrated Brier score of the curves `survival_at[:, j]` = S(week j + 1) (lower is better).
 
-    NaN where no voluntary leaver falls before the horizon or the follow-up does not reach past it.
+    NaN unless the rows' follow-up spans the weeks (the shortest no longer than the first week,
+    the longest past the last one): outside it the IPCW weights are undefined.
     """
+    weeks = np.arange(1, survival_at.shape[1] + 1, dtype=float)
+    if not outcomes["duration"].min() <= weeks[0] < weeks[-1] < outcomes["duration"].max():
+        return np.nan
     survival = _surv(outcomes)
-    auc = {}
-    for j, h in enumerate(horizons):
-        defined = outcomes["event"].to_numpy()[outcomes["duration"].to_numpy() <= h].any() and (
-            outcomes["duration"].max() > h
-        )
-        auc[f"auc_{h}w"] = (
-            float(cumulative_dynamic_auc(survival, survival, risk_at[:, j], [h])[0][0]) if defined else np.nan
-        )
-    return auc
-
-
-def integrated_brier(outcomes: pd.DataFrame, survival_at: np.ndarray, weeks: Sequence[float]) -> float:
-    """Integrated Brier score of the survival curves `survival_at[:, j]` = S(weeks[j]) (lower is better)."""
-    survival = _surv(outcomes)
-    return float(integrated_brier_score(survival, survival, survival_at, np.asarray(weeks, dtype=float)))
+    return float(integrated_brier_score(survival, survival, survival_at, weeks))
 
 
 def calibration_table(p: pd.Series, left: pd.Series, bins: int = 10) -> pd.DataFrame:
@@ -88,7 +132,9 @@ def calibration_table(p: pd.Series, left: pd.Series, bins: int = 10) -> pd.DataF
 
 
 def expected_calibration_error(p: pd.Series, left: pd.Series, bins: int = 10) -> float:
-    """Row-weighted mean |observed - expected| over the risk deciles."""
+    """Row-weighted mean |observed - expected| over the risk deciles; NaN on fewer than `ECE_MIN_ROWS` rows."""
+    if len(p) < ECE_MIN_ROWS:
+        return np.nan
     table = calibration_table(p, left, bins)
     return float(np.average((table["observed"] - table["expected"]).abs(), weights=table["n"]))
 
@@ -123,42 +169,78 @@ def lead_times(flags: pd.DataFrame, exits: pd.Series) -> pd.Series:
     return ((exit_date - first.reindex(exit_date.index)).dt.days / 7).rename("lead_weeks")
 
 
-def forecast_metrics(
-    outcomes: pd.DataFrame,
-    risk: pd.DataFrame,
-    horizons: Sequence[int],
-    survival_at: np.ndarray,
-    weeks: Sequence[float],
-    snapshot_date: pd.Series,
-) -> dict[str, float]:
-    """Rank, time and size of one set of forecasts: every figure of a backtest except lead time.
+def data_end(labels: pd.DataFrame) -> pd.Timestamp:
+    """The last day the labels follow anyone to: the end of the data."""
+    dates = pd.to_datetime(labels["snapshot_date"])
+    return (dates + pd.to_timedelta(labels["duration_weeks"] * 7, unit="D")).max()
 
-    `risk` has a column `p_<h>w` per horizon; `survival_at[:, j]` is S(weeks[j]).
-    C-indices rank on the longest horizon's risk; the top-decile list is made per snapshot date.
-    """
-    columns = [f"p_{h}w" for h in horizons]
-    metrics: dict[str, float] = {"n_rows": len(outcomes), "n_events": int(outcomes["event"].sum())}
-    metrics |= concordance(outcomes, risk[columns[-1]], tau=max(horizons))
-    metrics |= time_dependent_auc(outcomes, risk[columns].to_numpy(), horizons)
-    metrics["ibs"] = integrated_brier(outcomes, survival_at, weeks)
-    for h, column in zip(horizons, columns):
-        known, left = horizon_status(outcomes, h)
-        metrics[f"ece_{h}w"] = expected_calibration_error(risk.loc[known, column], left[known])
-        metrics[f"predicted_{h}w"] = float(risk.loc[known, column].mean())
-        metrics[f"observed_{h}w"] = float(left[known].mean())
-        listed = top_list_precision_recall(top_share_flags(risk[column], snapshot_date), known, left)
-        metrics[f"top_decile_precision_{h}w"] = listed["precision"]
-        metrics[f"top_decile_recall_{h}w"] = listed["recall"]
-    return metrics
+
+def held_out_outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The `outcomes` of held-out rows whose labels run to the end of the data."""
+    return _followed_until(snapshots, attach_labels(snapshots, labels), data_end(labels))
+
+
+def observed_outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
+    """The `outcomes` for `snapshots` as the data stood on `until`: later exits are censoring there."""
+    before = labels[pd.to_datetime(labels["snapshot_date"]) < until]
+    return _followed_until(snapshots, attach_labels(snapshots, censor_at(before, until)), until)
+
+
+def _followed_until(snapshots: pd.DataFrame, outcomes: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    return outcomes.assign(snapshot_date=dates, followed_weeks=(end - dates) / pd.Timedelta(weeks=1))
 
 
 def _surv(outcomes: pd.DataFrame) -> np.ndarray:
     return Surv.from_arrays(outcomes["event"].to_numpy(bool), outcomes["duration"].to_numpy(float))
 
 
-def observed_outcomes(snapshots: pd.DataFrame, labels: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
-    """The `outcomes` frame for `snapshots` as the data stood on `until`: later exits are censoring there."""
-    before = labels[pd.to_datetime(labels["snapshot_date"]) < until]
-    outcomes = attach_labels(snapshots, censor_at(before, until))
-    dates = snapshot_key(snapshots)["snapshot_date"]
-    return outcomes.assign(snapshot_date=dates, followed_weeks=(until - dates) / pd.Timedelta(weeks=1))
+class Oracle:
+    """The synthetic sector's true weekly hazards, voluntary v and other o, held constant over the horizon.
+
+    It answers like a forecaster so that every figure is computed for it by the
+    same code as for the models: P(leaving voluntarily within w weeks) =
+    v / (v + o) * (1 - (1 - v - o)^w), as each week a worker still there leaves
+    voluntarily with probability v, otherwise with o.
+    """
+
+    name = "oracle"
+
+    def __init__(self, hazard: pd.DataFrame):
+        self.hazard = hazard  # worker_id, week_start, hazard_voluntary, hazard_other
+
+    def predict_incidence(self, snapshots: pd.DataFrame, weeks: Sequence[int], calibrated: bool = True) -> np.ndarray:
+        voluntary, other = self._hazards(snapshots)
+        weeks = np.asarray(weeks, dtype=float)[None, :]
+        return voluntary / (voluntary + other) * (1 - (1 - voluntary - other) ** weeks)
+
+    def predict_risk(
+        self, snapshots: pd.DataFrame, horizons: Sequence[int] = HORIZONS, calibrated: bool = True
+    ) -> pd.DataFrame:
+        incidence = self.predict_incidence(snapshots, horizons)
+        return pd.DataFrame(incidence, index=snapshots.index, columns=[risk_column(h) for h in horizons])
+
+    def predict_cause_specific_survival(self, snapshots: pd.DataFrame, weeks: Sequence[float]) -> np.ndarray:
+        voluntary, _ = self._hazards(snapshots)
+        return (1 - voluntary) ** np.asarray(weeks, dtype=float)[None, :]
+
+    def _hazards(self, snapshots: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return (true_hazard(self.hazard, snapshots).to_numpy()[:, None],
+                true_hazard(self.hazard, snapshots, "hazard_other").to_numpy()[:, None])
+
+
+def true_hazard(oracle_hazard: pd.DataFrame, snapshots: pd.DataFrame, column: str = "hazard_voluntary") -> pd.Series:
+    """The generator's weekly hazard (voluntary, or `hazard_other`) for each snapshot row, on the snapshots' index."""
+    key = snapshot_key(snapshots).reset_index(drop=True)
+    oracle = pd.DataFrame(
+        {
+            "worker_id": oracle_hazard["worker_id"].astype(str),
+            "snapshot_date": pd.to_datetime(oracle_hazard["week_start"]),
+            "hazard": oracle_hazard[column],
+        }
+    )
+    hazard = key.merge(oracle, on=["worker_id", "snapshot_date"], how="left", validate="one_to_one")["hazard"]
+    if hazard.isna().any():
+        raise ValueError(f"{int(hazard.isna().sum())} snapshot rows have no oracle hazard")
+    hazard.index = snapshots.index
+    return hazard

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from continuity.models.base import LIST_HORIZON
+from continuity.horizons import LIST_HORIZON
 
 
 def promotion_allowed(candidate: dict, incumbent: dict | None, horizon: int = LIST_HORIZON) -> bool:

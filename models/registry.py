@@ -16,41 +16,35 @@ from __future__ import annotations
 
 import math
 import pickle
+import platform
 import tempfile
 import warnings
 from dataclasses import dataclass
+from importlib.metadata import packages_distributions
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import mlflow
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from continuity.config import Settings
 from continuity.models.base import Forecaster
+from continuity.private import private_files, private_folder
 
 EXPERIMENT = "continuity"
 CHAMPION = "champion"
 MODEL_NAME = "model"
-_ARTIFACT = "forecaster"
-# Bump when a fitted Forecaster's pickled state changes shape (2: one hazard per cause of exit).
-FORECASTER_FORMAT = "2"
+_ARTIFACT = "forecaster"  # the name `pyfunc_model.py` loads it by
+_PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
+# Bump when a fitted Forecaster's pickled state changes shape (2: one hazard per cause of exit;
+# 3: the Cox model keeps its coefficients, not the lifelines fitter with its training rows).
+FORECASTER_FORMAT = "3"
 FORMAT_TAG = "forecaster_format"
+PROMOTED_TAG = "promoted"  # the gate's verdict on a version
 # Given explicitly: MLflow would otherwise infer them by loading the model in a subprocess.
-_REQUIREMENTS = ("lifelines", "xgboost", "scikit-learn", "scikit-survival", "pandas", "numpy", "mlflow")
-
-
-class ForecasterModel(mlflow.pyfunc.PythonModel):
-    """The pyfunc face of a Forecaster: snapshots in, calibrated p_13w, p_26w and p_52w out."""
-
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        with open(context.artifacts[_ARTIFACT], "rb") as f:
-            self.forecaster: Forecaster = pickle.load(f)
-
-    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        return self.forecaster.predict_risk(model_input)
+_REQUIREMENTS = ("lifelines", "scikit-learn", "scikit-survival", "pandas", "numpy", "mlflow")
 
 
 @dataclass(frozen=True)
@@ -62,15 +56,17 @@ class Champion:
 
 
 def tracking_client(settings: Settings) -> MlflowClient:
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    return MlflowClient(settings.tracking_uri)
+    """The client creates the embedded SQLite store on first use: owner-only, as all local state."""
+    with private_files():
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        return MlflowClient(settings.tracking_uri)
 
 
 def experiment_id(client: MlflowClient, settings: Settings) -> str:
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return experiment.experiment_id
-    settings.artifact_root.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.artifact_root)
     return client.create_experiment(EXPERIMENT, artifact_location=settings.artifact_root.as_uri())
 
 
@@ -97,23 +93,69 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
         pickled.write_bytes(pickle.dumps(forecaster))
         mlflow.pyfunc.log_model(
             name=MODEL_NAME,
-            python_model=ForecasterModel(),
+            python_model=str(_PYFUNC_CODE),
             artifacts={_ARTIFACT: str(pickled)},
             signature=signature,
             input_example=example,
-            pip_requirements=[f"{p}=={installed_version(p)}" for p in _REQUIREMENTS],
+            conda_env=_environment(),
         )
     return run.info.run_id
 
 
-def register_version(run_id: str, settings: Settings, promote: bool) -> str:
-    """Register the run's model as a new version, and point the `champion` alias at it if `promote`; returns the version."""
+def _environment() -> dict:
+    """The model's environment, pinned to what is installed.
+
+    Given whole rather than as pip requirements, from which MLflow would build it
+    by asking the running environment for its pip version: a uv environment has
+    no pip. XGBoost comes as one of two builds (`xgboost-cpu`, or the CUDA `xgboost`).
+    """
+    xgboost_build = packages_distributions()["xgboost"][0]
+    pinned = [f"{p}=={installed_version(p)}" for p in (*_REQUIREMENTS, xgboost_build)]
+    return {"name": "continuity", "channels": ["conda-forge"],
+            "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pinned}]}
+
+
+def register_version(run_id: str, settings: Settings, passed_gate: bool) -> str:
+    """Register the run's model as a new version, tagged with the gate's verdict; returns the version.
+
+    The `champion` alias is not moved here but by ``promote`` once the week scored by this
+    version is published, so that the alias and the published week never disagree."""
     client = tracking_client(settings)
-    version = mlflow.register_model(f"runs:/{run_id}/{MODEL_NAME}", settings.registered_model_name).version
-    client.set_model_version_tag(settings.registered_model_name, version, "promoted", str(promote).lower())
-    if promote:
-        client.set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
+    name = settings.registered_model_name
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        client.create_registered_model(name)
+    # MLflow 3 keeps a logged model apart from its run's artifacts: register that model itself.
+    model_id = client.get_run(run_id).outputs.model_outputs[0].model_id
+    version = client.create_model_version(name, f"models:/{model_id}", run_id=run_id, model_id=model_id).version
+    client.set_model_version_tag(name, version, PROMOTED_TAG, str(passed_gate).lower())
     return str(version)
+
+
+def promote(settings: Settings, version: str) -> None:
+    """Point the `champion` alias at the version."""
+    tracking_client(settings).set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
+
+
+def champion_version(settings: Settings) -> str | None:
+    """The version the `champion` alias points at; None when there is no registered model or no alias."""
+    try:
+        aliases = tracking_client(settings).get_registered_model(settings.registered_model_name).aliases
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    return aliases.get(CHAMPION)
+
+
+def finish_promotion(settings: Settings, published_version: str) -> None:
+    """After a run stopped between publishing a week and moving the alias, move it now: the published
+    version passed the gate (its tag says so) and is newer than the champion."""
+    current = champion_version(settings)
+    if current == published_version:
+        return
+    tags = tracking_client(settings).get_model_version(settings.registered_model_name, published_version).tags
+    if tags.get(PROMOTED_TAG) == "true" and (current is None or int(published_version) > int(current)):
+        promote(settings, published_version)
 
 
 class IncompatibleChampion(RuntimeError):
@@ -122,14 +164,7 @@ class IncompatibleChampion(RuntimeError):
 
 def comparable_champion(settings: Settings) -> Champion | None:
     """The current champion, or None when there is none or it is in an older format (nothing to compare with)."""
-    client = tracking_client(settings)
-    try:
-        aliases = client.get_registered_model(settings.registered_model_name).aliases
-    except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    if CHAMPION not in aliases:
+    if champion_version(settings) is None:
         return None
     try:
         return load_champion(settings)
@@ -144,15 +179,29 @@ def load_champion(settings: Settings) -> Champion:
     run reported always belong to the model returned, even while a new
     champion is being promoted.
     """
+    version = tracking_client(settings).get_model_version_by_alias(settings.registered_model_name, CHAMPION)
+    return load_version(settings, str(version.version))
+
+
+def load_version(settings: Settings, version: str) -> Champion:
+    """The forecaster of one registered version (the one a published week names); IncompatibleChampion
+    if today's code cannot use it."""
     client = tracking_client(settings)
     name = settings.registered_model_name
-    version = client.get_model_version_by_alias(name, CHAMPION)
-    found = client.get_run(version.run_id).data.tags.get(FORMAT_TAG)
+    registered = client.get_model_version(name, version)
+    found = client.get_run(registered.run_id).data.tags.get(FORMAT_TAG)
     if found != FORECASTER_FORMAT:
         raise IncompatibleChampion(
-            f"champion {name} v{version.version} is in forecaster format {found or '1'}, this release reads "
+            f"{name} v{version} is in forecaster format {found or '1'}, this release reads "
             f"{FORECASTER_FORMAT}: run the weekly flow with retraining (`continuity run`) to register a new one"
         )
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    return Champion(
+        forecaster=model.unwrap_python_model().forecaster,
+        name=name,
+        version=str(version),
+        run_id=registered.run_id,
+    )
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
     return Champion(
         forecaster=model.unwrap_python_model().forecaster,

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from continuity.models.base import HORIZONS, LIST_HORIZON, risk_column
+from continuity.horizons import HORIZONS, LIST_HORIZON, risk_column
 
 CURVE_WEEKS = tuple(range(0, 53))
 
@@ -46,3 +46,4 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
         "survival": (1.0 - incidence).reshape(-1),
     })
     return scores, curves
+

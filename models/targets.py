@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from continuity.sector import TERMINATION_REASONS
+from continuity.vocabulary import TERMINATION_REASONS
 
 EVENT = "voluntary"
 CENSORED = "censored"

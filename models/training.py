@@ -4,7 +4,7 @@ Two periods, cut on the calendar with labels censored at the cut: training |
 test (the last `holdout_weeks`). Inside the training period each candidate is
 fitted once more on the weeks before a held-out stretch ending at the cut
 (`continuity.models.calibration.calibrate_held_out`), which gives both its
-validation C-index, to choose the champion, and its per-horizon calibration.
+validation C-index, to choose among them, and its per-horizon calibration.
 Every candidate is then fitted on the whole training period, calibrated, and
 scored on the test weeks, as is the current champion when there is one: the test
 figures are reported and feed the champion gate, but never choose among the
@@ -19,17 +19,21 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 from sklearn.base import clone
 
-from continuity.models.base import HORIZONS, Forecaster
+from continuity.horizons import HORIZONS
+from continuity.models.base import Forecaster
 from continuity.models.calibration import calibrate_held_out
 from continuity.models.cox import CoxForecaster
-from continuity.models.evaluation import evaluate, oracle_metrics
 from continuity.models.gradient_boosting import GradientBoostingForecaster
+from continuity.models.metrics import Oracle, evaluate
 from continuity.models.split import time_split
 
 
 @dataclass(frozen=True)
 class Selection:
-    champion: str
+    """The candidates of one run and the one `chosen` on validation: a candidate for the registry's
+    `champion`, which it becomes only if the promotion gate lets it."""
+
+    chosen: str
     forecasters: dict[str, Forecaster]  # fitted on the whole training period and calibrated
     validation: dict[str, dict]
     validation_date: pd.Timestamp  # start of the held-out stretch that chose and calibrated
@@ -40,7 +44,7 @@ class Selection:
 
     @property
     def forecaster(self) -> Forecaster:
-        return self.forecasters[self.champion]
+        return self.forecasters[self.chosen]
 
 
 def train_and_select(
@@ -74,13 +78,13 @@ def train(
         for c in candidates
     }
     validation = {name: h.validation for name, h in held_out.items()}
-    champion = max(validation, key=lambda name: validation[name]["c_index"])
+    chosen = max(validation, key=lambda name: validation[name]["c_index"])
     forecasters = {
         c.name: clone(c).fit(outer.train_snapshots, outer.train_labels).calibrate(held_out[c.name].calibrator)
         for c in candidates
     }
     return Selection(
-        champion=champion,
+        chosen=chosen,
         forecasters=forecasters,
         validation=validation,
         validation_date=next(iter(held_out.values())).period_start,
@@ -110,6 +114,6 @@ def evaluate_held_out(
     return replace(
         selection,
         test={name: on_test(f) for name, f in selection.forecasters.items()},
-        oracle=None if oracle is None else oracle_metrics(oracle, outer.test_snapshots, outer.test_labels, horizons),
+        oracle=None if oracle is None else on_test(Oracle(oracle)),
         incumbent=None if incumbent is None else on_test(incumbent),
     )

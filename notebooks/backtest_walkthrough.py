@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from continuity.config import Settings
-from continuity.models import plots
+from continuity.benchmarks import plots
 from continuity.models.backtest import rolling_backtest
 from continuity.models.registry import load_champion
 

@@ -17,9 +17,11 @@ from continuity.access import AccessStore
 from continuity.config import Settings
 from continuity.serving.auditing import AuditJournal
 from continuity.serving.errors import invalid_request, nothing_published, problem
-from continuity.serving.routes import api_router, pages
-from continuity.serving.sector import SectorAnswers
-from continuity.serving.store import NothingPublished, ScoreStore
+from continuity.serving.middleware import BodyLimit, SecurityHeaders
+from continuity.serving.routes import api_router, docs, pages
+from continuity.serving.forecast_answers import ForecastAnswers
+from continuity.publication import NothingPublished, Publications
+from continuity.serving.store import ScoreStore
 
 DESCRIPTION = """
 Weekly forecasts of which social workers are likely to leave their organisation, and what
@@ -51,17 +53,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="continuity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    app.state.sector = SectorAnswers(settings)
-    app.state.store = ScoreStore(settings.warehouse, on_load=app.state.sector.prepare)
+    # No redirect to the path with(out) a trailing slash: Starlette builds its address from the
+    # Host header, which the caller chooses. The docs page is our own (``routes.docs``).
+    app = FastAPI(
+        title="continuity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        redirect_slashes=False, docs_url=None, redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.forecasts = ForecastAnswers(settings)
+    app.state.store = ScoreStore(Publications(settings.published), on_load=app.state.forecasts.prepare)
     app.state.access = AccessStore(settings.access_db)
     app.state.audit = AuditJournal(app.state.access)
     app.include_router(api_router)
     app.include_router(pages.router)
+    app.include_router(pages.root)
+    app.include_router(docs.router)
+    app.mount(docs.SWAGGER_UI, docs.swagger_ui_files, name="swagger-ui")
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(NothingPublished, nothing_published)
     app.add_exception_handler(StarletteHTTPException, problem)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # the outer one, so that a 413 carries the headers too
     return app
 
 

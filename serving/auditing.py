@@ -1,5 +1,5 @@
-"""The audit log's journal: each read is appended to a file before it is answered, and moved
-into the SQLite audit log in batches, off the request path.
+"""The audit log's journal: each read, and each attempt refused, is appended to a file before it
+is answered, and moved into the SQLite audit log in batches, off the request path.
 
 A read must be recorded before its answer is sent, durably against a crash of the process
 (what SQLite's WAL with synchronous=NORMAL also gives). Committing each read to SQLite did
@@ -28,9 +28,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
-from continuity.access import AccessStore, Grant, Read
+from fastapi import HTTPException, Request
+
+from continuity.access import READ, AccessStore, Grant, Read
+from continuity.private import private_folder
 
 APPLY_EVERY_S = 1.0
 
@@ -42,8 +47,7 @@ class AuditJournal:
 
     def __init__(self, access: AccessStore):
         self.access = access
-        self.folder = access.path.with_name(access.path.name + ".journal")
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_folder(access.path.with_name(access.path.name + ".journal"))
         self._name = uuid.uuid4().hex
         self._batches = 0
         self._appending = threading.Lock()  # one write at a time, and none while the file is renamed
@@ -51,9 +55,10 @@ class AuditJournal:
         self._fd: int | None = None
         self._thread: threading.Thread | None = None
 
-    def record(self, grant: Grant, endpoint: str, worker_ids: Iterable[str]) -> None:
+    def record(self, grant: Grant, endpoint: str, worker_ids: Iterable[str], *, status: int = READ,
+               parameters: dict[str, str] | None = None) -> None:
         """Append the read to the journal; it is in the file (and survives a crash of the process) on return."""
-        line = Read(grant, endpoint, tuple(worker_ids)).line() + "\n"
+        line = Read(grant, endpoint, tuple(worker_ids), status=status, parameters=parameters).line() + "\n"
         with self._appending:
             if self._fd is None:
                 self._fd = self._open()
@@ -117,3 +122,34 @@ class AuditJournal:
                 self.apply()
             except Exception:  # noqa: BLE001 - the journal stays on disk; the next round retries
                 logger.exception("the audit journal could not be applied; retrying in %s s", APPLY_EVERY_S)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Records, for one request, which workers' data the grant's holder was given, or that they were
+    refused: in the audit journal, before the answer is sent. With the endpoint go the request's path
+    and query parameters: which filters a list was read with, which team or worker was asked for."""
+
+    journal: AuditJournal
+    grant: Grant
+    endpoint: str
+    parameters: dict[str, str]
+
+    def __call__(self, worker_ids: Iterable[str]) -> None:
+        self.journal.record(self.grant, self.endpoint, worker_ids, parameters=self.parameters)
+
+    def refusal(self, error: HTTPException, asked: Iterable[str] | None = None) -> HTTPException:
+        """``error``, for the caller to raise; a 403 is recorded first, as an attempt at data outside
+        the grant, with the workers ``asked`` for (by default the one the parameters name, if any).
+        Any other error (a 404 to those who may read the worker) is no attempt to record."""
+        if error.status_code == HTTPStatus.FORBIDDEN:
+            if asked is None:
+                asked = [self.parameters["worker_id"]] if "worker_id" in self.parameters else []
+            self.journal.record(self.grant, self.endpoint, asked, status=error.status_code, parameters=self.parameters)
+        return error
+
+
+def audit_of(request: Request, grant: Grant) -> Audit:
+    """The request's audit; its parameters are the path's over the query's, as the route reads them."""
+    return Audit(request.app.state.audit, grant, f"{request.method} {request.scope['route'].path_format}",
+                 {**request.query_params, **request.path_params})

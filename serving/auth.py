@@ -1,22 +1,27 @@
-"""Authentication: who is asking, from a bearer token (API) or the web page's login cookie.
+"""Authentication: who is asking, from a bearer token (API) or the web page's session cookie.
 
-Both carry the same token and resolve to the same Grant, so the API and the web page share
-one set of scoping and audit dependencies. The cookie is HttpOnly and SameSite=Strict: a
-script cannot read it and no other site can make the browser send it, so accepting it on
-these read-only endpoints opens no cross-site request forgery.
+Both resolve to the same Grant, so the API and the web page share one set of scoping and audit
+dependencies. The cookie holds a session (``AccessStore.open_session``), never the token: it
+expires, ends at logout and dies with its token. It is HttpOnly and SameSite=Strict, so a script
+cannot read it and another site cannot make the browser send it; a state-changing request that
+comes with it must also come from this site's own pages (``check_same_origin``), since a sibling
+host counts as the same site for SameSite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from continuity.access import AccessStore, Grant, Role
+from continuity.serving.auditing import audit_of
 
-COOKIE = "continuity_token"
+COOKIE = "continuity_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -43,19 +48,39 @@ AccessDep = Annotated[AccessStore, Depends(get_access)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+def check_same_origin(request: Request) -> None:
+    """403 for a state-changing request a browser sent from another site's page: login CSRF (logging
+    the victim in as the attacker), a forced logout, a cookie-borne POST.
+
+    A browser names the page a form was sent from in Origin (on every POST), else in Referer; a
+    request with neither is refused too. Hosts are compared, not schemes, so that a proxy ending
+    TLS in front of the service does not turn every form away."""
+    sender = request.headers.get("origin") or request.headers.get("referer")
+    if sender is None or urlsplit(sender).netloc != request.headers.get("host"):
+        raise HTTPException(403, f"this form was sent from another site ({sender or 'no Origin header'}); "
+                                 "open the page on this site and send it again")
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Grant:
-    """Checked against the token table on every request, so a revocation holds from the next one."""
-    token = credentials.credentials if credentials else request.cookies.get(COOKIE)
-    if not token:
+    """Checked against the token (or session) table on every request, so a revocation or a logout
+    holds from the next one."""
+    access = request.app.state.access
+    if credentials:
+        grant = access.authenticate(credentials.credentials)
+    elif session := request.cookies.get(COOKIE):
+        if request.method not in SAFE_METHODS:
+            check_same_origin(request)
+        grant = access.session(session)
+    else:
         raise NotAuthenticated("a bearer token is required: send 'Authorization: Bearer <token>'")
-    grant = request.app.state.access.authenticate(token)
     if grant is None:
-        raise NotAuthenticated("the token is unknown or revoked")
+        raise NotAuthenticated("the token is unknown or revoked, or the login session has ended")
     return grant
 
 
 def grant_requiring(check: Callable[[Grant], None]) -> Callable[..., Awaitable[Grant]]:
-    """A dependency that authenticates and then applies ``check`` (which raises when the role may not).
+    """A dependency that authenticates and then applies ``check`` (which raises when the role may not);
+    a refusal goes into the audit log, as every attempt at data outside a grant does.
 
     One dependency rather than a role check depending on an authentication dependency: FastAPI
     solves a dependency's whole subtree again for every dependency that names it, at tens of µs
@@ -63,7 +88,10 @@ def grant_requiring(check: Callable[[Grant], None]) -> Callable[..., Awaitable[G
 
     async def dependency(request: Request, credentials: Credentials) -> Grant:
         grant = authenticate(request, credentials)
-        check(grant)
+        try:
+            check(grant)
+        except HTTPException as error:
+            raise audit_of(request, grant).refusal(error)
         return grant
 
     return dependency

@@ -1,26 +1,26 @@
 """Dependencies as annotated types: the published week, and every individual read scoped and audited.
 
 Routes never test a role themselves: they ask for a scoped worker, a scoped risk selection or a
-scoped team, and the dependency answers 403 outside the grant's scope and records the read in
-the audit log. A scoped caller gets the same 403 for an id outside its scope as for an id that
-does not exist, so the answers reveal nothing about other organisations' workers. A 404 goes
-to those who could have read the worker: admin for any id without a score this week, and hr
-or a manager for a worker last scored in their organisation or team (one who has left).
+scoped team, and the dependency answers 403 outside the grant's scope and records the read, or
+the refused attempt, in the audit log. A scoped caller gets the same 403 for an id outside its
+scope as for an id that does not exist, so the answers reveal nothing about other organisations'
+workers. A 404 goes to those who could have read the worker: admin for any id without a score
+this week, and hr or a manager for a worker last scored in their organisation or team (one who
+has left).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 
 from continuity.access import Grant, Role
-from continuity.serving.auditing import AuditJournal
+from continuity.serving.auditing import Audit, audit_of
 from continuity.serving.auth import ReaderDep, grant_requiring
 from continuity.serving.schemas import Horizon
-from continuity.serving.sector import SectorAnswers
+from continuity.serving.forecast_answers import ForecastAnswers
 from continuity.serving.store import PublishedWeek, ScoreStore
 
 
@@ -40,23 +40,6 @@ async def get_week(request: Request) -> PublishedWeek:
 
 
 WeekDep = Annotated[PublishedWeek, Depends(get_week)]
-
-
-@dataclass(frozen=True)
-class Audit:
-    """Records, for one request, which workers' data the grant's holder was given: in the audit
-    journal, before the answer is sent (see ``auditing``)."""
-
-    journal: AuditJournal
-    grant: Grant
-    endpoint: str
-
-    def __call__(self, worker_ids: Iterable[str]) -> None:
-        self.journal.record(self.grant, self.endpoint, worker_ids)
-
-
-def audit_of(request: Request, grant: Grant) -> Audit:
-    return Audit(request.app.state.audit, grant, f"{request.method} {request.scope['route'].path}")
 
 
 async def get_audit(request: Request, grant: ReaderDep) -> Audit:
@@ -95,12 +78,13 @@ async def get_scored_worker(
     request: Request, grant: ReaderDep,
     worker_id: Annotated[str, Path(description="The worker's id as in the HR export.")],
 ) -> ScoredWorker:
-    """The worker in the latest week, when in scope; the read is audited."""
+    """The worker in the latest week, when in scope; the read, or the refusal, is audited."""
     week = request.app.state.store.current()
     worker = week.by_worker.get(worker_id)
+    audit = audit_of(request, grant)
     if worker is None or not grant.sees(worker):
-        raise unreadable_worker(grant, worker_id, week)
-    audit_of(request, grant)([worker_id])
+        raise audit.refusal(unreadable_worker(grant, worker_id, week))
+    audit([worker_id])
     return ScoredWorker(week, worker)
 
 
@@ -130,13 +114,13 @@ class RiskQuery:
     horizon: int
 
     def select(self) -> RiskSelection:
-        """Filtering by an organisation or team outside the caller's scope is a 403, not an empty list."""
+        """Filtering by an organisation or team outside the caller's scope is a 403 (audited), not an empty list."""
         week = self.store.current()
         visible = week.visible(self.grant, self.horizon)
         for column, what in (("organisation_id", "organisation"), ("team_id", "team")):
             value = getattr(self, column)
             if value is not None and all(record[column] != value for record in visible):
-                raise outside_scope(self.grant, f"{what} '{value}'", week)
+                raise self.audit.refusal(outside_scope(self.grant, f"{what} '{value}'", week))
         chosen = [
             (column, getattr(self, column))
             for column in ("organisation_id", "team_id", "occupation")
@@ -154,7 +138,7 @@ async def risk_query(
     organisation_id: Annotated[str | None, Query(description="Only workers of this organisation.")] = None,
     team_id: Annotated[str | None, Query(description="Only workers of this team.")] = None,
     occupation: Annotated[str | None, Query(description="Only workers of this occupation.")] = None,
-    horizon: Annotated[Horizon, Query(description="Order by the probability of leaving within 13 or 26 weeks.")] = Horizon.weeks_26,
+    horizon: Annotated[Horizon, Query(description="Order by the probability of leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
 ) -> RiskQuery:
     return RiskQuery(request.app.state.store, grant, audit_of(request, grant), organisation_id, team_id, occupation, horizon)
 
@@ -163,13 +147,14 @@ RiskQueryDep = Annotated[RiskQuery, Depends(risk_query)]
 
 
 async def get_team(
-    week: WeekDep, grant: ReaderDep,
+    request: Request, week: WeekDep, grant: ReaderDep,
     team_id: Annotated[str, Path(description="The team's id as in the HR export.")],
 ) -> list[dict[str, Any]]:
-    """The team's scored workers, when the team is in scope (a manager's own, hr's organisation's)."""
+    """The team's scored workers, when the team is in scope (a manager's own, hr's organisation's);
+    a refusal is audited, the read is audited by the route, which knows what it shows."""
     members = [record for record in week.ranked if record["team_id"] == team_id and grant.sees(record)]
     if not members:
-        raise outside_scope(grant, f"team '{team_id}'", week)
+        raise audit_of(request, grant).refusal(outside_scope(grant, f"team '{team_id}'", week))
     return members
 
 
@@ -186,8 +171,8 @@ def _sector_reader(grant: Grant) -> None:
 SectorReaderDep = Annotated[Grant, Depends(grant_requiring(_sector_reader))]
 
 
-async def get_sector_answers(request: Request) -> SectorAnswers:
-    return request.app.state.sector
+async def get_forecast_answers(request: Request) -> ForecastAnswers:
+    return request.app.state.forecasts
 
 
-SectorAnswersDep = Annotated[SectorAnswers, Depends(get_sector_answers)]
+ForecastAnswersDep = Annotated[ForecastAnswers, Depends(get_forecast_answers)]

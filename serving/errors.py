@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Any
+
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -20,9 +24,21 @@ def _where(loc: tuple[str | int, ...]) -> str:
     return ".".join(map(str, loc))
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and Infinity as the words the caller sent: Python reads them in a JSON body, JSON cannot
+    write them, and a validation error echoes the bad input back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 with a one-line message naming each bad parameter next to its structured detail."""
-    errors = jsonable_encoder(exc.errors())
+    errors = _json_safe(jsonable_encoder(exc.errors()))
     message = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errors)
     return JSONResponse(status_code=422, content={"message": message, "detail": errors})
 
@@ -33,7 +49,8 @@ async def nothing_published(request: Request, exc: NothingPublished) -> JSONResp
     return JSONResponse(status_code=503, content={"detail": str(exc)}, headers=headers)
 
 
-TITLES = {401: "Please log in", 403: "Not in your scope", 404: "Not found", 503: "No scores published yet"}
+TITLES = {401: "Please log in", 403: "Not allowed", 404: "Not found", 413: "Request too large",
+          503: "No scores published yet"}
 
 
 async def problem(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,6 +1,6 @@
 """The risk list as a CSV or Excel file for HR, safe to open in a spreadsheet.
 
-Every text cell goes through features.spreadsheet_safety: worker, team and organisation ids and
+Every text cell goes through continuity.spreadsheet_safety: worker, team and organisation ids and
 occupation come from outside, and a value such as '=HYPERLINK(...)' must open as text, not run.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from continuity.features.spreadsheet_safety import neutralise_frame
+from continuity.spreadsheet_safety import neutralise_frame
 from continuity.serving.deps import RiskSelection
 
 ADVISORY = (

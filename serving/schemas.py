@@ -13,13 +13,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from continuity.horizons import HORIZONS
+
 
 
 class Horizon(IntEnum):
-    """Forecast horizons of the risk list, in weeks; an enum so the query string '13' validates."""
+    """The published horizons in weeks (``continuity.horizons``); an enum so the query string '13' validates."""
 
     weeks_13 = 13
     weeks_26 = 26
+    weeks_52 = 52
+
+
+assert tuple(Horizon) == HORIZONS, "the API's horizons are the published ones"
 
 Week = Annotated[date, Field(description="The score date (a Monday) of the published week this answer comes from.")]
 
@@ -30,7 +36,7 @@ class Problem(BaseModel):
 
 # Answers every protected route can give, declared once for the OpenAPI document.
 UNAUTHENTICATED = {401: {"model": Problem, "description": "No token, or an unknown or revoked one."}}
-NOT_PUBLISHED = {503: {"model": Problem, "description": "No week published yet, or the warehouse is being written."}}
+NOT_PUBLISHED = {503: {"model": Problem, "description": "No week published yet."}}
 
 
 class Driver(BaseModel):
@@ -40,19 +46,22 @@ class Driver(BaseModel):
     contribution: float = Field(description="Size of the feature's contribution to the risk, on the model's explanation scale.")
 
 
+INCIDENCE = ("Probability of leaving voluntarily within {h} weeks: the cumulative incidence, with dismissal, "
+             "retirement and the end of a temporary contract as competing exits; calibrated per horizon.")
+CHANGE = "Change in p_{h}w since the previous published week; null when the worker was not scored then."
+
+
 class RiskItem(BaseModel):
     worker_id: str
     organisation_id: str
     team_id: str
     occupation: str | None = Field(description="Occupation as in the HR export; null when the export does not give it.")
-    p_13w: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within 13 weeks (other exits censored).")
-    p_26w: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within 26 weeks (other exits censored).")
-    p_13w_change: float | None = Field(
-        description="Change in p_13w since the previous published week; null when the worker was not scored then."
-    )
-    p_26w_change: float | None = Field(
-        description="Change in p_26w since the previous published week; null when the worker was not scored then."
-    )
+    p_13w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=13))
+    p_26w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=26))
+    p_52w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=52))
+    p_13w_change: float | None = Field(description=CHANGE.format(h=13))
+    p_26w_change: float | None = Field(description=CHANGE.format(h=26))
+    p_52w_change: float | None = Field(description=CHANGE.format(h=52))
     rank: int = Field(ge=1, description="Position in the sector-wide list of the week, 1 = highest p_26w.")
     drivers: list[Driver] = Field(description="Top drivers of this worker's risk, strongest first.")
 
@@ -68,7 +77,8 @@ class RiskList(BaseModel):
 
 class SurvivalPoint(BaseModel):
     week: int = Field(ge=0, description="Weeks after the score date.")
-    survival: float = Field(ge=0, le=1, description="Probability that the worker is still employed that many weeks later.")
+    survival: float = Field(ge=0, le=1, description="Probability that the worker has not left voluntarily that many "
+                            "weeks later (1 minus the cumulative incidence; it passes through p_13w, p_26w and p_52w).")
 
 
 class WorkerRisk(RiskItem):
@@ -87,6 +97,7 @@ class ExposureSummary(BaseModel):
     weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
     expected_exposure_13w: float = Field(ge=0, description="P(leave within 13 weeks) x weighted clients.")
     expected_exposure_26w: float = Field(ge=0, description="P(leave within 26 weeks) x weighted clients.")
+    expected_exposure_52w: float = Field(ge=0, description="P(leave within 52 weeks) x weighted clients.")
 
 
 NO_CLIENTS = {
@@ -96,6 +107,7 @@ NO_CLIENTS = {
     "weighted_clients": 0.0,
     "expected_exposure_13w": 0.0,
     "expected_exposure_26w": 0.0,
+    "expected_exposure_52w": 0.0,
 }
 """The exposure summary of a worker without clients (who has no row in worker_exposure)."""
 
@@ -186,7 +198,12 @@ class AuditEntry(BaseModel):
     token_id: str = Field(description="Id of the token that read (never the token itself).")
     role: str
     endpoint: str = Field(description="Method and route, e.g. 'GET /workers/{worker_id}'.")
-    worker_ids: list[str] = Field(description="The workers whose data was returned.")
+    status: int = Field(description="200: the data was returned; 403: the attempt was refused, outside the token's "
+                                    "role or scope.")
+    parameters: dict[str, str] | None = Field(
+        description="The request's path and query parameters, e.g. {'team_id': 'team-a1', 'horizon': '13'}: what "
+                    "was asked for. Null for entries logged before parameters were recorded.")
+    worker_ids: list[str] = Field(description="The workers whose data was returned; for a refused attempt, those asked for.")
 
 
 class AuditPage(BaseModel):
@@ -198,10 +215,8 @@ class AuditPage(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(description="ok when a week is published and served; no_data otherwise.")
-    warehouse: str = Field(description="Path of the warehouse file the service reads.")
-    warehouse_reachable: bool = Field(description="Whether the warehouse file exists.")
     week: date | None = Field(description="Latest published score week; null when none.")
     workers_scored: int = Field(ge=0, description="Workers scored in that week.")
-    model_name: str | None = Field(description="Champion model that produced the week's scores.")
+    model_name: str | None = Field(description="Registered model that produced the week's scores.")
     model_version: str | None = Field(description="Its version.")
     detail: str | None = Field(default=None, description="Why no week is served, when status is no_data.")

@@ -7,22 +7,15 @@ when it is missing, which is what a manager or an analyst at a sector body needs
 from __future__ import annotations
 
 import datetime
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from continuity.serving.schemas import Week
+from continuity.serving.schemas import Horizon, Week
 
 ExpectedCount = Annotated[float, Field(ge=0)]
 
-
-class PlanningHorizon(IntEnum):
-    """Horizons of aggregates and scenarios; 52 weeks is derived from the published 26 in the aggregates."""
-
-    weeks_13 = 13
-    weeks_26 = 26
-    weeks_52 = 52
 
 
 class AggregateBy(str, Enum):
@@ -41,7 +34,8 @@ class ScenarioName(str, Enum):
 class HandoverRequest(BaseModel):
     worker_id: str = Field(description="The leaving (or at-risk) worker whose open primary clients need a successor.")
     date: datetime.date | None = Field(
-        default=None, description="The day the clients are handed over; default the published score week."
+        default=None, description="The week the plan is made for: only the published score week is accepted "
+        "(plans read who is active, who has room and who knows whom in that week); default that week."
     )
     pinned: dict[str, str] = Field(
         default_factory=dict,
@@ -61,7 +55,7 @@ class HandoverItem(BaseModel):
 
 class HandoverPlanResponse(BaseModel):
     leaving_worker_id: str
-    date: datetime.date = Field(description="The handover date the plan was made for.")
+    date: datetime.date = Field(description="The week the plan was made for: the published score week.")
     week: Week
     horizon_weeks: int = Field(description="Horizon of the expected further handovers, in weeks.")
     handovers: list[HandoverItem] = Field(description="One entry per open primary client of the leaving worker.")
@@ -92,14 +86,16 @@ class AggregateCell(BaseModel):
         description="Clients expected to lose their trusted worker within the horizon."
     )
     observed_leavers_last_year: int | None = Field(
-        ge=0, description="Workers of the cell who left voluntarily in the 52 weeks before the score week."
+        ge=10, description="Workers of the cell who left voluntarily in the 52 weeks before the score week; null "
+        "when the cell is suppressed or the count is withheld: a count under 10 (0 included), or one that an "
+        "organisation or team could narrow to under 10 people outside its own, is never published."
     )
     suppressed: bool = Field(description="True when the cell is hidden to protect small groups; every figure is then null.")
 
 
 class Aggregates(BaseModel):
     by: AggregateBy
-    horizon: PlanningHorizon
+    horizon: Horizon
     week: Week
     assumption: str | None = Field(description="How a horizon that is not published was derived; null when published.")
     cells: list[AggregateCell] = Field(
@@ -110,7 +106,7 @@ class Aggregates(BaseModel):
 
 class ScenarioRequest(BaseModel):
     scenario: ScenarioName
-    horizon: PlanningHorizon = Field(default=PlanningHorizon.weeks_26, description="Forecast horizon in weeks.")
+    horizon: Horizon = Field(default=Horizon.weeks_26, description="Forecast horizon in weeks.")
 
 
 class ScenarioFigures(BaseModel):
@@ -130,7 +126,7 @@ class ScenarioCell(BaseModel):
 class ScenarioResult(BaseModel):
     scenario: ScenarioName
     description: str = Field(description="What the scenario changes, in the model's features.")
-    horizon: PlanningHorizon
+    horizon: Horizon
     label: str = Field(description="Always 'model-based, not causal': the change is the model's, not a proven effect.")
     week: Week
     model_name: str

@@ -1,10 +1,9 @@
-"""The published week, held in memory and re-read only when the warehouse file changes.
+"""The published week, held in memory and re-read only when a new week is swapped in.
 
-A published week is small (about 2,000 workers), and DuckDB lets no second process
-open the file while the weekly flow holds it for writing; so the service reads the
-latest week once, answers every request from memory, and re-reads when the file's
-modification time or size changes. While the flow is writing, the week already in
-memory stays served.
+The service reads nothing but the publications (``continuity.publication``): a folder per
+week that no writer touches once it is pointed at. A request checks the pointer's stamp
+(one ``stat``) and, when a new week was swapped in, the week is read and prepared before
+any request is answered from it; until then the week already in memory stays served.
 
 Everything a request needs from a week is prepared when the week is loaded, not on the
 first request that asks for it: the per-worker answers serialised to JSON, the rankings,
@@ -15,33 +14,22 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from continuity.access import Grant, Role
+from continuity.horizons import HORIZONS, LIST_HORIZON, risk_column
+from continuity.publication import NothingPublished, Publication, Publications
 from continuity.serving.schemas import NO_CLIENTS, RiskItem, WorkerExposure, WorkerRisk
-from continuity.warehouse import connect, has_table
 
-PUBLISHED_TABLES = ("risk_scores", "survival_curves", "worker_exposure", "client_exposure")
-RETRY_AFTER_S = 30  # a weekly publication holds the warehouse for seconds to a minute
-
-
-class NothingPublished(Exception):
-    """No week can be served: no warehouse file, no published scores, or the first read is blocked."""
-
-    def __init__(self, reason: str, retry_after_s: int | None = None):
-        super().__init__(reason)
-        self.retry_after_s = retry_after_s
+__all__ = ["NothingPublished", "PublishedWeek", "ScoreStore", "read_week"]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -83,6 +71,7 @@ class PublishedWeek:
     worker_exposure: dict[str, dict[str, Any]]
     clients: dict[str, list[dict[str, Any]]]  # per worker, most exposed first
     former: dict[str, dict[str, str]]  # per worker scored before but not this week: last organisation_id, team_id
+    publication: Publication = field(compare=False, repr=False)  # the planners' tables
     _visible: dict[tuple, list[dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -102,12 +91,13 @@ class PublishedWeek:
         return frozenset(record["occupation"] for record in self.ranked if record["occupation"] is not None)
 
     def ranking(self, horizon: int) -> list[dict[str, Any]]:
-        """Every scored worker, highest probability of leaving within the horizon (13 or 26 weeks) first."""
-        return self.ranked if horizon == 26 else self._ranked_13w
+        """Every scored worker, highest probability of leaving within the horizon first."""
+        return self.ranked if horizon == LIST_HORIZON else self._rankings[horizon]
 
     @cached_property
-    def _ranked_13w(self) -> list[dict[str, Any]]:
-        return sorted(self.ranked, key=lambda record: (-record["p_13w"], record["worker_id"]))
+    def _rankings(self) -> dict[int, list[dict[str, Any]]]:
+        return {h: sorted(self.ranked, key=lambda record: (-record[risk_column(h)], record["worker_id"]))
+                for h in HORIZONS if h != LIST_HORIZON}
 
     def visible(self, grant: Grant, horizon: int) -> list[dict[str, Any]]:
         """The ranking at the horizon as far as the grant may see it, filtered once per scope and
@@ -151,104 +141,55 @@ class PublishedWeek:
 
     def prepare(self) -> None:
         """Compute every per-week index and answer now, so that no request pays for it."""
-        for derived in ("by_worker", "_ranked_13w", "item_json", "risk_json", "exposure_json"):
+        for derived in ("by_worker", "_rankings", "item_json", "risk_json", "exposure_json"):
             getattr(self, derived)
 
 
-def read_latest_week(warehouse: Path) -> PublishedWeek:
-    """Read the latest complete score week (and the week before it, for the trend); raises NothingPublished when there is none."""
-    with connect(warehouse, read_only=True) as con:
-        missing = [t for t in PUBLISHED_TABLES if not has_table(con, t)]
-        if missing:
-            raise NothingPublished(f"no scores published yet: table(s) {', '.join(missing)} missing in {warehouse}")
-        # A week counts once every table holds it, so a half-written publication is never served.
-        complete = " intersect ".join(f"select score_date from {t}" for t in PUBLISHED_TABLES)
-        dates = [d for (d,) in con.execute(f"{complete} order by score_date desc limit 2").fetchall()]
-        if not dates:
-            raise NothingPublished(
-                f"no scores published yet: no score week is in all of {', '.join(PUBLISHED_TABLES)} in {warehouse}"
-            )
-
-        def week_of(table: str, score_date: date) -> pd.DataFrame:
-            return con.execute(f"select * exclude (score_date) from {table} where score_date = ?", [score_date]).df()
-
-        risk = week_of("risk_scores", dates[0])
-        previous = week_of("risk_scores", dates[1]) if len(dates) > 1 else risk.iloc[:0]
-        curves = week_of("survival_curves", dates[0])
-        worker_exposure = week_of("worker_exposure", dates[0])
-        client_exposure = week_of("client_exposure", dates[0])
-        # A worker scored before but not this week (left, or not scored now) keeps the organisation and
-        # team of their last scored week: a caller who could read them then gets a 404, not a 403.
-        former = con.execute(
-            "select worker_id, organisation_id, team_id from risk_scores where score_date < ? "
-            "and worker_id not in (select worker_id from risk_scores where score_date = ?) "
-            "qualify row_number() over (partition by worker_id order by score_date desc) = 1",
-            [dates[0], dates[0]],
-        ).fetchall()
-        # Occupation is not a score column; it comes from the HR export (a fixed attribute, not an hr_event).
-        occupations = (
-            con.execute("select worker_id, any_value(occupation) as occupation from workers group by worker_id").df()
-            if has_table(con, "workers") else pd.DataFrame({"worker_id": [], "occupation": []})
-        ).set_index("worker_id")["occupation"]
-
-    before = previous.set_index("worker_id")
-    risk = risk.assign(
-        occupation=risk["worker_id"].map(occupations),
-        drivers=risk["drivers"].map(json.loads),
-        p_13w_change=risk["p_13w"] - risk["worker_id"].map(before["p_13w"]),
-        p_26w_change=risk["p_26w"] - risk["worker_id"].map(before["p_26w"]),
-        model_version=risk["model_version"].astype(str),
-    ).sort_values(["rank", "worker_id"])
-    model_name, model_version = risk[["model_name", "model_version"]].value_counts().idxmax()
+def read_week(publication: Publication) -> PublishedWeek:
+    """The API's view of one publication; the planners read its other tables from ``publication``."""
+    risk = publication.table("risk_scores")
+    occupations = publication.table("worker_snapshot").set_index("worker_id")["occupation"]
+    risk = risk.assign(occupation=risk.worker_id.map(occupations), drivers=risk.drivers.map(json.loads))
+    risk = risk.sort_values(["rank", "worker_id"])
+    clients = publication.table("client_exposure").sort_values(["worker_id", "exposure"], ascending=[True, False])
     return PublishedWeek(
-        score_date=pd.Timestamp(dates[0]).date(),
-        model_name=model_name,
-        model_version=model_version,
+        score_date=publication.score_date,
+        model_name=publication.model_name,
+        model_version=publication.model_version,
         ranked=_records(risk),
-        curves=_curves(curves),
-        worker_exposure={r.pop("worker_id"): r for r in _records(worker_exposure)},
-        clients=_by_worker(client_exposure.sort_values(["worker_id", "exposure"], ascending=[True, False])),
-        former={worker_id: {"organisation_id": organisation, "team_id": team} for worker_id, organisation, team in former},
+        curves=_curves(publication.table("survival_curves")),
+        worker_exposure={r.pop("worker_id"): r for r in _records(publication.table("worker_exposure"))},
+        clients=_by_worker(clients),
+        former={r.pop("worker_id"): r for r in _records(publication.table("former_workers"))},
+        publication=publication,
     )
 
 
 class ScoreStore:
-    """Serves the latest published week from memory, re-reading it when the warehouse file changes.
+    """Serves the current publication from memory, re-reading it when another week is swapped in.
 
     ``on_load`` is called with each newly read week, after the week's own answers are prepared
     and before any request is answered from it.
     """
 
-    def __init__(self, warehouse: Path, on_load: Callable[[PublishedWeek], None] = lambda week: None):
-        self.warehouse = Path(warehouse)
+    def __init__(self, publications: Publications, on_load: Callable[[PublishedWeek], None] = lambda week: None):
+        self.publications = publications
         self._on_load = on_load
         self._lock = threading.Lock()
         self._week: PublishedWeek | None = None
         self._stamp: tuple[int, int] | None = None
 
     def current(self) -> PublishedWeek:
-        try:
-            stat = os.stat(self.warehouse)
-        except FileNotFoundError:
-            raise NothingPublished(f"no warehouse at {self.warehouse}: nothing has been published yet") from None
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = self.publications.stamp()
+        if stamp is None:
+            raise NothingPublished("no week is published yet: run `continuity run`")
         with self._lock:
             if self._week is None or stamp != self._stamp:
                 self._reload(stamp)
             return self._week
 
     def _reload(self, stamp: tuple[int, int]) -> None:
-        try:
-            week = read_latest_week(self.warehouse)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            # Held by a writer (the weekly flow, in this or another process): keep the week
-            # in memory and try again on the next request.
-            if self._week is None:
-                raise NothingPublished(f"the warehouse is being written, try again shortly ({error})", RETRY_AFTER_S) from error
-            return
-        except NothingPublished:
-            self._week = None
-            raise
+        week = read_week(self.publications.current())
         week.prepare()
         self._on_load(week)
         self._week, self._stamp = week, stamp

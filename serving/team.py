@@ -9,7 +9,7 @@ from continuity.serving.store import PublishedWeek
 
 
 def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int) -> dict[str, Any]:
-    """The TeamView body for the team's scored workers, with probabilities at the horizon (13 or 26 weeks)."""
+    """The TeamView body for the team's scored workers, with probabilities at the horizon (13, 26 or 52 weeks)."""
     p, change = f"p_{horizon}w", f"p_{horizon}w_change"
     workers = []
     for member in sorted(members, key=lambda record: (-record[p], record["worker_id"])):

@@ -13,11 +13,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from continuity.sector import ASSIGNMENT_END_REASONS, COMPLEX_CASE_MIN, DOMAINS, VULNERABILITY_FLAGS
+from continuity.vocabulary import ASSIGNMENT_END_REASONS, COMPLEX_CASE_MIN, DOMAINS, VULNERABILITY_FLAGS
 
 CLOSED, HANDOVER, WORKER_LEFT = (ASSIGNMENT_END_REASONS.index(r) for r in ("closed", "handover", "worker_left"))
 COMPLEXITY_P = np.array([0.15, 0.25, 0.30, 0.20, 0.10])  # guess, complexity 1-5
-# DESIGN.md: "starters thrown into the most complex cases".
+# "Starters thrown into the most complex cases" (docs/evidence.md#reasons-for-leaving).
 THROWN_IN_COMPLEXITY_P = np.array([0.05, 0.10, 0.25, 0.35, 0.25])
 CASE_WEEKS = np.array([0, 20, 30, 45, 60, 80])  # guess: mean case length by complexity
 SECONDARY_SHARE = 0.25  # guess: share of clients who also have a secondary worker
@@ -30,7 +30,8 @@ FLAG_P = {
     "flag_intellectual_disability": {"jeugd": 0.1, "wmo": 0.12, "participatie": 0.08},
     "flag_crisis": {"jeugd": 0.08, "wmo": 0.05, "participatie": 0.03},
 }
-# DESIGN.md: "roughly 2 a month for primary, fewer for secondary".
+# Guess: roughly 2 contacts a month for primary, fewer for secondary
+# (docs/evidence.md#guesses-of-the-synthetic-sector).
 CONTACTS_PER_DAY = {True: 2 / 30.44, False: 0.5 / 30.44}
 CONTACT_MINUTES = {True: 45, False: 30}  # guess: median minutes of a contact
 

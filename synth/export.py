@@ -16,7 +16,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from continuity.features.contract import TABLES, Table
-from continuity.sector import (
+from continuity.private import private_folder
+from continuity.vocabulary import (
     ASSIGNMENT_END_REASONS, ASSIGNMENT_ROLES, CONTRACT_TYPES, DOMAINS, GENDERS, HR_EVENT_TYPES, OCCUPATIONS,
     TERMINATION_REASONS, VULNERABILITY_FLAGS,
 )
@@ -147,7 +148,7 @@ def oracle_table(sim: Simulated) -> pa.Table:
 def write(table: pa.Table, path: Path, fmt: Literal["csv", "parquet"]) -> Path:
     """Write one table as `path` + ".csv" or ".parquet"; both are byte-identical for identical tables."""
     target = path.with_suffix(f".{fmt}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     if fmt == "csv":
         pacsv.write_csv(table, target, pacsv.WriteOptions(quoting_style="needed"))
     else:

@@ -15,11 +15,11 @@ from typing import Literal
 
 import numpy as np
 
-from continuity.sector import TERMINATION_REASONS
+from continuity.vocabulary import TERMINATION_REASONS
 
 from . import export
 from .hazard import WEEKS_PER_YEAR
-from .sector import build_sector
+from .organisations import build_sector
 from .simulate import Simulated, Simulation
 
 EPOCH = date(1970, 1, 1)
@@ -39,13 +39,13 @@ class SectorSummary:
     organisations: int
     teams: int
     rows: dict[str, int]
-    organisation_leaving_rate: float  # exits from an employer per worker-year (EVIDENCE.md: 25-30%)
-    sector_outflow_rate: float  # exits not followed by a job elsewhere in the sector (EVIDENCE.md: 17%)
-    move_rate: float  # moves to another employer of the sector per worker-year (EVIDENCE.md: 12%)
+    organisation_leaving_rate: float  # exits from an employer per worker-year (docs/evidence.md#outflow: 25-30%)
+    sector_outflow_rate: float  # exits not followed by a job elsewhere in the sector (docs/evidence.md#outflow: 17%)
+    move_rate: float  # moves to another employer of the sector per worker-year (docs/evidence.md#outflow: 12%)
     transfer_rate: float  # of which teams passing to a tender's winner, per worker-year
-    voluntary_share: float  # voluntary exits among all exits (EVIDENCE.md guess: 70%)
+    voluntary_share: float  # voluntary exits among all exits (guess: 70%, docs/evidence.md#exit-mix)
     exit_rates: dict[str, float]  # per termination reason, per worker-year
-    sick_leave_share: float  # share of worker-weeks on sick leave (EVIDENCE.md: 5-6.4%)
+    sick_leave_share: float  # share of worker-weeks on sick leave (docs/evidence.md#sick-leave: 5-6.4%)
 
     def to_json(self) -> dict:
         """The summary without the folder, so that two runs in different folders agree."""

@@ -2,7 +2,7 @@
 
 Voluntary leaving is proportional: weekly probability = baseline x the product of the
 hazard ratios of the drivers a worker is exposed to, the product capped at ``HR_CAP``.
-Every ratio is the central value of a row of EVIDENCE.md ("Hazard ratios per driver").
+Every ratio is the central value of a row of docs/evidence.md#hazard-ratios-per-driver.
 The simulation multiplies this by a personal frailty that no export records, so the
 oracle (this model without frailty) is the best a model could reach from the data.
 
@@ -18,9 +18,9 @@ import numpy as np
 
 WEEKS_PER_YEAR = 365.25 / 7
 
-# EVIDENCE.md, "Weekly hazard": cap the combined hazard ratio at about 5.
+# docs/evidence.md#weekly-hazard-calibration: cap the combined hazard ratio at about 5.
 HR_CAP = 5.0
-# EVIDENCE.md rows, in table order.
+# docs/evidence.md#hazard-ratios-per-driver, in table order.
 HR_CASELOAD_ABOVE_NORM = 1.25
 HR_STARTER_COMPLEX = 1.5
 STARTER_WEEKS = 104  # "tenure < 2 years"
@@ -41,7 +41,7 @@ TENURE_HR = (1.2, 1.8, 1.3, 1.0, 0.7)
 AGE_BANDS = (25, 35, 45, 55)
 AGE_HR = (1.6, 1.3, 1.0, 0.8, 0.7)
 
-# Set by simulation (EVIDENCE.md, "Weekly hazard": the reference group is not the average
+# Set by simulation (docs/evidence.md#weekly-hazard-calibration: the reference group is not the average
 # worker): with the drivers above and the frailty below, this baseline gives about 20% a year
 # voluntary leaving of an organisation, 70% of all leaving (calibrated on 2000 positions x 5
 # years, seeds 0-2; `sector.json` reports the rates each run reached).
@@ -49,14 +49,15 @@ BASELINE_VOLUNTARY_WEEKLY = 0.00205
 # Guess: unobserved propensity to leave (engagement, family, labour market), lognormal, mean 1.
 FRAILTY_SIGMA = 0.5
 
-# EVIDENCE.md, "Outflow": "retirement hazard from 60 rising steeply towards 67" (state pension
-# age); the yearly probabilities per age are a guess shaped to give 2-3 points of outflow.
+# docs/evidence.md#retirement-and-disability: the retirement hazard starts at 60 and rises steeply
+# towards the state pension age of 67; the yearly probabilities per age are a guess shaped to give
+# 2-3 points of outflow.
 RETIREMENT_AGES = np.arange(60, 67)
 RETIREMENT_YEARLY = np.array([0.08, 0.10, 0.14, 0.20, 0.30, 0.45, 0.60])
 PENSION_AGE = 67
-# EVIDENCE.md, "Outflow": disability/unemployment 1-2 points a year.
+# docs/evidence.md#retirement-and-disability: disability/unemployment 1-2 points a year.
 INVOLUNTARY_YEARLY = 0.015
-# Guess (EVIDENCE.md: no branch figure): share of temporary contracts renewed at their end.
+# Guess (docs/evidence.md#exit-mix: no branch figure): share of temporary contracts renewed at their end.
 TEMPORARY_RENEWAL = 0.6
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from continuity.sector import CONTRACT_TYPES, GENDERS, OCCUPATIONS
+from continuity.vocabulary import CONTRACT_TYPES, GENDERS, OCCUPATIONS
 
 from .hazard import FRAILTY_SIGMA
 
-# Guess: the occupation mix of each team type (DESIGN.md, "Useful realism").
+# Guess: the occupation mix of each team type (docs/evidence.md#realism-of-the-synthetic-sector).
 OCCUPATION_MIX = {
     "sociaal wijkteam": {"wijkteam generalist": 4, "maatschappelijk werker": 3, "Wmo-consulent": 2,
                          "opbouwwerker": 1, "jongerenwerker": 1, "ervaringsdeskundige": 0.5},
@@ -38,14 +38,14 @@ MAX_SCALE = 11
 GENDER_P = (0.8, 0.18, 0.02)  # guess: social work is mostly female
 FTE_CHOICES = np.array([0.5, 0.56, 0.67, 0.72, 0.78, 0.89, 1.0])
 FTE_P = np.array([0.08, 0.1, 0.15, 0.12, 0.2, 0.2, 0.15])
-# Guess: first contracts are often temporary (EVIDENCE.md: 27% of Dutch employees on flexible
+# Guess: first contracts are often temporary (docs/evidence.md#flexible-contracts: 27% of Dutch employees on flexible
 # contracts; the youth domain mostly permanent); flex means on-call for half a year.
 HIRE_CONTRACT_P = (0.55, 0.4, 0.05)
 TEMPORARY_WEEKS = np.array([26, 52])
 TEMPORARY_WEEKS_P = np.array([0.3, 0.7])
 FLEX_WEEKS = 26
 STEP_WITHHELD = 0.1  # guess: share of workers whose yearly step is withheld for years
-THROWN_IN = 0.3  # guess: share of starters handed mostly complex cases (DESIGN.md reasons)
+THROWN_IN = 0.3  # guess: share of starters handed mostly complex cases (docs/evidence.md#reasons-for-leaving)
 # Guess: how far above or below the caseload norm an employer loads a worker (about a third above).
 LOAD_MEDIAN, LOAD_SIGMA = 0.93, 0.18
 SICK_PRONENESS_SIGMA = 0.6  # guess: spread in proneness to sickness absence

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from continuity.sector import HR_EVENT_TYPES
+from continuity.vocabulary import HR_EVENT_TYPES
 
 EVENT = {name: i for i, name in enumerate(HR_EVENT_TYPES)}
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from continuity.sector import CASELOAD_NORM_PER_FTE, CONTRACT_TYPES, TERMINATION_REASONS
+from continuity.vocabulary import CASELOAD_NORM_PER_FTE, CONTRACT_TYPES, TERMINATION_REASONS
 
 from . import hazard
 from .caseload import HANDOVER, SECONDARY_SHARE, WORKER_LEFT, ARRIVAL_PER_WEEK, Caseload
 from .people import FTE_CHOICES, MAX_SCALE, MAX_STEP, Persons, Terms, draw_persons, draw_terms
 from .records import EventLog, OracleLog, WorkerLog
-from .sector import Sector, Transfer
+from .organisations import Sector, Transfer
 
 NEVER = -(10**6)
 PERMANENT = CONTRACT_TYPES.index("permanent")
@@ -27,15 +27,15 @@ VOLUNTARY, INVOLUNTARY, RETIREMENT, END_OF_CONTRACT = (
 )
 TRANSFER = -2  # an exit kind recorded as involuntary: the team passes to a tender's winner
 
-# EVIDENCE.md, "Outflow": 12 of about 30 points of organisation-leaving are moves to another
+# docs/evidence.md#outflow: 12 of about 30 points of organisation-leaving are moves to another
 # employer inside the sector; with about 21 points voluntary, 0.55 of voluntary leavers move (some find no post).
 MOVE_SHARE = 0.55
 MOVER_WAIT_WEEKS = 26  # guess: a mover who finds no post within half a year has left the sector
 VACANCY_WEEKS = (2, 13)  # guess: "a vacancy of a few weeks"
-# Sick leave, EVIDENCE.md: 5-6.4% of working time in sociaal werk; onset rate tuned to that with
+# Sick leave, docs/evidence.md#sick-leave: 5-6.4% of working time in sociaal werk; onset rate tuned to that with
 # the spell lengths below (guess: 70% short spells of 1-2 weeks, the rest longer, mean 10 weeks).
 SICK_ONSET_WEEKLY = 0.0125
-SICK_CASELOAD_RATIO = 1.3  # EVIDENCE.md: "let caseload also raise sick leave" (size a guess)
+SICK_CASELOAD_RATIO = 1.3  # caseload raises sick leave; size a guess (docs/evidence.md#hazard-ratios-per-driver)
 SHORT_SPELL_P = 0.7
 LONG_SPELL_MEAN_WEEKS = 10
 # Guesses for the yearly rates of routine HR events.

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from continuity.features.contract import TABLES
-from continuity.sector import ASSIGNMENT_END_REASONS, DOMAINS, TERMINATION_REASONS, VULNERABILITY_FLAGS
+from continuity.vocabulary import ASSIGNMENT_END_REASONS, DOMAINS, TERMINATION_REASONS, VULNERABILITY_FLAGS
 
 SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
 

@@ -19,7 +19,7 @@ from continuity.models.base import Forecaster
 from continuity.models.cox import CoxForecaster
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.split import Split, time_split
-from continuity.sector import GENDERS, OCCUPATIONS
+from continuity.vocabulary import GENDERS, OCCUPATIONS
 
 BASE_HAZARD = 0.0012
 OTHER_HAZARD = 0.003

@@ -10,7 +10,7 @@ from model_frames import candidates, default_frames
 
 from continuity.config import Settings
 from continuity.models.backtest import ORACLE, origin_dates, rolling_backtest
-from continuity.models.benchmark import REPORTED, log_backtest
+from continuity.benchmarks.quality import REPORTED, log_backtest
 from continuity.models.promotion import promotion_allowed
 
 HORIZONS = (4, 8)

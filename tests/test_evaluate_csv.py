@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from continuity.config import Settings
 from continuity.features.readers import UnreadableFile
 from continuity.features.tabular_file import TabularFileError, prepare_tabular
 from continuity.models.tabular import MODELS, evaluate_csv, print_evaluation
 
-IBM = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
+IBM = Settings().ibm_csv_path
 IBM_DROP = ["EmployeeNumber", "EmployeeCount", "Over18", "StandardHours"]
 
 

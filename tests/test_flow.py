@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 from prefect import flow
 
+from continuity.access import create_token
 from continuity.config import Settings
-from continuity.flows.weekly import register, weekly
-from continuity.models.registry import FORMAT_TAG, IncompatibleChampion, comparable_champion, load_champion
+from continuity.flows.weekly import finish_promotion, register, weekly
+from continuity.models.registry import FORECASTER_FORMAT, FORMAT_TAG, IncompatibleChampion, comparable_champion, load_champion
 from continuity.models.training import Selection
+from continuity.publication import Publications, publish_week
+from continuity.published import TABLES
+from continuity.serving.app import create_app
 from continuity.warehouse import connect
 
 
@@ -96,7 +102,7 @@ def _register(selection: Selection, settings: Settings) -> tuple[str, bool]:
 def _selection(settings: Settings, test: dict, incumbent: dict | None) -> Selection:
     champion = load_champion(settings)
     date = pd.Timestamp("2024-01-01")
-    return Selection(champion="cox", forecasters={"cox": champion.forecaster}, validation={"cox": {"c_index": 0.6}},
+    return Selection(chosen="cox", forecasters={"cox": champion.forecaster}, validation={"cox": {"c_index": 0.6}},
                      validation_date=date, test_date=date, test={"cox": test}, incumbent=incumbent)
 
 
@@ -111,7 +117,77 @@ def test_a_worse_candidate_is_registered_but_the_champion_stays(weekly_run, copi
 
     better = _selection(copied_home, {"c_index": 0.63, "ece_26w": 0.02}, incumbent={"c_index": 0.62, "ece_26w": 0.02})
     version, promoted = _register(better, copied_home)
-    assert promoted and load_champion(copied_home).version == version
+    # The gate passed it, but the alias moves only once a week scored by it is published.
+    assert promoted and load_champion(copied_home).version == first.model_version
+    assert client.get_model_version(copied_home.registered_model_name, version).tags["promoted"] == "true"
+
+
+def _published(settings: Settings):
+    return Publications(settings.published).current()
+
+
+def test_a_run_stopped_between_register_and_publish_leaves_alias_and_week_agreeing(copied_home, monkeypatch):
+    before = _published(copied_home)
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("stopped before publishing")
+
+    monkeypatch.setattr("continuity.publication.publish_week", stopped)
+    with pytest.raises(RuntimeError, match="stopped before publishing"):
+        weekly(settings=copied_home, retrain=True)
+
+    client = MlflowClient(copied_home.tracking_uri)
+    newest = max(int(v.version) for v in client.search_model_versions(f"name='{copied_home.registered_model_name}'"))
+    assert newest > int(before.model_version)  # registered, never published
+    assert _published(copied_home).folder == before.folder
+    assert load_champion(copied_home).version == before.model_version
+
+
+def test_a_run_stopped_between_publish_and_promotion_is_finished_by_the_next(copied_home):
+    """The week is published by a version that passed the gate, the alias was not moved yet: the next run moves it."""
+    before = _published(copied_home)
+    better = _selection(copied_home, {"c_index": 0.63, "ece_26w": 0.02}, incumbent={"c_index": 0.62, "ece_26w": 0.02})
+    version, _ = _register(better, copied_home)
+    publish_week(copied_home, before.score_date, before.model_name, version,
+                 {name: before.table(name) for name in TABLES})
+    assert load_champion(copied_home).version == before.model_version != version
+
+    finish_promotion.fn(copied_home)
+
+    assert load_champion(copied_home).version == version == _published(copied_home).model_version
+
+
+def test_the_service_reads_without_failing_or_mixing_weeks_while_the_flow_runs(copied_home):
+    """A client reads continuously while two weekly runs publish: no failed run, no failed read, and
+    every answer comes from one published week (its date and model as published together)."""
+    app = create_app(copied_home)
+    token = create_token(copied_home, "admin")
+    worker_id = _published(copied_home).table("risk_scores").worker_id.iloc[0]
+    answers, stop = [], threading.Event()
+
+    def read() -> None:
+        with TestClient(app) as client:
+            client.headers["Authorization"] = f"Bearer {token}"
+            while not stop.is_set():
+                for path in (f"/workers/{worker_id}", "/health"):
+                    response = client.get(path)
+                    body = response.json() if response.status_code == 200 else {}
+                    answers.append((path, response.status_code, body.get("week"), body.get("model_version")))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        published = {(str(_published(copied_home).score_date), _published(copied_home).model_version)}
+        for _ in range(2):
+            result = weekly(settings=copied_home, retrain=False)
+            published.add((str(result.score_date), result.model_version))
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+
+    assert len(answers) > 20
+    assert [a for a in answers if a[1] != 200] == []
+    assert {(week, version) for _, _, week, version in answers} <= published
 
 
 def test_a_champion_in_an_older_format_is_neither_compared_with_nor_scored_by(copied_home):
@@ -119,7 +195,7 @@ def test_a_champion_in_an_older_format_is_neither_compared_with_nor_scored_by(co
     assert champion is not None and champion.version == load_champion(copied_home).version
     MlflowClient(copied_home.tracking_uri).set_tag(champion.run_id, FORMAT_TAG, "1")
     assert comparable_champion(copied_home) is None
-    with pytest.raises(IncompatibleChampion, match="format 1, this release reads 2"):
+    with pytest.raises(IncompatibleChampion, match=f"format 1, this release reads {FORECASTER_FORMAT}"):
         load_champion(copied_home)
 
 

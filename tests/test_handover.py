@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from continuity.planning.handover import NO_ROOM, naive_plan, plan_handover
+from continuity.handover.planner import NO_ROOM, naive_plan, plan_handover, situation
 
 from contract_frames import assignment, contact, load, worker
+from published_frames import publish_contract_week
 
 T = date(2021, 3, 1)
 HIRED = date(2018, 1, 1)
@@ -26,63 +27,77 @@ def risk(**p_26w: float) -> pd.DataFrame:
                          "p_26w": list(p_26w.values())})
 
 
+@pytest.fixture
+def publish(con, tmp_path):
+    """Publish the week at T of the hand-built tables with the given risk; each call a new publication."""
+    return lambda p: publish_contract_week(con, T, p, tmp_path / "published")
+
+
+def plan_for(publish, p: pd.DataFrame, leaver: str = "L", **options):
+    return plan_handover(situation(publish(p), leaver, **options))
+
+
+def naive_for(publish, p: pd.DataFrame, leaver: str = "L", **options):
+    return naive_plan(situation(publish(p), leaver, **options))
+
+
 def successors(plan) -> dict[str, str | None]:
     return {h.client_id: h.successor_id for h in plan.handovers}
 
 
-def test_a_client_goes_to_the_secondary_worker_who_knows_them(con):
+def test_a_client_goes_to_the_secondary_worker_who_knows_them(con, publish):
     load(con, workers=[worker(w, HIRED) for w in ("L", "S", "A")],
          assignments=[assignment("c1", "L", SINCE), assignment("c2", "L", SINCE),
                       assignment("c1", "S", SINCE, role="secondary"), *caseload("S", 6), *caseload("A", 2)])
-    plan = plan_handover(con, T, "L", risk(L=0.5, S=0.10, A=0.08))
+    plan = plan_for(publish, risk(L=0.5, S=0.10, A=0.08))
     by_client = {h.client_id: h for h in plan.handovers}
     assert by_client["c1"].successor_id == "S"
     assert by_client["c1"].reasons[0] == "already knows the client (secondary worker)"
     assert "same team" in by_client["c1"].reasons and "works in the same domain" in by_client["c1"].reasons
-    assert by_client["c1"].successor_p_leave == pytest.approx(1 - 0.9**2)  # 52 weeks from 26, constant hazard
-    assert "constant weekly hazard" in plan.risk_assumption
+    assert by_client["c1"].successor_p_leave == pytest.approx(1 - 0.9**2)  # the published 52-week probability
+    assert plan.risk_assumption is None
     assert plan.expected_further_handovers == pytest.approx(sum(h.successor_p_leave for h in plan.handovers))
 
 
-def test_room_under_the_norm_is_shared_and_clients_without_room_are_listed(con):
+def test_room_under_the_norm_is_shared_and_clients_without_room_are_listed(con, publish):
     load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B")]
          + [worker("O", HIRED, team_id="team2"), worker("far", HIRED, team_id="team3", region="GM0014"),
             worker("other-org", HIRED, team_id="team4", organisation_id="org2")],
          assignments=[assignment(f"c{i}", "L", SINCE, complexity=1 + i) for i in range(5)]
          + caseload("A", 10) + caseload("B", 11) + caseload("O", 11))
-    plan = plan_handover(con, T, "L", risk(L=0.5, A=0.1, B=0.1, O=0.1, far=0.0, **{"other-org": 0.0}))
+    plan = plan_for(publish, risk(L=0.5, A=0.1, B=0.1, O=0.1, far=0.0, **{"other-org": 0.0}))
     placed = pd.Series([s for s in successors(plan).values() if s is not None]).value_counts()
     assert placed.to_dict() == {"A": 2, "B": 1, "O": 1}  # 12 per fte minus the caseload
     assert plan.unplaced == ("c0",)  # the least complex waits; nobody is dropped
     assert [h.reasons for h in plan.handovers if h.client_id == "c0"] == [(NO_ROOM,)]
     assert "same organisation and region" in next(h for h in plan.handovers if h.successor_id == "O").reasons
-    assert naive_plan(con, T, "L", risk(L=0.5, A=0.1, B=0.1, O=0.1)).unplaced == ("c4",)
+    assert naive_for(publish, risk(L=0.5, A=0.1, B=0.1, O=0.1)).unplaced == ("c4",)
 
 
-def test_pins_are_placed_first_and_excluded_workers_never_chosen(con):
+def test_pins_are_placed_first_and_excluded_workers_never_chosen(con, publish):
     load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B", "C")],
          assignments=[assignment(f"c{i}", "L", SINCE) for i in range(3)]
          + [assignment("c0", "A", SINCE, role="secondary")]
          + caseload("A", 11) + caseload("B", 11) + caseload("C", 5))
     p = risk(L=0.5, A=0.01, B=0.01, C=0.3)
-    free = plan_handover(con, T, "L", p)
+    free = plan_for(publish, p)
     assert successors(free)["c0"] == "A"
 
-    plan = plan_handover(con, T, "L", p, pinned={"c1": "A"}, excluded={"B"})
+    plan = plan_for(publish, p, pinned={"c1": "A"}, excluded={"B"})
     assert successors(plan) == {"c0": "C", "c1": "A", "c2": "C"}  # A's only place went to the pin
     assert plan.handovers[1].reasons[0] == "pinned by the manager"
-    naive = naive_plan(con, T, "L", p, pinned={"c1": "A"}, excluded={"B"})
+    naive = naive_for(publish, p, pinned={"c1": "A"}, excluded={"B"})
     assert successors(naive)["c1"] == "A" and "B" not in successors(naive).values()
 
-    over = plan_handover(con, T, "L", p, pinned={"c0": "B", "c1": "B"})
+    over = plan_for(publish, p, pinned={"c0": "B", "c1": "B"})
     assert "takes the caseload above the norm" in over.handovers[1].reasons
     for pins, excluded in (({"c0": "B"}, {"B"}), ({"c0": "L"}, set()), ({"elsewhere": "A"}, set()),
                            ({"c0": "nobody"}, set())):
         with pytest.raises(ValueError):
-            plan_handover(con, T, "L", p, pinned=pins, excluded=excluded)
+            plan_for(publish, p, pinned=pins, excluded=excluded)
 
 
-def test_the_assignment_beats_serving_clients_one_by_one(con):
+def test_the_assignment_beats_serving_clients_one_by_one(con, publish):
     # c0 knows R and S, c1 only S; S is the steadier colleague. Serving c0 first gives it S
     # and leaves c1 with a stranger; the solver gives each client someone they know.
     load(con, workers=[worker(w, HIRED) for w in ("L", "R", "S")],
@@ -90,16 +105,16 @@ def test_the_assignment_beats_serving_clients_one_by_one(con):
          + caseload("R", 11) + caseload("S", 11),
          contacts=[contact("c0", "R", T - timedelta(weeks=30)), contact("c0", "S", T - timedelta(weeks=40)),
                    contact("c1", "S", T - timedelta(weeks=10))])
-    plan = plan_handover(con, T, "L", risk(L=0.5, R=0.2, S=0.1))
+    plan = plan_for(publish, risk(L=0.5, R=0.2, S=0.1))
     assert successors(plan) == {"c0": "R", "c1": "S"}
     assert all(h.reasons[0].startswith("already knows the client (1 contacts") for h in plan.handovers)
 
 
-def test_the_plan_hands_over_fewer_clients_again_than_the_least_loaded_colleague(con):
+def test_the_plan_hands_over_fewer_clients_again_than_the_least_loaded_colleague(con, publish):
     load(con, workers=[worker(w, HIRED) for w in ("L", "new", "steady")],
          assignments=[assignment(f"c{i}", "L", SINCE) for i in range(4)] + caseload("steady", 6))
     p = risk(L=0.5, new=0.6, steady=0.05)
-    optimal, naive = plan_handover(con, T, "L", p), naive_plan(con, T, "L", p)
+    optimal, naive = plan_for(publish, p), naive_for(publish, p)
     assert set(successors(naive).values()) == {"new"}  # the empty caseload is the least loaded
     assert set(successors(optimal).values()) == {"steady"}
     assert naive.expected_further_handovers == pytest.approx(4 * (1 - 0.4**2))
@@ -107,20 +122,21 @@ def test_the_plan_hands_over_fewer_clients_again_than_the_least_loaded_colleague
     assert (optimal.method, naive.method) == ("optimal", "least-loaded")
 
 
-def test_a_published_horizon_is_read_not_derived_and_output_is_deterministic(con):
+def test_a_published_horizon_is_read_not_derived_and_output_is_deterministic(con, publish):
     load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B", "C")],
          assignments=[assignment(f"c{i}", "L", SINCE, domain=d) for i, d in enumerate(["wmo", "jeugd"] * 3)]
          + caseload("A", 4, "jeugd") + caseload("B", 4) + caseload("C", 4))
     p = risk(L=0.5, A=0.2, B=0.2, C=0.2).assign(p_52w=[0.9, 0.3, 0.3, 0.3])
-    plan = plan_handover(con, T, "L", p)
+    plan = plan_for(publish, p)
     assert plan.risk_assumption is None
     assert {h.successor_p_leave for h in plan.handovers} == {0.3}
-    assert plan == plan_handover(con, T, "L", p.sample(frac=1.0, random_state=3))
+    assert plan == plan_for(publish, p.sample(frac=1.0, random_state=3))
     jeugd = [h for h in plan.handovers if h.client_id in ("c1", "c3", "c5")]
     assert all(h.successor_id == "A" and "works in the same domain" in h.reasons for h in jeugd)
 
 
-def test_a_leaver_who_is_not_active_is_refused(con):
-    load(con, workers=[worker("L", HIRED, termination_date=T - timedelta(days=1), termination_reason="voluntary")])
-    with pytest.raises(ValueError, match="not active"):
-        plan_handover(con, T, "L", risk(L=0.5))
+def test_a_leaver_who_is_not_scored_is_refused(con, publish):
+    load(con, workers=[worker("L", HIRED, termination_date=T - timedelta(days=1), termination_reason="voluntary"),
+                       worker("A", HIRED)])
+    with pytest.raises(ValueError, match="not scored in the week"):
+        plan_for(publish, risk(L=0.5))

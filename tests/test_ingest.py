@@ -16,7 +16,7 @@ import pytest
 
 from continuity.features.ingest import IngestReport, UnusableInput, ingest_dir
 from continuity.features.pseudonymise import pseudonym
-from continuity.features.spreadsheet_safety import is_formula_like, neutralise, neutralise_frame
+from continuity.spreadsheet_safety import is_formula_like, neutralise, neutralise_frame
 
 KEY = "test-key"
 EXPORT = date(2024, 6, 3)

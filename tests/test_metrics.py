@@ -14,7 +14,6 @@ from continuity.models.metrics import (
     horizon_status,
     integrated_brier,
     lead_times,
-    time_dependent_auc,
     top_list_precision_recall,
     top_share_flags,
 )
@@ -54,12 +53,14 @@ def test_concordance_is_one_for_a_perfect_ranking_and_zero_for_the_reverse():
     assert concordance(rows, -risk, tau=52)["c_index"] == pytest.approx(0.0)
 
 
-def test_time_dependent_auc_separates_leavers_and_is_undefined_without_them():
-    rows, risk = survival_cohort()
-    auc = time_dependent_auc(rows, np.column_stack([risk, risk]), [13, 26])
-    assert auc == pytest.approx({"auc_13w": 1.0, "auc_26w": 1.0})
-    late = outcomes([30, 40, 60], ["voluntary", "voluntary", "censored"])
-    assert np.isnan(time_dependent_auc(late, np.ones((3, 1)), [13])["auc_13w"])
+def test_auc_judges_the_published_incidence_so_another_exit_is_a_known_no():
+    # A retiree ranked above the one leaver: as a known "did not leave voluntarily" she costs
+    # the leaver one of four comparisons; censoring her (the cause-specific view) would give 1.0.
+    rows = outcomes([5, 6, 40, 40, 40], ["voluntary", "retirement", "censored", "censored", "censored"])
+    risk = pd.DataFrame({"p_13w": [0.5, 0.9, 0.3, 0.2, 0.1]})
+    metrics = forecast_metrics(rows.assign(snapshot_date=pd.Timestamp("2024-01-01")), risk, np.ones((5, 13)))
+    assert metrics["n_known_13w"] == 5
+    assert metrics["auc_13w"] == pytest.approx(0.75)
 
 
 def test_integrated_brier_rewards_curves_that_drop_when_the_worker_leaves():
@@ -67,8 +68,10 @@ def test_integrated_brier_rewards_curves_that_drop_when_the_worker_leaves():
     weeks = np.arange(1, 53)
     sharp = (weeks[None, :] < rows["duration"].to_numpy()[:, None]).astype(float)
     vague = np.full_like(sharp, 0.5)
-    assert integrated_brier(rows, sharp, weeks) < 0.01
-    assert integrated_brier(rows, vague, weeks) == pytest.approx(0.25, abs=0.01)
+    assert integrated_brier(rows, sharp) < 0.01
+    assert integrated_brier(rows, vague) == pytest.approx(0.25, abs=0.01)
+    # The follow-up must reach past the last week for the censoring weights to exist.
+    assert np.isnan(integrated_brier(rows, np.ones((len(rows), 60))))
 
 
 def test_calibration_error_is_zero_when_each_decile_leaves_at_its_predicted_rate_and_the_offset_otherwise():
@@ -76,6 +79,7 @@ def test_calibration_error_is_zero_when_each_decile_leaves_at_its_predicted_rate
     left = np.concatenate([np.r_[np.ones(k), np.zeros(20 - k)] for k in range(1, 11)])
     assert expected_calibration_error(p, left) == pytest.approx(0.0)
     assert expected_calibration_error(p + 0.03, left) == pytest.approx(0.03)
+    assert np.isnan(expected_calibration_error(p[:99], left[:99]))  # too few rows for ten deciles
     table = calibration_table(p * 2, left)
     assert table["observed_over_expected"].to_numpy() == pytest.approx(np.full(10, 0.5))
 
@@ -112,8 +116,9 @@ def test_forecast_metrics_reports_every_figure_for_every_horizon():
     p = pd.DataFrame({"p_13w": risk / 200, "p_26w": risk / 100})
     weeks = np.arange(1, 27)
     survival_at = np.exp(-np.outer(p["p_26w"], weeks / 26))
-    dates = pd.Series(pd.Timestamp("2024-01-01"), index=rows.index)
-    metrics = forecast_metrics(rows, p, (13, 26), survival_at, weeks, dates)
+    metrics = forecast_metrics(rows.assign(snapshot_date=pd.Timestamp("2024-01-01")), p, survival_at)
     assert metrics["c_index"] == pytest.approx(1.0)
     assert metrics["top_decile_precision_26w"] == pytest.approx(1.0)
-    assert {"auc_13w", "auc_26w", "ibs", "ece_13w", "ece_26w", "top_decile_recall_13w"} <= metrics.keys()
+    assert metrics["auc_13w"] == metrics["auc_26w"] == pytest.approx(1.0)
+    assert np.isfinite(metrics["ibs"]) and np.isfinite(metrics["ece_26w"])
+    assert {"brier_13w", "n_known_26w", "predicted_26w", "observed_26w", "top_decile_recall_13w"} <= metrics.keys()

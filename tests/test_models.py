@@ -7,12 +7,14 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from model_frames import TRUE_LOG_HR, default_frames, fitted
+from lifelines import CoxPHFitter
+from model_frames import default_frames, fitted
 
 from continuity.features.feature_spec import BY_NAME
 from continuity.models.cox import CoxForecaster
-from continuity.models.evaluation import evaluate
-from continuity.models.split import time_split
+from continuity.models.metrics import evaluate
+from continuity.models.split import thin, time_split
+from continuity.models.targets import attach_labels
 
 NAMES = ["cox", "gradient_boosting"]
 # Features that carry a true driver in the generator: the driver itself or an exact proxy
@@ -141,3 +143,19 @@ def test_thinning_trains_on_fewer_rows():
     every_fourth = CoxForecaster(thin_every=4).fit(rows, frames.labels)
     assert every_week.n_training_rows_ == len(rows)
     assert every_fourth.n_training_rows_ < len(rows) / 3
+
+
+
+def test_cox_keeps_its_coefficients_not_the_fitter_and_scores_as_lifelines_does():
+    split, forecaster = fitted("cox")
+    learner = forecaster.voluntary_.learner
+    assert not isinstance(learner, CoxPHFitter)  # the fitter would keep every training row
+    rows = thin(split.train_snapshots, forecaster.thin_every)
+    labels = attach_labels(rows, split.train_labels)
+    design = forecaster.encoder_.transform(rows)
+    full = CoxPHFitter(penalizer=forecaster.penalizer).fit(
+        design.assign(_duration=labels["duration"].to_numpy(), _event=labels["event"].to_numpy()),
+        duration_col="_duration", event_col="_event")
+    scored = forecaster.encoder_.transform(split.test_snapshots)
+    np.testing.assert_allclose(forecaster._log_hazard(learner, scored), full.predict_log_partial_hazard(scored),
+                               rtol=1e-9, atol=1e-12)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import pickle
+from pathlib import Path
+
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from model_frames import fitted
 
 from continuity.config import Settings
-from continuity.models.evaluation import evaluate
-from continuity.models.registry import CHAMPION, load_champion, log_forecaster, register_version
+from continuity.models.metrics import evaluate
+from continuity.models.registry import CHAMPION, load_champion, log_forecaster, promote, register_version
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +28,13 @@ def champion_run(registry_settings):
     split, forecaster = fitted("cox")
     metrics = evaluate(forecaster, split.test_snapshots, split.test_labels)
     run_id = log_forecaster(forecaster, metrics, {"holdout_weeks": 12}, registry_settings)
-    return run_id, register_version(run_id, registry_settings, promote=True), forecaster, split, metrics
+    return run_id, _champion(run_id, registry_settings), forecaster, split, metrics
+
+
+def _champion(run_id: str, settings: Settings) -> str:
+    version = register_version(run_id, settings, passed_gate=True)
+    promote(settings, version)
+    return version
 
 
 def test_run_records_params_metrics_and_a_signed_model(champion_run, registry_settings):
@@ -59,8 +70,33 @@ def test_a_new_champion_takes_the_alias(champion_run, registry_settings):
     first_run, first_version, *_ = champion_run
     split, challenger = fitted("gradient_boosting")
     run_id = log_forecaster(challenger, {"c_index": 0.8}, {}, registry_settings)
-    version = register_version(run_id, registry_settings, promote=True)
+    version = _champion(run_id, registry_settings)
     assert int(version) == int(first_version) + 1
     champion = load_champion(registry_settings)
     assert (champion.version, champion.run_id) == (version, run_id)
     assert champion.forecaster.name == "gradient_boosting"
+
+
+class _ArrayLengths(pickle.Pickler):
+    """Pickles into nothing, noting the length of every array on the way."""
+
+    def __init__(self):
+        super().__init__(io.BytesIO())
+        self.lengths = []
+
+    def persistent_id(self, obj):
+        if isinstance(obj, np.ndarray) and obj.ndim:
+            self.lengths.append(len(obj))
+        return None
+
+
+def test_the_registered_cox_model_keeps_no_training_rows_and_scores_the_same(champion_run, registry_settings):
+    """Hardening: the artifact holds coefficients, baselines, encoder and calibration, not the training data."""
+    _, version, forecaster, split, _ = champion_run
+    folder = Path(mlflow.artifacts.download_artifacts(f"models:/{registry_settings.registered_model_name}/{version}"))
+    stored = pickle.loads((folder / "artifacts" / "forecaster.pkl").read_bytes())
+    walker = _ArrayLengths()
+    walker.dump(stored)
+    assert walker.lengths and max(walker.lengths) < stored.n_training_rows_ / 4
+    rows = split.test_snapshots
+    pd.testing.assert_frame_equal(stored.predict_risk(rows), forecaster.predict_risk(rows), check_exact=True)

@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from continuity.models.registry import load_champion
-from continuity.planning.aggregates import aggregate_forecast
-from continuity.planning.scenarios import LABEL, SCENARIOS, run_scenario
-from continuity.planning.sector_frame import NO_CASELOAD, MissingTables, sector_frame
-from continuity.sector import CASELOAD_NORM_PER_FTE
+from continuity.forecasts.aggregates import aggregate_forecast
+from continuity.forecasts.scenarios import LABEL, SCENARIOS, run_scenario
+from continuity.features.situation import NO_CASELOAD
+from continuity.forecasts.frame import forecast_frame
+from continuity.publication import Publications
+from continuity.vocabulary import CASELOAD_NORM_PER_FTE
 from continuity.warehouse import connect
 
 
@@ -27,9 +29,8 @@ def score_date(weekly_run):
 
 
 @pytest.fixture(scope="module")
-def frame(settings, score_date):
-    with connect(settings.warehouse, read_only=True) as con:
-        return sector_frame(con, score_date)
+def frame(settings):
+    return forecast_frame(Publications(settings.published).current())
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +64,6 @@ def test_the_frame_holds_every_scored_worker_with_its_groupings(settings, frame,
     voluntary = left[window & (left.termination_reason == "voluntary")]
     assert sorted(frame.leavers.worker_id) == sorted(voluntary.worker_id)
     assert len(frame.leavers) > 0
-
-
-def test_a_warehouse_without_contract_tables_is_refused(tmp_path):
-    with connect(tmp_path / "empty.duckdb") as con:
-        con.execute("create table risk_scores (score_date date, worker_id varchar, p_13w double, p_26w double)")
-        with pytest.raises(MissingTables, match="worker_exposure"):
-            sector_frame(con, pd.Timestamp("2024-01-01").date())
 
 
 @pytest.mark.parametrize(("scenario", "holds"), [

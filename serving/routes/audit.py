@@ -1,4 +1,5 @@
-"""The audit log of individual reads, for the admin (and through them the works council and the DPO)."""
+"""The audit log of individual reads and of refused attempts, for the admin (and through them the works
+council and the DPO)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ router = APIRouter(
 )
 
 
-@router.get("/audit", response_model=AuditPage, summary="Who read which worker's data, when, through which endpoint")
+@router.get("/audit", response_model=AuditPage,
+            summary="Who read which worker's data, or was refused it, when, through which endpoint")
 def audit_log(
     request: Request,
     access: AccessDep,
     _: AdminDep,
-    worker_id: Annotated[str | None, Query(description="Only reads that returned this worker.")] = None,
+    worker_id: Annotated[str | None, Query(
+        description="Only reads that returned this worker, or refused attempts that asked for them.")] = None,
     token_id: Annotated[str | None, Query(description="Only reads made with this token id.")] = None,
     endpoint: Annotated[str | None, Query(description="Only this endpoint, e.g. 'GET /workers/{worker_id}'.")] = None,
     since: Annotated[datetime | None, Query(description="Only reads at or after this moment (UTC when no zone).")] = None,
@@ -35,7 +38,8 @@ def audit_log(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, description="Entries per page, 1 to 500.")] = 50,
 ) -> AuditPage:
-    """Audit entries, newest first, each with the workers whose data was returned."""
+    """Audit entries, newest first: each read with the workers whose data was returned, and each attempt
+    refused (status 403) with what it asked for."""
     request.app.state.audit.apply()  # the reads still in the journal, so that every read made is listed
     total, items = access.audit(
         worker_id=worker_id, token_id=token_id, endpoint=endpoint, since=since, until=until,

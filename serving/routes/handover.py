@@ -1,26 +1,23 @@
 """Handover plans for managers: a successor for each client of a leaving worker, and re-planning with pins.
 
-The plan reads the warehouse (who is active, who knows which client, who has room) at the
-handover date and the published week's probabilities of leaving. A manager's plan only
-considers the teams they manage: a colleague of another team would show that colleague's
-probability of leaving, which a manager may not see, and would take a client into a team
-the manager does not run. hr and admin plan across the leaver's team, organisation and region.
+The plan is made from the published week alone (``handover.planner``). A caller's plan only
+considers the workers the caller may see: a manager's teams, hr's organisation. A colleague
+outside that scope would show their probability of leaving, which the caller may not see,
+and would take a client where the caller does not decide. A pin to a worker outside the
+scope gets the same answer as a pin to an id that does not exist.
 """
 
 from __future__ import annotations
 
-import duckdb
-import pandas as pd
 from fastapi import APIRouter, HTTPException
 
 from continuity.access import Grant, Role
-from continuity.planning.handover import naive_plan, plan_handover
+from continuity.handover.planner import naive_plan, plan_handover, situation
 from continuity.serving.auth import ReaderDep
-from continuity.serving.deps import AuditDep, StoreDep, WeekDep, unreadable_worker
+from continuity.serving.deps import AuditDep, WeekDep, unreadable_worker
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import HandoverPlanResponse, HandoverRequest
-from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedWeek
-from continuity.warehouse import connect
+from continuity.serving.store import PublishedWeek
 
 router = APIRouter(
     tags=["handover"],
@@ -28,14 +25,18 @@ router = APIRouter(
         **UNAUTHENTICATED,
         **NOT_PUBLISHED,
         400: {"model": Problem, "description": "The body is not valid JSON."},
-        403: {"model": Problem, "description": "A sector token, or a worker or successor outside the token's scope."},
+        403: {"model": Problem, "description": "A sector token, or a leaving worker outside the token's scope."},
         404: {"model": Problem, "description": "The worker has no score in the latest published week: for admin any "
                                                "such id, for hr and managers a worker last scored in their scope."},
-        422: {"description": "An invalid body, a worker not active on the date, or a pin that cannot be honoured."},
+        422: {"description": "An invalid body, a date other than the published week, or a pin that cannot be "
+                              "honoured (to a worker unknown or outside the token's scope alike)."},
     },
 )
 
-MANAGER_SCOPE = "colleagues outside the teams this token manages are left out of the plan"
+SCOPE_NOTES = {
+    Role.manager: "colleagues outside the teams this token manages are left out of the plan",
+    Role.hr: "colleagues outside this token's organisation are left out of the plan",
+}
 
 
 def _out_of_scope(week: PublishedWeek, grant: Grant) -> set[str]:
@@ -49,32 +50,22 @@ def _out_of_scope(week: PublishedWeek, grant: Grant) -> set[str]:
     "/handover-plans", response_model=HandoverPlanResponse,
     summary="A successor for each client of a leaving worker, compared with a naive plan",
 )
-def handover_plan(body: HandoverRequest, store: StoreDep, week: WeekDep, grant: ReaderDep,
-                  audit: AuditDep) -> HandoverPlanResponse:
+def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit: AuditDep) -> HandoverPlanResponse:
     """Each open primary client of the worker gets a successor from the same team (or organisation and
     region) with room under the caseload norm, preferring one who already knows the client, works in
     the client's domain and is likely to stay; solved as one assignment problem. Post again with
     `pinned` and `excluded` to re-plan. The leaver and every successor shown are recorded in the audit log."""
     leaver = week.by_worker.get(body.worker_id)
     if leaver is None or not grant.sees(leaver):
-        raise unreadable_worker(grant, body.worker_id, week)
-    hidden = _out_of_scope(week, grant)
-    outside = sorted(set(body.pinned.values()) & hidden)
-    if outside:
-        raise HTTPException(403, f"successor(s) {', '.join(outside)} outside your scope ({grant.scope})")
-    risk = pd.DataFrame(week.ranked, columns=["worker_id", "p_13w", "p_26w"])
-    t = body.date or week.score_date
-    options = {"pinned": body.pinned, "excluded": set(body.excluded) | hidden}
+        raise audit.refusal(unreadable_worker(grant, body.worker_id, week), [body.worker_id])
+    if body.date is not None and body.date != week.score_date:
+        raise HTTPException(422, f"plans are made for the published week ({week.score_date}); got date {body.date}")
     try:
-        with connect(store.warehouse, read_only=True) as con:
-            plan = plan_handover(con, t, leaver["worker_id"], risk, **options)
-            naive = naive_plan(con, t, leaver["worker_id"], risk, **options)
-    except (duckdb.IOException, duckdb.ConnectionException) as error:
-        raise NothingPublished(f"the warehouse is being written, try again shortly ({error})", RETRY_AFTER_S) from error
-    except duckdb.CatalogException as error:
-        raise NothingPublished(f"the warehouse has no contract tables to plan from ({error})") from error
+        now = situation(week.publication, leaver["worker_id"], pinned=body.pinned, excluded=set(body.excluded),
+                        hidden=_out_of_scope(week, grant))
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
+    plan, naive = plan_handover(now), naive_plan(now)
     audit([leaver["worker_id"], *sorted({h.successor_id for h in plan.handovers if h.successor_id})])
     return HandoverPlanResponse(
         leaving_worker_id=plan.leaving_worker_id, date=plan.date, week=week.score_date,
@@ -83,5 +74,5 @@ def handover_plan(body: HandoverRequest, store: StoreDep, week: WeekDep, grant: 
              "successor_p_leave": h.successor_p_leave} for h in plan.handovers],
         unplaced=list(plan.unplaced), expected_further_handovers=plan.expected_further_handovers,
         naive_expected_further_handovers=naive.expected_further_handovers, risk_assumption=plan.risk_assumption,
-        scope_note=MANAGER_SCOPE if grant.role is Role.manager else None,
+        scope_note=SCOPE_NOTES.get(grant.role),
     )

@@ -20,16 +20,11 @@ router = APIRouter(tags=["health"])
 def health(store: StoreDep, response: Response) -> Health:
     """200 while a published week is served; 503, with the same body, when none is, so a
     load balancer or the weekly flow's smoke test can tell a running service from a useful one."""
-    reachable = store.warehouse.is_file()
     try:
         week = store.current()
     except NothingPublished as reason:
         response.status_code = 503
-        return Health(
-            status="no_data", warehouse=str(store.warehouse), warehouse_reachable=reachable,
-            week=None, workers_scored=0, model_name=None, model_version=None, detail=str(reason),
-        )
-    return Health(
-        status="ok", warehouse=str(store.warehouse), warehouse_reachable=reachable, week=week.score_date,
-        workers_scored=len(week.ranked), model_name=week.model_name, model_version=week.model_version,
-    )
+        return Health(status="no_data", week=None, workers_scored=0, model_name=None, model_version=None,
+                      detail=str(reason))
+    return Health(status="ok", week=week.score_date, workers_scored=len(week.ranked),
+                  model_name=week.model_name, model_version=week.model_version)

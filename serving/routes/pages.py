@@ -2,18 +2,24 @@
 
 Server-rendered with Jinja2, plain forms and links, no JavaScript. Each page goes through the
 same scoped and audited dependencies as the API, so a page can show nothing the API would
-refuse. The token travels in an HttpOnly, SameSite=Strict cookie set by the login form.
+refuse. The login form trades the token for a session in an HttpOnly, SameSite=Strict cookie;
+both forms (login, logout) are refused when sent from another site (``auth``).
+
+Ids take the rest of the path (``:path``): an id from an HR export may hold a "/", which a
+link sends encoded and the server has decoded by the time the route is matched.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from continuity.serving.auth import COOKIE, AccessDep
+from continuity.serving.auth import COOKIE, AccessDep, check_same_origin
 from continuity.serving.charts import Plot
 from continuity.serving.deps import AuditDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep
 from continuity.serving.schemas import Horizon
@@ -23,9 +29,17 @@ from continuity.serving.templating import render
 PAGE_SIZE = 50
 
 router = APIRouter(prefix="/ui", include_in_schema=False, default_response_class=HTMLResponse)
+root = APIRouter(include_in_schema=False)
+
+
+@root.get("/")
+def start() -> RedirectResponse:
+    """The service's address leads to the page; the API's own start is /docs."""
+    return RedirectResponse("/ui", status_code=303)
 
 
 @router.get("")
+@router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/ui/risk-list", status_code=303)
 
@@ -37,19 +51,33 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request, access: AccessDep) -> Response:
-    """Plain urlencoded form, parsed here: the service needs no multipart dependency for one field."""
-    token = parse_qs((await request.body()).decode()).get("token", [""])[0].strip()
-    if not token or access.authenticate(token) is None:
+    """Plain urlencoded form, parsed here: the service needs no multipart dependency for one field.
+    A form is ASCII, its other characters percent-encoded as UTF-8; anything else is refused."""
+    check_same_origin(request)
+    try:
+        form = parse_qs((await request.body()).decode("ascii"), errors="strict")
+    except UnicodeDecodeError:
+        return render(request, "login.html", status_code=400, error="The form could not be read: it is not valid UTF-8.")
+    token = form.get("token", [""])[0].strip()
+    grant = access.authenticate(token) if token else None
+    if grant is None:
         return render(request, "login.html", status_code=401, error="That token is unknown or has been revoked.")
+    hours = request.app.state.settings.session_hours
+    session = await run_in_threadpool(access.open_session, grant, hours)
     response = RedirectResponse("/ui/risk-list", status_code=303)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
+        COOKIE, session, max_age=math.ceil(hours * 3600), httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", path="/",
     )
     return response
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request, access: AccessDep) -> RedirectResponse:
+    """Ends the session on the server too, so a copy of the cookie is worth nothing afterwards."""
+    check_same_origin(request)
+    if session := request.cookies.get(COOKIE):
+        access.end_session(session)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -76,7 +104,7 @@ def risk_list(
     )
 
 
-@router.get("/workers/{worker_id}")
+@router.get("/workers/{worker_id:path}")
 def worker(request: Request, scored: ScoredWorkerDep) -> HTMLResponse:
     week, worker = scored.week, scored.record
     worker_id = worker["worker_id"]
@@ -89,7 +117,7 @@ def worker(request: Request, scored: ScoredWorkerDep) -> HTMLResponse:
     )
 
 
-@router.get("/teams/{team_id}")
+@router.get("/teams/{team_id:path}")
 def team(
     request: Request, members: TeamDep, week: WeekDep, audit: AuditDep, horizon: Annotated[Horizon, Query()] = Horizon.weeks_26,
 ) -> HTMLResponse:

@@ -22,10 +22,10 @@ router = APIRouter(
 )
 
 
-@router.get("/{team_id}", response_model=TeamView, summary="A team's workers, their exposure, and the clients at stake")
+@router.get("/{team_id:path}", response_model=TeamView, summary="A team's workers, their exposure, and the clients at stake")
 def team(
     members: TeamDep, week: WeekDep, audit: AuditDep,
-    horizon: Annotated[Horizon, Query(description="Probabilities of leaving within 13 or 26 weeks.")] = Horizon.weeks_26,
+    horizon: Annotated[Horizon, Query(description="Probabilities of leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
 ) -> TeamView:
     """Every scored worker of the team with the probability of leaving and the clients expected to
     lose them; then the clients whose usual provider is in the team, most vulnerable first. Audited."""

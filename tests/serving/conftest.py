@@ -1,4 +1,4 @@
-"""A small published warehouse, written through the same tables the weekly flow publishes.
+"""A small published home, written through the weekly flow's own publishing step.
 
 Two organisations, three teams, 36 workers over two score weeks (and the HR export's
 occupations, one of them a spreadsheet formula to prove exports neutralise it): one worker is scored only
@@ -14,7 +14,6 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,8 +24,9 @@ from fastapi.testclient import TestClient
 from continuity.access import create_token, revoke_token
 from continuity.config import Settings
 from continuity.features.feature_spec import BY_NAME, MODEL_FEATURES
+from continuity.publication import Publications, publish_week
+from continuity.published import HISTORY_TABLES, TABLES
 from continuity.serving.app import create_app
-from continuity.warehouse import connect
 
 EARLIER_WEEK = date(2024, 6, 3)
 LATEST_WEEK = date(2024, 6, 10)
@@ -37,22 +37,6 @@ LEFT, HIRED, NO_CLIENTS = "W034", ("W035", "W036"), "W010"
 OCCUPATIONS = ("maatschappelijk werker", "jeugd- en gezinswerker", "Wmo-consulent")
 FORMULA_OCCUPATION = "=HYPERLINK(\"http://evil.example\",\"click\")"
 FORMULA_WORKER = "W005"
-
-DDL = """
-create table if not exists risk_scores (
-    score_date DATE, worker_id VARCHAR, organisation_id VARCHAR, team_id VARCHAR,
-    p_13w DOUBLE, p_26w DOUBLE, rank INTEGER, drivers VARCHAR, model_name VARCHAR, model_version VARCHAR);
-create table if not exists survival_curves (score_date DATE, worker_id VARCHAR, week INTEGER, survival DOUBLE);
-create table if not exists worker_exposure (
-    score_date DATE, worker_id VARCHAR, active_clients INTEGER, vulnerable_clients INTEGER,
-    mean_relationship_weeks DOUBLE, weighted_clients DOUBLE, expected_exposure_13w DOUBLE, expected_exposure_26w DOUBLE);
-create table if not exists client_exposure (
-    score_date DATE, worker_id VARCHAR, client_id VARCHAR, role VARCHAR, domain VARCHAR, complexity INTEGER,
-    vulnerable BOOLEAN, relationship_weeks DOUBLE, contact_share DOUBLE, usual_provider BOOLEAN,
-    upc DOUBLE, coc DOUBLE, secon DOUBLE, mmci DOUBLE, kpc DOUBLE, distinct_workers_12m INTEGER,
-    handovers_12m INTEGER, coc_drop DOUBLE, exposure DOUBLE);
-"""
-
 
 def _team(worker_id: str) -> str:
     return list(TEAMS)[(int(worker_id[1:]) - 1) // 12]
@@ -67,17 +51,18 @@ def _drivers(rng: np.random.Generator) -> str:
     ])
 
 
-def _clients(score_date: date, worker_id: str, p_13w: float, p_26w: float, rng: np.random.Generator):
+def _clients(worker_id: str, p_13w: float, p_26w: float, p_52w: float, rng: np.random.Generator):
     rows = []
     for k in range(0 if worker_id == NO_CLIENTS else int(rng.integers(1, 6))):
         contacts = int(rng.integers(1, 20))
         share = float(rng.uniform(0.2, 1.0))
         coc = float(rng.uniform(0.1, 1.0)) if contacts >= 2 else np.nan
         rows.append({
-            "score_date": score_date, "worker_id": worker_id,
+            "worker_id": worker_id,
             "client_id": hashlib.sha256(f"client-{worker_id}-{k}".encode()).hexdigest()[:16],
             "role": "primary" if k % 3 else "secondary", "domain": str(rng.choice(["wmo", "jeugd", "participatie"])),
-            "complexity": int(rng.integers(1, 6)), "vulnerable": bool(rng.random() < 0.3),
+            "complexity": (complexity := int(rng.integers(1, 6))), "vulnerable": (vulnerable := bool(rng.random() < 0.3)),
+            "need": complexity / 3 * (1.5 if vulnerable else 1.0),
             "relationship_weeks": float(rng.integers(1, 200)), "contact_share": share, "usual_provider": share >= 0.5,
             "upc": max(share, 0.5), "coc": coc, "secon": coc, "mmci": float(rng.uniform(0, 1)),
             "kpc": float(rng.uniform(0, 1)) if k else np.nan, "distinct_workers_12m": int(rng.integers(1, 5)),
@@ -88,46 +73,74 @@ def _clients(score_date: date, worker_id: str, p_13w: float, p_26w: float, rng: 
     if clients.empty:
         return clients, None
     summary = {
-        "score_date": score_date, "worker_id": worker_id, "active_clients": len(clients),
+        "worker_id": worker_id, "active_clients": len(clients),
         "vulnerable_clients": int(clients["vulnerable"].sum()),
         "mean_relationship_weeks": float(clients["relationship_weeks"].mean()),
         "weighted_clients": float(clients["exposure"].sum()),
         "expected_exposure_13w": p_13w * float(clients["exposure"].sum()),
         "expected_exposure_26w": p_26w * float(clients["exposure"].sum()),
+        "expected_exposure_52w": p_52w * float(clients["exposure"].sum()),
     }
     return clients, summary
 
 
-def publish_week(con: duckdb.DuckDBPyConnection, score_date: date, workers: list[str], version: str, seed: int) -> None:
-    """Append one score week to the published tables, as the weekly flow does."""
+REGIONS = {"team-a1": "GM0363", "team-a2": "GM0344", "team-b1": "GM0363"}
+DOMAINS = ("wmo", "jeugd", "participatie")
+
+
+def _situation(workers: list[str], clients: pd.DataFrame, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """The published week's snapshot, leavers, familiarity and domains for the fixture's workers."""
+    snapshot = pd.DataFrame({
+        "worker_id": workers, "region": [REGIONS[_team(w)] for w in workers],
+        "occupation": [occupation(w) for w in workers],
+        "domain": [str(rng.choice(DOMAINS)) for _ in workers],
+        "caseload": rng.integers(0, 16, size=len(workers)).astype(float),
+        "fte": rng.choice([0.6, 0.8, 1.0], size=len(workers)), "tenure_weeks": rng.integers(10, 500, size=len(workers)).astype(float),
+    })
+    left = [w for w in WORKERS if w == LEFT and w not in workers]
+    leavers = pd.DataFrame({"worker_id": left, "organisation_id": [TEAMS[_team(w)] for w in left],
+                            "team_id": [_team(w) for w in left], "region": [REGIONS[_team(w)] for w in left],
+                            "occupation": [occupation(w) for w in left], "domain": "wmo"})
+    primary = clients[clients.role == "primary"] if len(clients) else clients
+    colleagues = [w for w in workers]
+    familiarity = pd.DataFrame({
+        "client_id": list(primary.client_id) if len(primary) else [],
+        "worker_id": [str(rng.choice(colleagues)) for _ in range(len(primary))],
+        "secondary": rng.random(len(primary)) < 0.5, "contacts_12m": rng.integers(0, 8, size=len(primary)),
+    })
+    domains = (clients[["worker_id", "domain"]].drop_duplicates() if len(clients)
+               else pd.DataFrame(columns=["worker_id", "domain"]))
+    return {"worker_snapshot": snapshot, "voluntary_leavers": leavers, "client_familiarity": familiarity,
+            "worker_domains": domains}
+
+
+def publish_fixture_week(settings: Settings, score_date: date, workers: list[str], version: str, seed: int) -> None:
+    """Publish one score week through the weekly flow's own publishing step."""
     rng = np.random.default_rng(seed)
     p_26w = rng.beta(2, 12, size=len(workers))
     p_13w = 1 - np.sqrt(1 - p_26w)
+    p_52w = 1 - (1 - p_26w) ** 2
     risk = pd.DataFrame({
-        "score_date": score_date, "worker_id": workers, "organisation_id": [TEAMS[_team(w)] for w in workers],
-        "team_id": [_team(w) for w in workers], "p_13w": p_13w, "p_26w": p_26w,
+        "worker_id": workers, "organisation_id": [TEAMS[_team(w)] for w in workers],
+        "team_id": [_team(w) for w in workers], "p_13w": p_13w, "p_26w": p_26w, "p_52w": p_52w,
         "rank": pd.Series(p_26w).rank(ascending=False, method="first").astype(int),
         "drivers": [_drivers(rng) for _ in workers], "model_name": MODEL_NAME, "model_version": version,
     })
     weeks = np.arange(53)
     curves = pd.DataFrame([
-        {"score_date": score_date, "worker_id": w, "week": int(t), "survival": float((1 - p) ** (t / 26))}
+        {"worker_id": w, "week": int(t), "survival": float((1 - p) ** (t / 26))}
         for w, p in zip(workers, p_26w) for t in weeks
     ])
     clients, summaries = [], []
-    for w, p13, p26 in zip(workers, p_13w, p_26w):
-        frame, summary = _clients(score_date, w, float(p13), float(p26), rng)
+    for w, p13, p26, p52 in zip(workers, p_13w, p_26w, p_52w):
+        frame, summary = _clients(w, float(p13), float(p26), float(p52), rng)
         clients.append(frame)
         if summary:
             summaries.append(summary)
-    con.execute(DDL)
-    for table, frame in (
-        ("risk_scores", risk), ("survival_curves", curves),
-        ("worker_exposure", pd.DataFrame(summaries)), ("client_exposure", pd.concat(clients, ignore_index=True)),
-    ):
-        con.register("published", frame)
-        con.execute(f"insert into {table} by name select * from published")
-        con.unregister("published")
+    clients = pd.concat(clients, ignore_index=True)
+    week = {"risk_scores": risk, "survival_curves": curves, "worker_exposure": pd.DataFrame(summaries),
+            "client_exposure": clients} | _situation(workers, clients, rng)
+    publish_week(settings, score_date, MODEL_NAME, version, week)
 
 
 def occupation(worker_id: str) -> str:
@@ -135,17 +148,13 @@ def occupation(worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("published") / "warehouse.duckdb"
-    with connect(path) as con:
-        publish_week(con, EARLIER_WEEK, [w for w in WORKERS if w not in HIRED], version="3", seed=1)
-        publish_week(con, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
-        workers = pd.DataFrame({
-            "worker_id": WORKERS, "organisation_id": [TEAMS[_team(w)] for w in WORKERS],
-            "team_id": [_team(w) for w in WORKERS], "occupation": [occupation(w) for w in WORKERS],
-        })
-        con.execute("create table workers as select * from workers")
-    return path
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A home holding two published weeks (and their history in the warehouse)."""
+    home = tmp_path_factory.mktemp("published")
+    settings = Settings(home=home)
+    publish_fixture_week(settings, EARLIER_WEEK, [w for w in WORKERS if w not in HIRED], version="3", seed=1)
+    publish_fixture_week(settings, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
+    return settings
 
 
 def authenticated(client: TestClient, token: str) -> TestClient:
@@ -154,19 +163,13 @@ def authenticated(client: TestClient, token: str) -> TestClient:
 
 
 @pytest.fixture
-def admin_client(tmp_path: Path) -> Callable[[Path], TestClient]:
-    """A client of a fresh service over the given warehouse holding an admin token, for tests about data, not scope."""
+def admin_client() -> Callable[[Settings], TestClient]:
+    """A client of a fresh service over the given home holding an admin token, for tests about data, not scope."""
 
-    def start(warehouse: Path) -> TestClient:
-        settings = Settings(warehouse_path=warehouse, home=tmp_path)
+    def start(settings: Settings) -> TestClient:
         return authenticated(TestClient(create_app(settings)), create_token(settings, "admin"))
 
     return start
-
-
-@pytest.fixture(scope="session")
-def settings(warehouse: Path) -> Settings:
-    return Settings(warehouse_path=warehouse, home=warehouse.parent)
 
 
 @pytest.fixture(scope="session")
@@ -204,11 +207,18 @@ def client(as_role) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="session")
-def published(warehouse: Path) -> Callable[..., pd.DataFrame]:
-    """Query the published tables read-only, for the values an answer must match."""
+def published(settings: Settings) -> Callable[..., pd.DataFrame]:
+    """Query what was published, for the values an answer must match: the warehouse's history tables
+    (with score_date) and the current publication's other tables."""
 
     def query(sql: str, *params: object) -> pd.DataFrame:
-        with connect(warehouse, read_only=True) as con:
+        publication = Publications(settings.published).current()
+        with duckdb.connect() as con:
+            con.execute(f"attach '{settings.warehouse}' as history (read_only)")
+            for name in TABLES:
+                source = (f"history.{name}" if name in HISTORY_TABLES
+                          else f"read_parquet('{publication.folder / f'{name}.parquet'}')")
+                con.execute(f"create view {name} as select * from {source}")
             return con.execute(sql, list(params)).df()
 
     return query

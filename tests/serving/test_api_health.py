@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from continuity.warehouse import connect
+from continuity.config import Settings
 
 DATA_ENDPOINTS = ["/risk-list", "/workers/W001", "/workers/W001/exposure"]
 
 
-def test_health_reports_the_served_week_and_champion(client, published, latest_week, warehouse):
+def test_health_reports_the_served_week_and_its_model(client, published, latest_week):
     response = client.get("/health")
     week = published(
         "select count(*) as n, any_value(model_name) as name, any_value(model_version) as version from risk_scores where score_date = ?",
@@ -19,7 +19,7 @@ def test_health_reports_the_served_week_and_champion(client, published, latest_w
 
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ok", "warehouse": str(warehouse), "warehouse_reachable": True, "week": latest_week.isoformat(),
+        "status": "ok", "week": latest_week.isoformat(),
         "workers_scored": week["n"], "model_name": week["name"], "model_version": week["version"], "detail": None,
     }
 
@@ -34,46 +34,33 @@ def test_docs_describe_the_api(client):
     assert "503" in schema["paths"]["/risk-list"]["get"]["responses"]
 
 
-def _unpublished(admin_client, tmp_path, tables: str | None) -> TestClient:
-    """A service over a warehouse that is missing (None), holds no tables (""), or holds empty ones."""
-    path = tmp_path / "warehouse.duckdb"
-    if tables is not None:
-        with connect(path) as con:
-            if tables:
-                con.execute(tables)
-    return admin_client(path)
+def _unpublished(admin_client, tmp_path, state: str) -> TestClient:
+    """A service over a home with nothing published: no folder, an empty one, or only a run's unfinished week."""
+    settings = Settings(home=tmp_path / "home")
+    if state != "no-folder":
+        settings.published.mkdir(parents=True)
+    if state == "unfinished":
+        (settings.published / ".incoming-2024-06-10_x").mkdir()
+    return admin_client(settings)
 
 
-EMPTY_TABLES = """
-create table risk_scores (score_date DATE, worker_id VARCHAR, organisation_id VARCHAR, team_id VARCHAR, p_13w DOUBLE,
-    p_26w DOUBLE, rank INTEGER, drivers VARCHAR, model_name VARCHAR, model_version VARCHAR);
-create table survival_curves (score_date DATE, worker_id VARCHAR, week INTEGER, survival DOUBLE);
-create table worker_exposure (score_date DATE, worker_id VARCHAR);
-create table client_exposure (score_date DATE, worker_id VARCHAR);
-"""
-
-
-@pytest.mark.parametrize(
-    ("tables", "reason"),
-    [(None, "no warehouse"), ("", "missing"), ("create table risk_scores (score_date DATE)", "missing"), (EMPTY_TABLES, "no score week")],
-    ids=["no-file", "no-tables", "some-tables", "empty-tables"],
-)
-def test_nothing_published_is_503_with_the_reason(admin_client, tmp_path, tables, reason):
-    client = _unpublished(admin_client, tmp_path, tables)
+@pytest.mark.parametrize("state", ["no-folder", "empty-folder", "unfinished"])
+def test_nothing_published_is_503_with_the_reason(admin_client, tmp_path, state):
+    client = _unpublished(admin_client, tmp_path, state)
 
     for endpoint in DATA_ENDPOINTS:
         response = client.get(endpoint)
         assert response.status_code == 503, endpoint
-        assert reason in response.json()["detail"]
+        assert "run `continuity run`" in response.json()["detail"]
     health = client.get("/health")
     assert health.status_code == 503
     assert health.json()["status"] == "no_data"
-    assert health.json()["warehouse_reachable"] is (tables is not None)
-    assert reason in health.json()["detail"]
+    assert "no week is published" in health.json()["detail"]
+    assert str(tmp_path) not in health.text
 
 
 def test_bad_parameter_is_422_even_before_anything_is_published(admin_client, tmp_path):
-    response = _unpublished(admin_client, tmp_path, None).get("/risk-list", params={"page_size": 501})
+    response = _unpublished(admin_client, tmp_path, "no-folder").get("/risk-list", params={"page_size": 501})
 
     assert response.status_code == 422
     assert "'page_size'" in response.json()["message"]

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="module")
 def scored(published, latest_week):
     return published(
-        """select r.*, w.occupation from risk_scores r join workers w using (worker_id)
+        """select r.*, w.occupation from risk_scores r join worker_snapshot w using (worker_id)
            where r.score_date = ? order by r.rank""",
         latest_week,
     )
@@ -26,23 +26,26 @@ def test_occupation_filter(client, scored):
     assert {item["occupation"] for item in body["items"]} == {occupation}
 
 
-def test_horizon_13_orders_by_p_13w_and_carries_its_trend(client, published, latest_week):
-    body = client.get("/risk-list", params={"horizon": 13, "page_size": 500}).json()
+@pytest.mark.parametrize("horizon", [13, 52])
+def test_other_horizons_order_by_their_probability_and_carry_its_trend(client, published, latest_week, horizon):
+    column = f"p_{horizon}w"
+    body = client.get("/risk-list", params={"horizon": horizon, "page_size": 500}).json()
     previous = published(
-        "select worker_id, p_13w from risk_scores where score_date = (select max(score_date) from risk_scores where score_date < ?)",
+        f"select worker_id, {column} from risk_scores where score_date = "
+        "(select max(score_date) from risk_scores where score_date < ?)",
         latest_week,
-    ).set_index("worker_id")["p_13w"]
-    p_13w = [item["p_13w"] for item in body["items"]]
+    ).set_index("worker_id")[column]
+    p = [item[column] for item in body["items"]]
 
-    assert body["horizon"] == 13
-    assert p_13w == sorted(p_13w, reverse=True)
+    assert body["horizon"] == horizon
+    assert p == sorted(p, reverse=True)
     for item in body["items"]:
-        expected = item["p_13w"] - previous[item["worker_id"]] if item["worker_id"] in previous else None
-        assert item["p_13w_change"] == pytest.approx(expected)
+        expected = item[column] - previous[item["worker_id"]] if item["worker_id"] in previous else None
+        assert item[f"{column}_change"] == pytest.approx(expected)
 
 
-def test_horizon_other_than_13_or_26_is_422(client):
-    response = client.get("/risk-list", params={"horizon": 52})
+def test_horizon_other_than_13_26_or_52_is_422(client):
+    response = client.get("/risk-list", params={"horizon": 39})
 
     assert response.status_code == 422
     assert "'horizon'" in response.json()["message"]
@@ -52,7 +55,7 @@ def test_csv_export_matches_the_list_and_neutralises_formulas(client, published)
     listed = client.get("/risk-list", params={"horizon": 13, "page_size": 500}).json()["items"]
     response = client.get("/risk-list.csv", params={"horizon": 13})
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    formula = published("select worker_id, occupation from workers where starts_with(occupation, '=')").iloc[0]
+    formula = published("select worker_id, occupation from worker_snapshot where starts_with(occupation, '=')").iloc[0]
 
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]

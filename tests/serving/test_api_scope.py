@@ -123,17 +123,20 @@ def leaver(published, latest_week):
 @pytest.mark.parametrize("suffix", ["", "/exposure"])
 @pytest.mark.parametrize("role", list(SCOPES))
 def test_scoped_token_gets_404_for_its_own_leaver_and_403_for_anyone_elses(as_role, client, leaver, role, suffix):
+    """Nothing is read either way; the 403 is logged as a refused attempt, the 404 is no attempt at another's data."""
     column, scope = SCOPES[role]
-    reads_before = client.get("/audit", params={"worker_id": leaver.worker_id}).json()["total"]
+    before = client.get("/audit", params={"worker_id": leaver.worker_id}).json()["total"]
     response = as_role(role).get(f"/workers/{leaver.worker_id}{suffix}")
+    after = client.get("/audit", params={"worker_id": leaver.worker_id}).json()
 
     if leaver[column] in scope:
         assert response.status_code == 404
         assert "no score in the latest published week" in response.json()["detail"]
+        assert after["total"] == before
     else:
         assert response.status_code == 403
         assert "outside your scope" in response.json()["detail"]
-    assert client.get("/audit", params={"worker_id": leaver.worker_id}).json()["total"] == reads_before
+        assert (after["total"], after["items"][0]["status"]) == (before + 1, 403)
 
 
 def test_the_fixture_has_a_leaver_inside_and_outside_each_kind_of_scope(leaver):

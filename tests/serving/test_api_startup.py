@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from continuity.access import create_token
 from continuity.serving.app import create_app
 from continuity.serving.schemas import RiskList, WorkerRisk
-from continuity.serving.schemas_planning import AggregateBy, PlanningHorizon
+from continuity.serving.schemas import Horizon
+from continuity.serving.schemas_planning import AggregateBy
 
 
 def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
@@ -22,8 +23,8 @@ def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
 
         assert {"by_worker", "item_json", "risk_json", "exposure_json"} <= set(prepared)
         assert len(prepared["risk_json"]) == len(week.ranked)
-        for by, horizon in product(AggregateBy, PlanningHorizon):
-            body = json.loads(app.state.sector.stored(week, ("aggregates", by.value, int(horizon))))
+        for by, horizon in product(AggregateBy, Horizon):
+            body = json.loads(app.state.forecasts.stored(week, ("aggregates", by.value, int(horizon))))
             assert (body["by"], body["horizon"], body["week"]) == (by.value, int(horizon), week.score_date.isoformat())
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -78,11 +81,52 @@ def test_every_individual_read_is_recorded_with_who_what_and_where(as_role, clie
     assert {entry["role"] for entry in entries} == {"hr"}
 
 
-def test_refused_reads_are_not_recorded_as_reads(as_role, client):
-    before = _entries(client, worker_id="W030")["total"]
-    assert as_role("manager_a1").get("/workers/W030").status_code == 403
+def _latest_entry(client, app, tokens, role, started):
+    token_id = app.state.access.authenticate(tokens[role]).token_id
+    return _entries(client, token_id=token_id, since=started.isoformat())["items"][0]
 
-    assert _entries(client, worker_id="W030")["total"] == before
+
+@pytest.mark.parametrize(("role", "method", "url", "body", "parameters", "asked"), [
+    ("manager_a1", "GET", "/workers/W030", None, {"worker_id": "W030"}, ["W030"]),
+    ("hr_b", "GET", "/workers/W001/exposure", None, {"worker_id": "W001"}, ["W001"]),
+    ("manager_a1", "GET", "/teams/team-b1", None, {"team_id": "team-b1"}, []),
+    ("hr_a", "GET", "/risk-list?team_id=team-b1", None, {"team_id": "team-b1"}, []),
+    ("hr_a", "GET", "/risk-list.csv?organisation_id=org-b", None, {"organisation_id": "org-b"}, []),
+    ("sector", "GET", "/workers/W001", None, {"worker_id": "W001"}, ["W001"]),
+    ("hr_a", "POST", "/handover-plans", {"worker_id": "W030"}, {}, ["W030"]),
+], ids=["worker", "exposure", "team", "risk-list-team", "export-organisation", "sector-individual", "handover"])
+def test_a_refused_attempt_is_logged_with_who_tried_what(as_role, client, app, tokens, role, method, url, body,
+                                                       parameters, asked):
+    started = datetime.now(UTC)
+    answer = as_role(role).request(method, url, json=body)
+
+    entry = _latest_entry(client, app, tokens, role, started)
+    assert answer.status_code == 403
+    assert (entry["status"], entry["role"], entry["parameters"], entry["worker_ids"]) == (403, role.split("_")[0], parameters, asked)
+    assert entry["endpoint"].startswith(f"{method} /")
+
+
+def test_an_id_unknown_to_admin_is_a_404_and_no_attempt_to_log(client):
+    assert client.get("/workers/NOBODY").status_code == 404
+
+    assert _entries(client, worker_id="NOBODY")["total"] == 0
+
+
+def test_list_reads_are_logged_with_their_query_parameters(as_role, client, app, tokens):
+    manager = as_role("manager_a2_b1")
+    reads = [
+        ("/risk-list", {"team_id": "team-b1", "horizon": "13", "page_size": "3"}),
+        ("/risk-list.csv", {"occupation": "Wmo-consulent"}),
+        ("/teams/team-a2", {"horizon": "13"}),
+    ]
+    for path, query in reads:
+        started = datetime.now(UTC)
+        assert manager.get(path, params=query).status_code == 200
+
+        entry = _latest_entry(client, app, tokens, "manager_a2_b1", started)
+        path_parameters = {"team_id": "team-a2"} if path.startswith("/teams/") else {}
+        assert (entry["status"], entry["parameters"]) == (200, {**query, **path_parameters})
+        assert entry["worker_ids"]
 
 
 def test_audit_filters_by_worker_endpoint_and_time_and_pages(as_role, client):
@@ -243,3 +287,102 @@ def test_a_line_cut_short_by_a_crash_is_left_out_not_fatal(journal):
 
     total, (entry,) = journal.access.audit()
     assert (total, entry["worker_ids"]) == (1, ["W1"])
+
+
+def _chained_log(path, reads: int = 6) -> AccessStore:
+    """A log of ``reads`` reads of one or two workers each, applied from the journal in three batches."""
+    journal = AuditJournal(AccessStore(path))
+    for i in range(1, reads + 1):
+        journal.record(HR if i % 2 else MANAGER, "GET /risk-list", [f"W{i}", f"W{i + 1}"][: 1 + i % 2],
+                       parameters={"team_id": "t1", "page": str(i)})
+        if i % 2 == 0:
+            journal.apply()
+    journal.apply()
+    return journal.access
+
+
+def test_the_chain_is_intact_after_reads_and_refusals_in_batches(tmp_path):
+    store = _chained_log(tmp_path / "access.db")
+    store.record([Read(MANAGER, "GET /workers/{worker_id}", ("W9",), status=403, parameters={"worker_id": "W9"}).line()])
+
+    check = store.verify()
+    (last_hash,) = store._connection().execute("select row_hash from audit_log order by id desc limit 1").fetchone()
+    assert (check.intact, check.broken_at, check.head) == (7, None, last_hash)
+
+
+TAMPERING = {
+    "edited": ["update audit_log set token_id = 'tok_someone_else' where id = 3"],
+    "edited parameters": ["update audit_log set parameters = '{\"team_id\":\"t2\",\"page\":\"3\"}' where id = 3"],
+    "worker edited": ["update audit_workers set worker_id = 'W99' where audit_id = 3"],
+    "worker removed": ["delete from audit_workers where rowid = (select max(rowid) from audit_workers where audit_id = 3)"],
+    "deleted": ["delete from audit_workers where audit_id = 3", "delete from audit_log where id = 3"],
+    "inserted": ["insert into audit_log (id, at, token_id, role, endpoint, status, parameters, row_hash) "
+                 "select 7, at, token_id, role, endpoint, status, parameters, row_hash from audit_log where id = 6"],
+    "swapped": ["update audit_log set id = -id where id in (3, 4)", "update audit_log set id = 7 + id where id in (-3, -4)"],
+}
+
+
+@pytest.mark.parametrize(("tampering", "broken_at", "intact_before"), [
+    ("edited", 3, 2), ("edited parameters", 3, 2), ("worker edited", 3, 2), ("worker removed", 3, 2),
+    ("deleted", 4, 2), ("inserted", 7, 6), ("swapped", 3, 2),
+])
+def test_a_row_edited_deleted_or_slipped_in_breaks_the_chain_there(tmp_path, tampering, broken_at, intact_before):
+    path = tmp_path / "access.db"
+    _chained_log(path).close()
+    with sqlite3.connect(path) as con:
+        for statement in TAMPERING[tampering]:
+            con.execute(statement)
+
+    check = AccessStore(path).verify()
+
+    assert (check.broken_at, check.intact) == (broken_at, intact_before)
+
+
+RELEASE_1_AUDIT = """
+create table audit_log (id integer primary key autoincrement, at text not null, token_id text not null,
+                        role text not null, endpoint text not null);
+create table audit_workers (audit_id integer not null references audit_log (id), worker_id text not null);
+insert into audit_log (at, token_id, role, endpoint) values
+    ('2024-06-10T09:00:00.000000+00:00', 'tok_hr', 'hr', 'GET /risk-list'),
+    ('2024-06-10T09:01:00.000000+00:00', 'tok_mgr', 'manager', 'GET /workers/{worker_id}');
+insert into audit_workers values (1, 'W1'), (1, 'W2'), (2, 'W1');
+"""
+
+
+def test_a_log_of_an_earlier_release_is_chained_at_first_open_and_reads_chain_on(tmp_path):
+    path = tmp_path / "access.db"
+    with sqlite3.connect(path) as con:
+        con.executescript(RELEASE_1_AUDIT)
+    old_line = json.dumps(["2024-06-10T09:02:00.000000+00:00", "tok_hr", "hr", "GET /workers/{worker_id}", ["W3"]])
+
+    store = AccessStore(path)
+    store.record([old_line, Read(HR, "GET /teams/{team_id}", ("W4",), parameters={"team_id": "t1"}).line()])
+
+    _, entries = store.audit()
+    check = store.verify()
+    assert (check.intact, check.broken_at) == (4, None)
+    assert [(e["id"], e["status"], e["parameters"], e["worker_ids"]) for e in reversed(entries)] == [
+        (1, 200, None, ["W1", "W2"]), (2, 200, None, ["W1"]), (3, 200, None, ["W3"]), (4, 200, {"team_id": "t1"}, ["W4"]),
+    ]
+    with sqlite3.connect(path) as con:
+        con.execute("update audit_log set endpoint = 'GET /risk-list.csv' where id = 1")
+    assert AccessStore(path).verify().broken_at == 1
+
+
+def test_journals_applied_by_two_processes_at_once_extend_one_chain(tmp_path):
+    """Each applier reads the head and appends under SQLite's write lock, so the chain cannot fork."""
+    path = tmp_path / "access.db"
+    stores = [AccessStore(path), AccessStore(path)]
+
+    def apply(store: AccessStore, name: str) -> None:
+        for batch in range(40):
+            store.record([Read(HR, "GET /workers/{worker_id}", (f"{name}{batch}",)).line()] * 3, batch=f"{name}.{batch}")
+
+    threads = [threading.Thread(target=apply, args=(store, name)) for store, name in zip(stores, "AB")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    check = stores[0].verify()
+    assert (check.intact, check.broken_at) == (240, None)

@@ -1,11 +1,11 @@
-"""The API load benchmark, briefly, against a real uvicorn server over the weekly flow's warehouse."""
+"""The API load benchmark, briefly, against a real uvicorn server over the weekly flow's published week."""
 
 from __future__ import annotations
 
 import pytest
 
 from continuity.access import list_tokens
-from continuity.serving.bench import ENDPOINTS, run_api_bench
+from continuity.benchmarks.api import ENDPOINTS, run_api_bench
 
 
 def test_a_short_low_rate_run_reports_every_endpoint_without_errors(weekly_run):

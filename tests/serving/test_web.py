@@ -12,12 +12,14 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 ADVISORY = "decide nothing about a person"
+SITE = "http://testserver"  # the TestClient's own origin
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _logged_in(app, token: str) -> TestClient:
-    browser = TestClient(app, follow_redirects=False)
+    """A client that, like a browser, names the page its forms come from (this site's)."""
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE})
     response = browser.post("/ui/login", data={"token": token})
     assert response.status_code == 303 and response.headers["location"] == "/ui/risk-list"
     return browser
@@ -35,7 +37,7 @@ def test_login_sets_an_httponly_strict_cookie_and_logout_clears_it(app, tokens):
 
 @pytest.mark.parametrize("token", ["", "wrong", "revoked"])
 def test_bad_or_revoked_token_does_not_log_in(app, tokens, token):
-    response = TestClient(app).post("/ui/login", data={"token": tokens.get(token, token)})
+    response = TestClient(app, headers={"Origin": SITE}).post("/ui/login", data={"token": tokens.get(token, token)})
 
     assert response.status_code == 401
     assert "unknown or has been revoked" in response.text
@@ -120,3 +122,31 @@ def test_browser_logs_in_sees_the_list_opens_a_worker_and_the_curve(served, toke
             assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read the token
         finally:
             browser.close()
+
+
+def test_the_api_docs_render_with_no_network_beyond_the_service(served):
+    """Swagger UI comes from the installed package: with every request off the service refused, the
+    docs still list the operations."""
+    from playwright.sync_api import sync_playwright
+
+    refused = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+
+            def only_the_service(route):
+                if route.request.url.startswith(served):
+                    route.continue_()
+                else:
+                    refused.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_the_service)
+            page.goto(f"{served}/docs")
+            page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+            paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+        finally:
+            browser.close()
+    assert {"/risk-list", "/workers/{worker_id}", "/handover-plans", "/aggregates"} <= {p.strip() for p in paths}
+    assert refused == []

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from continuity.models.base import Forecaster, risk_column
-from continuity.planning.aggregates import aggregate_forecast
-from continuity.planning.sector_frame import SectorFrame
+from continuity.horizons import risk_column
+from continuity.models.base import Forecaster
+from continuity.forecasts.aggregates import aggregate_forecast
+from continuity.forecasts.frame import ForecastFrame
 
 LABEL = "model-based, not causal"
-LONG_CONTRACT_MONTHS = 72  # "longer municipal contracts (> 6 years)", DESIGN.md
+LONG_CONTRACT_MONTHS = 72  # "longer municipal contracts (> 6 years)", docs/evidence.md#tenders-and-funding-contracts
 SCALE_STEP_EVERY_WEEKS = 156  # a step every 3 years
 
 
@@ -74,7 +75,7 @@ def _figures(workers: pd.DataFrame, p: np.ndarray) -> dict[str, float]:
             "expected_clients_affected": float((p * workers.weighted_clients.to_numpy(dtype=float)).sum())}
 
 
-def _by_organisation(frame: SectorFrame, column: str, baseline: np.ndarray, changed: np.ndarray) -> list[dict]:
+def _by_organisation(frame: ForecastFrame, column: str, baseline: np.ndarray, changed: np.ndarray) -> list[dict]:
     """Per organisation, baseline and scenario, with the joint suppression pattern of the aggregates."""
     horizon = int(column[2:-1])
     cells = {}
@@ -95,7 +96,7 @@ def _by_organisation(frame: SectorFrame, column: str, baseline: np.ndarray, chan
     return rows
 
 
-def run_scenario(forecaster: Forecaster, frame: SectorFrame, scenario: str, horizon: int) -> dict:
+def run_scenario(forecaster: Forecaster, frame: ForecastFrame, scenario: str, horizon: int) -> dict:
     """Baseline and scenario expected leavers and affected clients within ``horizon`` weeks, and the change."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")

@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 
 from continuity.config import Settings
-from continuity.models import plots
+from continuity.benchmarks import plots
 from continuity.models.backtest import ORACLE, Backtest, rolling_backtest
 from continuity.models.registry import experiment_id, tracking_client
 from continuity.models.tabular import evaluate_csv
 
 BENCH_WORKERS, BENCH_YEARS, BENCH_SEED = 2000, 5, 0
-IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
 IBM_DROP = ("EmployeeNumber", "EmployeeCount", "Over18", "StandardHours")
 # The issue's benchmark figures per source; the backtest computes more (see `continuity.models.metrics`).
 REPORTED = ("c_index", "auc_13w", "auc_26w", "auc_52w", "ibs", "ece_26w", "top_decile_recall_26w", "median_lead_weeks")
@@ -46,10 +45,10 @@ def quality_benchmark(out_json: Path, settings: Settings) -> dict:
             "oracle": _reported(pooled[ORACLE]),
         }
     }
-    if IBM_CSV.exists():
+    if settings.ibm_csv_path.exists():
         # ids and constants out, as issue 4 runs it; tenure-derived columns stay (AUC is the figure that counts)
-        result["ibm"] = evaluate_csv(IBM_CSV, duration="YearsAtCompany", event="Attrition", drop=IBM_DROP,
-                                     folds=5, repeats=3)
+        result["ibm"] = evaluate_csv(settings.ibm_csv_path, duration="YearsAtCompany", event="Attrition",
+                                     drop=IBM_DROP, folds=5, repeats=3)
     out_json = Path(out_json)
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result, indent=2))

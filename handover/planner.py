@@ -14,84 +14,44 @@ against it. The prices are judgement, not estimates:
 
 * a successor the client does not know costs ``STRANGER_COST`` (as much as a one-in-two
   chance of another handover: the first phase of a helping relationship builds most
-  of the trust, DESIGN.md);
+  of the trust, docs/evidence.md#why-continuity-matters);
 * a successor outside the leaver's team costs ``OUTSIDE_TEAM_COST``, one without work in
   the client's domain in the last year ``OTHER_DOMAIN_COST``;
 * each slot costs ``LOAD_COST`` times the successor's caseload relative to the norm once
   the client is taken, so clients spread over colleagues and ties break towards room;
-* "no successor" costs ``NO_ROOM_COST`` times the client's need (``features.exposure``:
-  complexity and vulnerability), more than any successor, so every client who can be
-  placed is placed, and when room runs short the neediest clients are placed first.
+* "no successor" costs ``NO_ROOM_COST`` times the client's published need (complexity and
+  vulnerability, ``docs/definitions.md#client-need``), more than any successor, so every client who can
+  be placed is placed, and when room runs short the neediest clients are placed first.
 
-Candidates are the workers active at t in the leaver's team or in the same
-organisation and region, except the leaver and the excluded. Room is
-``CASELOAD_NORM_PER_FTE * fte - caseload`` at t (primary cases), shared across the
-leaver's clients; a manager's pins are placed first and use up room, even beyond the norm.
+Everything is read from the published week (``continuity.published``): the leaver's open
+primary clients, who already knows each of them, each worker's domains, caseload and fte
+at the score date, and the probabilities. Candidates are the scored workers in the
+leaver's team or in the same organisation and region, except the leaver, the excluded and
+those the caller may not see (``Situation.hidden``). Room is ``CASELOAD_NORM_PER_FTE * fte -
+caseload`` (primary cases), shared across the leaver's clients; a manager's pins are placed
+first and use up room, even beyond the norm.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from continuity.features.exposure import MIDDLE_COMPLEXITY, VULNERABLE_BONUS
-from continuity.features.snapshots import snapshot_at
-from continuity.planning.horizon import p_leave_within
-from continuity.sector import CASELOAD_NORM_PER_FTE, VULNERABILITY_FLAGS
-from continuity.warehouse import has_table
+from continuity.horizons import p_leave_within
+from continuity.publication import Publication
+from continuity.vocabulary import CASELOAD_NORM_PER_FTE
 
 STRANGER_COST = 0.5
 OUTSIDE_TEAM_COST = 0.25
 OTHER_DOMAIN_COST = 0.15
 LOAD_COST = 0.05
 NO_ROOM_COST = 10.0
-FAMILIAR_WINDOW_DAYS = 364
 NO_ROOM = "no successor with room"
-
-_OPEN = "start_date < $t and (end_date is null or end_date >= $t)"
-
-_CLIENTS_SQL = f"""
-select client_id,
-       arg_max(domain, start_date) as domain,
-       arg_max(complexity, start_date) as complexity,
-       bool_or({" or ".join(VULNERABILITY_FLAGS)}) as vulnerable
-from assignments
-where worker_id = $leaver and role = 'primary' and {_OPEN}
-group by client_id
-order by client_id
-"""
-
-# Who already knows each of the leaver's clients: an open secondary assignment, any
-# assignment running in the last year, or contacts in the last year.
-_FAMILIAR_SQL = f"""
-with mine as (select distinct client_id from assignments where worker_id = $leaver and role = 'primary' and {_OPEN}),
-known as (
-    select a.client_id, a.worker_id, a.role = 'secondary' and (a.end_date is null or a.end_date >= $t) as secondary,
-           0 as contacts
-    from assignments a semi join mine m on m.client_id = a.client_id
-    where a.worker_id <> $leaver and a.start_date < $t and (a.end_date is null or a.end_date >= $since)
-    {{contacts}}
-)
-select client_id, worker_id, bool_or(secondary) as secondary, sum(contacts) as contacts
-from known group by client_id, worker_id
-"""
-_FAMILIAR_CONTACTS_SQL = """
-    union all
-    select c.client_id, c.worker_id, false, 1
-    from contacts c semi join mine m on m.client_id = c.client_id
-    where c.worker_id <> $leaver and c.contact_date < $t and c.contact_date >= $since
-"""
-
-_DOMAINS_SQL = """
-select distinct worker_id, domain from assignments
-where start_date < $t and (end_date is null or end_date >= $since)
-"""
 
 
 @dataclass(frozen=True)
@@ -124,13 +84,13 @@ class HandoverPlan:
 
 
 @dataclass(frozen=True)
-class _Situation:
-    """Everything both planners read, fetched once: the clients, the candidates and who knows whom."""
+class Situation:
+    """Everything both planners read, gathered once per request: the clients, the candidates and who knows whom."""
 
     t: date
     leaver: pd.Series
     clients: pd.DataFrame  # client_id, domain, complexity, vulnerable, need
-    candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, eligible, p_leave, scored
+    candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, eligible, p_leave
     familiar: dict[tuple[str, str], str]  # (client_id, worker_id) -> how the worker knows the client
     domains: frozenset[tuple[str, str]]  # (worker_id, domain) with work in the last year
     pinned: dict[str, str]
@@ -179,9 +139,7 @@ class _Situation:
             reasons.append("works in the same domain")
         p = float(worker.p_leave)
         chance = f"{p:.0%} in {self.horizon_weeks} weeks"
-        if not worker.scored:
-            reasons.append(f"no risk score; the average risk is assumed ({chance})")
-        elif p <= self.candidates.p_leave.median():
+        if p <= self.candidates.p_leave.median():
             reasons.append(f"low risk of leaving ({chance})")
         else:
             reasons.append(f"risk of leaving {chance}")
@@ -190,15 +148,8 @@ class _Situation:
         return Handover(client.client_id, worker_id, tuple(reasons), p)
 
 
-def plan_handover(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: str, risk: pd.DataFrame, *,
-                  pinned: dict[str, str] | None = None, excluded: set[str] | frozenset = frozenset(),
-                  horizon_weeks: int = 52) -> HandoverPlan:
-    """The successor for each open primary client of the leaver at t that keeps the clients' continuity best.
-
-    ``risk`` holds worker_id and p_<weeks>w columns (the published risk list);
-    ``pinned`` maps client_id to a successor the manager fixed; ``excluded`` workers are never chosen.
-    """
-    situation = _situation(con, t, leaving_worker_id, risk, pinned or {}, excluded, horizon_weeks)
+def plan_handover(situation: Situation) -> HandoverPlan:
+    """The successor for each open primary client of the leaver that keeps the clients' continuity best."""
     free, load = situation.room(), situation.load()
     open_clients = situation.clients[~situation.clients.client_id.isin(situation.pinned)].reset_index(drop=True)
     slots = [(worker_id, k) for worker_id in situation.candidates.index
@@ -214,15 +165,12 @@ def plan_handover(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: st
     return _plan(situation, chosen | situation.pinned, "optimal")
 
 
-def naive_plan(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: str, risk: pd.DataFrame, *,
-               pinned: dict[str, str] | None = None, excluded: set[str] | frozenset = frozenset(),
-               horizon_weeks: int = 52) -> HandoverPlan:
+def naive_plan(situation: Situation) -> HandoverPlan:
     """The baseline a manager would do by hand: each client in turn to the least-loaded colleague with room.
 
     Team colleagues come first, then the wider pool; load is caseload over the norm and
-    grows with each client given. Same inputs, pins, exclusions and room as ``plan_handover``.
+    grows with each client given. Same situation (pins, exclusions and room) as ``plan_handover``.
     """
-    situation = _situation(con, t, leaving_worker_id, risk, pinned or {}, excluded, horizon_weeks)
     free, load = situation.room(), situation.load()
     chosen = dict(situation.pinned)
     for client_id in situation.clients.client_id:
@@ -240,7 +188,7 @@ def naive_plan(con: duckdb.DuckDBPyConnection, t: date, leaving_worker_id: str, 
     return _plan(situation, chosen, "least-loaded")
 
 
-def _plan(situation: _Situation, chosen: dict[str, str], method: str) -> HandoverPlan:
+def _plan(situation: Situation, chosen: dict[str, str], method: str) -> HandoverPlan:
     taken: dict[str, int] = {}
     handovers = []
     for _, client in situation.clients.iterrows():
@@ -255,15 +203,28 @@ def _plan(situation: _Situation, chosen: dict[str, str], method: str) -> Handove
                         method, tuple(handovers), further, situation.risk_assumption)
 
 
-def _situation(con: duckdb.DuckDBPyConnection, t: date, leaver_id: str, risk: pd.DataFrame,
-               pinned: dict[str, str], excluded: set[str] | frozenset, horizon_weeks: int) -> _Situation:
-    active = snapshot_at(con, t).set_index("worker_id", drop=False)
+def situation(publication: Publication, leaver_id: str, *, pinned: dict[str, str] | None = None,
+              excluded: set[str] | frozenset = frozenset(), hidden: set[str] | frozenset = frozenset(),
+              horizon_weeks: int = 52) -> Situation:
+    """The leaver's situation in the published week, for both planners.
+
+    ``pinned`` maps client_id to a successor the manager fixed; ``excluded`` workers are never
+    chosen; ``hidden`` workers are those the caller may not see: never a candidate, and a pin
+    to one is answered as a pin to a worker not scored this week, so that the answer does not
+    tell whether the id exists elsewhere.
+    """
+    pinned = pinned or {}
+    snapshot = publication.table("worker_snapshot")
+    risk = publication.table("risk_scores")
+    active = snapshot[["worker_id", "region", "fte", "caseload"]].merge(risk, on="worker_id")
+    active = active[~active.worker_id.isin(hidden)].set_index("worker_id", drop=False).sort_index()
     if leaver_id not in active.index:
-        raise ValueError(f"worker {leaver_id!r} is not active on {t}")
+        raise ValueError(f"worker {leaver_id!r} is not scored in the week of {publication.score_date}")
     leaver = active.loc[leaver_id]
-    params = {"t": t, "leaver": leaver_id, "since": t - timedelta(days=FAMILIAR_WINDOW_DAYS)}
-    clients = con.execute(_CLIENTS_SQL, {"t": t, "leaver": leaver_id}).df()
-    clients["need"] = clients.complexity / MIDDLE_COMPLEXITY * (1 + VULNERABLE_BONUS * clients.vulnerable)
+    exposure = publication.table("client_exposure")
+    clients = (exposure[(exposure.worker_id == leaver_id) & (exposure.role == "primary")]
+               [["client_id", "domain", "complexity", "vulnerable", "need"]].sort_values("client_id")
+               .reset_index(drop=True))
     _check_pins(pinned, excluded, leaver_id, set(clients.client_id), set(active.index))
 
     nearby = (active.team_id == leaver.team_id) | (
@@ -271,25 +232,22 @@ def _situation(con: duckdb.DuckDBPyConnection, t: date, leaver_id: str, risk: pd
     eligible = nearby & ~active.index.isin(set(excluded) | {leaver_id})
     candidates = active[eligible | active.index.isin(set(pinned.values()))].copy()
     candidates["eligible"] = eligible[candidates.index]
-    p_leave, assumption = p_leave_within(risk, horizon_weeks)
-    scored = pd.Series(p_leave.to_numpy(), index=risk.worker_id.to_numpy())
-    candidates["scored"] = candidates.index.isin(scored.index)
-    candidates["p_leave"] = scored.reindex(candidates.index).fillna(scored.mean() if len(scored) else 0.0)
-    candidates = candidates.sort_index()
+    p_leave, assumption = p_leave_within(candidates, horizon_weeks)
+    candidates["p_leave"] = p_leave
 
-    contacts = _FAMILIAR_CONTACTS_SQL if has_table(con, "contacts") else ""
-    known = con.execute(_FAMILIAR_SQL.format(contacts=contacts), params).df()
+    familiarity = publication.table("client_familiarity")
+    known = familiarity[familiarity.client_id.isin(clients.client_id) & (familiarity.worker_id != leaver_id)]
     familiar = {(row.client_id, row.worker_id): _how_known(row) for row in known.itertuples()}
-    domains = con.execute(_DOMAINS_SQL, {"t": t, "since": params["since"]}).df()
-    return _Situation(t, leaver, clients, candidates, familiar, frozenset(zip(domains.worker_id, domains.domain)),
-                      dict(pinned), horizon_weeks, assumption)
+    domains = publication.table("worker_domains")
+    return Situation(publication.score_date, leaver, clients, candidates, familiar,
+                     frozenset(zip(domains.worker_id, domains.domain)), dict(pinned), horizon_weeks, assumption)
 
 
 def _how_known(row) -> str:
     if row.secondary:
         return "secondary worker"
-    if row.contacts:
-        return f"{int(row.contacts)} contacts in the last year"
+    if row.contacts_12m:
+        return f"{int(row.contacts_12m)} contacts in the last year"
     return "worked with them in the last year"
 
 
@@ -300,4 +258,5 @@ def _check_pins(pinned: dict[str, str], excluded, leaver_id: str, clients: set[s
         if successor == leaver_id or successor in excluded:
             raise ValueError(f"client {client_id!r} is pinned to {successor!r}, who is leaving or excluded")
         if successor not in active:
-            raise ValueError(f"client {client_id!r} is pinned to {successor!r}, who is not active")
+            raise ValueError(f"client {client_id!r} is pinned to {successor!r}, who is not a worker you may "
+                             "see in this week")

@@ -1,4 +1,4 @@
-"""Per published week: the sector frame and the answers computed from it, each computed once.
+"""Per published week: the forecast frame and the sector answers computed from it, each computed once.
 
 Aggregates are a pure function of the week (the suppression pattern alone costs tens of
 milliseconds, every grouping and horizon together about half a second), so all of them
@@ -16,20 +16,19 @@ from collections.abc import Callable, Hashable
 from itertools import product
 from typing import Any
 
-import duckdb
 from starlette.concurrency import run_in_threadpool
 
 from continuity.config import Settings
-from continuity.planning.aggregates import aggregate_response
-from continuity.planning.sector_frame import MissingTables, SectorFrame, sector_frame
-from continuity.serving.schemas_planning import AggregateBy, Aggregates, PlanningHorizon
-from continuity.serving.store import RETRY_AFTER_S, NothingPublished, PublishedWeek
-from continuity.warehouse import connect
+from continuity.forecasts.aggregates import aggregate_response
+from continuity.forecasts.frame import ForecastFrame, forecast_frame
+from continuity.serving.schemas import Horizon
+from continuity.serving.schemas_planning import AggregateBy, Aggregates
+from continuity.serving.store import PublishedWeek
 
 logger = logging.getLogger(__name__)
 
 
-class SectorAnswers:
+class ForecastAnswers:
     """One week's answers at a time; the first request for an answer computes it, concurrent ones wait.
 
     The cache is one (week, answers) pair, replaced as a whole, so that ``stored`` can read it
@@ -55,16 +54,16 @@ class SectorAnswers:
                 answers[key] = compute()
             return answers[key]
 
-    def frame(self, week: PublishedWeek) -> SectorFrame:
-        return self.answer(week, "frame", lambda: self._read(week))
+    def frame(self, week: PublishedWeek) -> ForecastFrame:
+        return self.answer(week, "frame", lambda: forecast_frame(week.publication))
 
-    async def aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: PlanningHorizon) -> bytes:
+    async def aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon) -> bytes:
         """The GET /aggregates body for one grouping and horizon, as JSON: stored since the week was
         loaded; otherwise computed in the threadpool, so the event loop never waits on the lock."""
         key = ("aggregates", by.value, int(horizon))
         return self.stored(week, key) or await run_in_threadpool(self._aggregates, week, by, horizon)
 
-    def _aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: PlanningHorizon) -> bytes:
+    def _aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon) -> bytes:
         def compute() -> bytes:
             frame = self.frame(week)
             body = aggregate_response(frame.workers, by.value, int(horizon), leavers=frame.leavers)
@@ -73,22 +72,9 @@ class SectorAnswers:
         return self.answer(week, ("aggregates", by.value, int(horizon)), compute)
 
     def prepare(self, week: PublishedWeek) -> None:
-        """Every aggregate of the week, computed now; a warehouse without the contract tables
-        (or held by a writer) leaves them to the request, which answers 503 with the reason."""
+        """Every aggregate of the week, computed now, so that no request waits for one."""
         try:
-            for by, horizon in product(AggregateBy, PlanningHorizon):
+            for by, horizon in product(AggregateBy, Horizon):
                 self._aggregates(week, by, horizon)
-        except NothingPublished:
-            return
         except Exception:  # noqa: BLE001 - the risk answers of the week must not fail with the aggregates
             logger.exception("the aggregates of %s could not be prepared; each request computes its own", week.score_date)
-
-    def _read(self, week: PublishedWeek) -> SectorFrame:
-        try:
-            with connect(self.settings.warehouse, read_only=True) as con:
-                return sector_frame(con, week.score_date)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            raise NothingPublished(f"the warehouse is being written, try again shortly ({error})", RETRY_AFTER_S) from error
-        except MissingTables as error:
-            raise NothingPublished(str(error)) from error
-

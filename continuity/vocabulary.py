@@ -38,7 +38,7 @@ HR_EVENT_TYPES = (
     "engagement_survey", # value: score 1-10
 )
 
-# Youth protection agreed a cap of 12 children per fte in 2023 (EVIDENCE.md, Dutch sector figures).
+# Youth protection agreed a cap of 12 children per fte in 2023 (docs/evidence.md#caseload-norm).
 CASELOAD_NORM_PER_FTE = 12.0
 # A case of complexity 4 or 5 is "complex" (the 1-5 scale of the data contract).
 COMPLEX_CASE_MIN = 4

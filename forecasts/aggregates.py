@@ -5,22 +5,33 @@ the horizon and its interval the central ``level`` interval of the Poisson-binom
 count (``intervals``); expected clients affected is the sum of p x weighted_clients
 (``features.exposure``: the clients expected to lose their trusted worker). Every cell
 of every grouping is suppressed or published by ``suppression``, jointly, so that the
-answer to one ``by`` can be combined with another without revealing a small cell.
+answer to one ``by`` can be combined with another, or with what an hr token or a manager
+knows of their own workers, without revealing a small group of workers.
+
+The pattern depends on the grouping, organisation and team of the workers and leavers
+alone, and every ``by`` and horizon of a week shares it, so it is kept for the last few
+frames it was decided for (``_pattern``): deciding it for every reader costs more than
+every figure of the week.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
 
-from continuity.planning.horizon import p_leave_within
-from continuity.planning.intervals import poisson_binomial_interval
-from continuity.planning.suppression import suppressed_cells
+from continuity.horizons import p_leave_within
+from continuity.forecasts.intervals import poisson_binomial_interval
+from continuity.forecasts.suppression import Pattern, suppression_pattern
 
 GROUPINGS: dict[str, str] = {"region": "region", "organisation": "organisation_id",
                              "domain": "domain", "occupation": "occupation"}
 """The ``by`` of the aggregates query and the worker column it groups on."""
+SCOPES = ["organisation_id", "team_id"]
+"""The scopes of the tokens that see individuals (hr, manager): the insiders suppression protects against."""
+_PATTERNS: dict[tuple, Pattern] = {}  # by the fingerprints of the frames' keys, oldest first
+_PATTERNS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -44,11 +55,12 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
                        level: float = 0.90, leavers: pd.DataFrame | None = None) -> list[Cell]:
     """One cell per value of ``by``, ordered by key.
 
-    ``workers``: one row per scored worker with the grouping columns of ``GROUPINGS``,
-    p_<weeks>w columns (a missing horizon is derived, see ``horizon``) and weighted_clients.
-    ``leavers``: one row per worker who left in the last year, with the grouping columns;
-    gives each published cell its observed outflow. Pass the same frames for every ``by``:
-    the suppression pattern is decided over all groupings present in ``workers``.
+    ``workers``: one row per scored worker with the grouping columns of ``GROUPINGS`` and
+    the ``SCOPES``, p_<weeks>w columns (a missing horizon is derived, see ``horizon``) and
+    weighted_clients. ``leavers``: one row per worker who left in the last year, with the
+    same columns; gives a published cell its observed outflow where that count is safe
+    (else None). Pass the same frames for every ``by``: the suppression pattern is decided
+    over all groupings present in ``workers``.
     """
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -61,18 +73,36 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
                           "affected": p.to_numpy() * workers.weighted_clients.to_numpy(dtype=float)})
     observed = (leavers[column].astype(str).value_counts() if leavers is not None
                 else pd.Series(dtype="int64"))
-    hidden = {key for g, key in suppressed_cells(workers, groupings, min_cell, leavers) if g == column}
+    pattern = _pattern(workers, leavers, tuple(groupings), min_cell)
 
     cells = []
     for key, group in frame.groupby("key", sort=True):
-        if key in hidden:
+        if (column, key) in pattern.hidden:
             cells.append(Cell(key, None, None, None, None, None, True))
             continue
-        cells.append(Cell(
-            key, len(group), float(group.p.sum()), poisson_binomial_interval(group.p.to_numpy(), level),
-            float(group.affected.sum()),
-            int(observed.get(key, 0)) if leavers is not None else None, False))
+        outflow = None if leavers is None or (column, key) in pattern.outflow_hidden else int(observed.get(key, 0))
+        cells.append(Cell(key, len(group), float(group.p.sum()), poisson_binomial_interval(group.p.to_numpy(), level),
+                          float(group.affected.sum()), outflow, False))
     return cells
+
+
+def _pattern(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tuple[str, ...],
+             min_cell: int) -> Pattern:
+    missing = [s for s in SCOPES if s not in workers.columns or (leavers is not None and s not in leavers.columns)]
+    if missing:
+        raise ValueError(f"the workers and leavers frames need the scope columns {missing}")
+    columns = [*groupings, *SCOPES]
+    key = (_fingerprint(workers[columns]), None if leavers is None else _fingerprint(leavers[columns]),
+           groupings, min_cell)
+    if key not in _PATTERNS:
+        while len(_PATTERNS) >= _PATTERNS_KEPT:
+            _PATTERNS.pop(next(iter(_PATTERNS)))
+        _PATTERNS[key] = suppression_pattern(workers, list(groupings), SCOPES, min_cell, leavers)
+    return _PATTERNS[key]
+
+
+def _fingerprint(keys: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(keys.astype(str), index=False).to_numpy().tobytes()).hexdigest()
 
 
 def aggregate_response(workers: pd.DataFrame, by: str, horizon: int, **options) -> dict:

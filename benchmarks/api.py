@@ -5,7 +5,7 @@ did, and its latency counts from that moment, so a server that falls behind show
 the percentiles instead of silently slowing the client down (coordinated omission).
 Requests go round-robin over the endpoints a working day hits most; worker ids are drawn
 from the published week, so every individual read is a real, audited read. The server
-runs in its own process against the warehouse in ``settings``; the client only ever
+runs in its own process against the published week in ``settings``; the client only ever
 connects to 127.0.0.1 and sends at most ``rate * duration`` requests.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from continuity.access import create_token, revoke_token
 from continuity.config import Settings
-from continuity.serving.store import read_latest_week
+from continuity.publication import Publications
 
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 60.0
@@ -57,7 +57,7 @@ def _server(settings: Settings, port: int) -> Iterator[subprocess.Popen]:
     """uvicorn serving ``create_app()`` in a child process configured through the environment."""
     env = os.environ | {
         "CONTINUITY_HOME": str(settings.home.resolve()),
-        "CONTINUITY_WAREHOUSE_PATH": str(settings.warehouse.resolve()),
+        "CONTINUITY_PUBLISHED_DIR": str(settings.published.resolve()),
         "CONTINUITY_ACCESS_DB_PATH": str(settings.access_db.resolve()),
         "CONTINUITY_MLFLOW_TRACKING_URI": settings.tracking_uri,
     }
@@ -191,14 +191,14 @@ async def _drive(port: int, headers: dict[str, str], ids: list[str], rate: int, 
 
 
 def run_api_bench(rate: int = 500, duration: float = 20.0, settings: Settings | None = None) -> dict:
-    """Serve the published warehouse in ``settings`` on a free loopback port and load it at ``rate`` requests
+    """Serve the published week in ``settings`` on a free loopback port and load it at ``rate`` requests
     per second for ``duration`` seconds; per endpoint the requests sent, errors (any answer but 200, or
     none) and the 50th and 99th percentile latency in milliseconds; and the CPU seconds the client and
     the server used while the load ran."""
     if rate * duration < len(ENDPOINTS):
         raise ValueError(f"rate x duration must give at least {len(ENDPOINTS)} requests, got {rate} x {duration}")
     settings = settings or Settings()
-    ids = [record["worker_id"] for record in read_latest_week(settings.warehouse).ranked]
+    ids = Publications(settings.published).current().table("risk_scores").worker_id.tolist()
     token = create_token(settings, "admin")
     headers = {"Authorization": f"Bearer {token}"}
     try:

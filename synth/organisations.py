@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from continuity.sector import DOMAINS
+from continuity.vocabulary import DOMAINS
 
-# DESIGN.md, "Useful realism": municipalities, welfare/care organisations, consortia,
+# docs/evidence.md#realism-of-the-synthetic-sector: municipalities, welfare/care organisations, consortia,
 # independent foundations; the domains each kind of employer typically holds are a guess.
 ORGANISATION_KINDS = ("welzijnsstichting", "jeugdzorgorganisatie", "gemeente", "consortium")
 KIND_DOMAINS = {
@@ -24,7 +24,7 @@ KIND_DOMAINS = {
     "gemeente": ("participatie", "wmo"),
     "consortium": ("jeugd", "wmo"),
 }
-# Real CBS municipality codes of larger Dutch municipalities (DESIGN.md: 344 municipalities).
+# Real CBS municipality codes of larger Dutch municipalities (docs/evidence.md#realism-of-the-synthetic-sector: 344).
 MUNICIPALITIES = (
     "GM0363", "GM0599", "GM0518", "GM0344", "GM0772", "GM0014", "GM0855", "GM0034",
     "GM0758", "GM0268", "GM0193", "GM0200", "GM0080", "GM0153", "GM0392", "GM0202",
@@ -36,12 +36,12 @@ TEAM_TYPES = {
 }
 POSITIONS_PER_ORGANISATION = 400  # guess: 4-6 organisations for 2000 positions
 TEAM_SIZE = (8, 15)
-# EVIDENCE/DESIGN: contracts of 2-8 years, with a shift towards > 6 years since 2018.
+# Guess: contracts of 2-8 years, some > 6 years (docs/evidence.md#tenders-and-funding-contracts).
 CONTRACT_YEARS = np.array([2, 3, 4, 6, 8])
 CONTRACT_YEARS_P = np.array([0.2, 0.25, 0.2, 0.2, 0.15])
 AWARD_LEAD_DAYS = (91, 274)  # guess: a tender is decided 3-9 months before the contract starts
 TENDER_LOSS = 0.1  # guess: share of re-tenders an incumbent loses
-INSECURE_DAYS = 183  # EVIDENCE.md: "funding contract ends <= 6 months"
+INSECURE_DAYS = 183  # "funding contract ends within 6 months", docs/evidence.md#hazard-ratios-per-driver
 
 
 @dataclass(frozen=True)

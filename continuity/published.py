@@ -1,0 +1,221 @@
+"""The published week: every table the weekly run hands to the answers, declared once.
+
+The weekly run writes these tables (``continuity.publication``) and everything that answers
+(the API, the handover planner, the sector aggregates and scenarios) reads only them, never
+the contract tables or the features behind them: data flow one way, and what a week
+published is exactly what is served. The declaration gives each table's columns, their
+types and what they mean; the writer checks every frame against it, the warehouse keeps
+its history tables from it (``ddl``) and the tests build their weeks through it.
+
+Probabilities are cumulative incidences of voluntary leaving within h weeks, with the
+other exits (dismissal, retirement, end of a temporary contract) as competing events,
+calibrated per horizon (``docs/definitions.md#published-probabilities``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from continuity.horizons import HORIZONS, risk_column
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # "str", "int", "float", "bool", "date"
+    meaning: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    history: bool = False  # also kept in the warehouse, one row set per score week
+    open_columns: bool = False  # further columns ride along unchecked (the model's inputs)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _per_horizon(template: str, dtype: str, meaning: str, nullable: bool = False) -> tuple[Column, ...]:
+    return tuple(Column(template.format(column=risk_column(h), h=h), dtype, meaning.format(h=h), nullable)
+                 for h in HORIZONS)
+
+
+RISK_SCORES = PublishedTable(
+    "risk_scores",
+    "One row per worker scored this week: the risk list, ranked by the 26-week probability.",
+    (
+        Column("worker_id", "str", "the worker's id as in the HR export"),
+        Column("organisation_id", "str", "employer at the score date"),
+        Column("team_id", "str", "team at the score date"),
+        *_per_horizon("{column}", "float", "P(leaving voluntarily within {h} weeks), competing exits accounted for"),
+        Column("rank", "int", "1 = highest probability of leaving within 26 weeks"),
+        Column("drivers", "str", 'JSON [{"feature", "label", "direction", "contribution"}], the top three'),
+        Column("model_name", "str", "registered model that scored the week"),
+        Column("model_version", "str", "its version"),
+        *_per_horizon("{column}_change", "float", "change of p_{h}w since the previous published week "
+                      "(empty for a worker not scored then)", nullable=True),
+    ),
+    history=True,
+)
+
+SURVIVAL_CURVES = PublishedTable(
+    "survival_curves",
+    "Per scored worker, the probability of not having left voluntarily after each week 0..52.",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("week", "int", "weeks after the score date"),
+        Column("survival", "float", "1 - cumulative incidence of voluntary leaving by that week"),
+    ),
+    history=True,
+)
+
+WORKER_EXPOSURE = PublishedTable(
+    "worker_exposure",
+    "Per scored worker, what their leaving would cost their clients (docs/definitions.md).",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("active_clients", "int", "clients with an open assignment"),
+        Column("vulnerable_clients", "int", "of which with any vulnerability flag"),
+        Column("mean_relationship_weeks", "float", "mean length of those relationships"),
+        Column("weighted_clients", "float", "sum of the clients' exposure"),
+        *_per_horizon("expected_exposure_{h}w", "float", "p_{h}w x weighted_clients"),
+    ),
+    history=True,
+)
+
+CLIENT_EXPOSURE = PublishedTable(
+    "client_exposure",
+    "Per open worker-client pair of a scored worker: the client's continuity and exposure (client ids pseudonymised).",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("client_id", "str", "pseudonymised client id"),
+        Column("role", "str", "primary or secondary"),
+        Column("domain", "str", "wmo, jeugd or participatie"),
+        Column("complexity", "int", "1-5"),
+        Column("vulnerable", "bool", "any vulnerability flag"),
+        Column("need", "float", "complexity and vulnerability weight of the client"),
+        Column("relationship_weeks", "float", "weeks since the pair's first assignment or contact"),
+        Column("contact_share", "float", "the worker's share of the client's contacts in the window"),
+        Column("usual_provider", "bool", "the worker has most of the client's contacts"),
+        Column("upc", "float", "usual provider continuity", nullable=True),
+        Column("coc", "float", "Bice-Boxerman continuity of care; empty below two contacts", nullable=True),
+        Column("secon", "float", "sequential continuity", nullable=True),
+        Column("mmci", "float", "modified modified continuity index", nullable=True),
+        Column("kpc", "float", "known provider continuity; empty without a prior year", nullable=True),
+        Column("distinct_workers_12m", "int", "different workers in the last 12 months"),
+        Column("handovers_12m", "int", "handovers in the last 12 months"),
+        Column("coc_drop", "float", "the client's COC lost without this worker's contacts"),
+        Column("exposure", "float", "what losing this worker costs the client"),
+    ),
+    history=True,
+)
+
+WORKER_SNAPSHOT = PublishedTable(
+    "worker_snapshot",
+    "Per scored worker, the state at the score date the answers group and plan by; the model's inputs "
+    "ride along, so that scenarios re-score exactly what was scored.",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("region", "str", "municipality code of the team"),
+        Column("occupation", "str", "occupation as exported"),
+        Column("domain", "str", "domain of most open primary cases, or 'no caseload'"),
+        Column("caseload", "float", "open primary cases"),
+        Column("fte", "float", "working hours"),
+        Column("tenure_weeks", "float", "weeks in the organisation"),
+    ),
+    open_columns=True,
+)
+
+FORMER_WORKERS = PublishedTable(
+    "former_workers",
+    "Workers scored in an earlier week but not this one, where they were last scored: a caller "
+    "who could read them then gets a 404, not a 403.",
+    (
+        Column("worker_id", "str", "worker no longer scored"),
+        Column("organisation_id", "str", "organisation in their last scored week"),
+        Column("team_id", "str", "team in their last scored week"),
+    ),
+)
+
+VOLUNTARY_LEAVERS = PublishedTable(
+    "voluntary_leavers",
+    "Workers who left voluntarily in the year before the score date: the observed outflow.",
+    (
+        Column("worker_id", "str", "leaver"),
+        Column("organisation_id", "str", "employer they left"),
+        Column("team_id", "str", "team on their last working day"),
+        Column("region", "str", "region on their last working day"),
+        Column("occupation", "str", "occupation"),
+        Column("domain", "str", "main domain on their last working day, or 'no caseload'"),
+    ),
+)
+
+CLIENT_FAMILIARITY = PublishedTable(
+    "client_familiarity",
+    "For each open primary client of a scored worker, the other workers who already know the client.",
+    (
+        Column("client_id", "str", "pseudonymised client id"),
+        Column("worker_id", "str", "a worker other than the primary who knows the client"),
+        Column("secondary", "bool", "holds an open secondary assignment"),
+        Column("contacts_12m", "int", "contacts in the last year"),
+    ),
+)
+
+WORKER_DOMAINS = PublishedTable(
+    "worker_domains",
+    "The domains each worker had cases in during the last year.",
+    (
+        Column("worker_id", "str", "worker"),
+        Column("domain", "str", "wmo, jeugd or participatie"),
+    ),
+)
+
+TABLES: dict[str, PublishedTable] = {t.name: t for t in (
+    RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
+    FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, WORKER_DOMAINS,
+)}
+HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
+
+_PANDAS = {"str": "object", "int": "int64", "float": "float64", "bool": "bool", "date": "datetime64[ns]"}
+_NULLABLE = {"int": "Int64", "bool": "boolean"}
+_SQL = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "date": "DATE"}
+
+
+class NotAsDeclared(ValueError):
+    """A frame handed to the publication does not match its table's declaration."""
+
+
+def conform(table: PublishedTable, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the declared columns in declared order and types; raises NotAsDeclared naming
+    the table and column when one is missing or empty where it may not be."""
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        raise NotAsDeclared(f"published table {table.name!r} lacks column(s) {', '.join(missing)}")
+    extra = [c for c in frame.columns if c not in table.column_names]
+    if extra and not table.open_columns:
+        raise NotAsDeclared(f"published table {table.name!r} has undeclared column(s) {', '.join(extra)}")
+    out = frame[table.column_names + extra].reset_index(drop=True)
+    for column in table.columns:
+        if not column.nullable and out[column.name].isna().any():
+            row = int(out[column.name].isna().to_numpy().argmax())
+            raise NotAsDeclared(f"published table {table.name!r}, row {row}: column {column.name!r} is empty")
+        dtype = _NULLABLE.get(column.dtype, _PANDAS[column.dtype]) if column.nullable else _PANDAS[column.dtype]
+        out[column.name] = out[column.name].astype(dtype)
+    return out
+
+
+def ddl(table: PublishedTable) -> str:
+    """The warehouse's history table: the declared columns after the score date."""
+    columns = ", ".join(f'"{c.name}" {_SQL[c.dtype]}' for c in table.columns)
+    return f'create table if not exists "{table.name}" (score_date DATE, {columns})'
+
+
+def sql_columns(table: PublishedTable) -> dict[str, str]:
+    return {c.name: _SQL[c.dtype] for c in table.columns}

@@ -1,0 +1,1 @@
+"""Forecasts for sector bodies: aggregates with intervals and small-cell suppression, and scenarios, from the published week."""

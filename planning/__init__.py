@@ -1,1 +1,0 @@
-"""Turns published scores into handover plans and aggregate forecasts."""

@@ -1,0 +1,33 @@
+"""A published week made from hand-built contract tables by the weekly run's own steps, for planner tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from continuity.features.exposure import relational_exposure
+from continuity.features.situation import situation
+from continuity.features.snapshots import snapshot_at
+from continuity.publication import Publication, Publications
+
+
+def publish_contract_week(con: duckdb.DuckDBPyConnection, t: date, risk: pd.DataFrame, root: Path) -> Publication:
+    """Publish the week at t of the workers in ``risk`` (worker_id, p_13w, p_26w and optionally p_52w;
+    without it the 52-week probability follows from the 26-week one under a constant hazard)."""
+    snapshot = snapshot_at(con, t)
+    risk = snapshot[["worker_id", "organisation_id", "team_id"]].merge(risk, on="worker_id")
+    if "p_52w" not in risk.columns:
+        risk["p_52w"] = 1 - (1 - risk.p_26w) ** 2
+    risk = risk.assign(rank=risk.p_26w.rank(method="first", ascending=False).astype(int), drivers="[]",
+                       model_name="test", model_version="1",
+                       **{f"p_{h}w_change": float("nan") for h in (13, 26, 52)})
+    workers, clients = relational_exposure(con, t, risk)
+    tables = situation(con, t, snapshot[snapshot.worker_id.isin(risk.worker_id)]) | {
+        "risk_scores": risk, "worker_exposure": workers, "client_exposure": clients,
+        "survival_curves": pd.DataFrame({"worker_id": [], "week": [], "survival": []}),
+        "former_workers": pd.DataFrame({"worker_id": [], "organisation_id": [], "team_id": []}),
+    }
+    return Publications(root).publish(t, "test", "1", tables)
