@@ -39,11 +39,7 @@ ABANDONED_AFTER_S = 3600
 
 
 class NothingPublished(Exception):
-    """No week can be served: nothing published yet, or the publication cannot be read."""
-
-    def __init__(self, reason: str, retry_after_s: int | None = None):
-        super().__init__(reason)
-        self.retry_after_s = retry_after_s
+    """No week can be served: nothing is published yet."""
 
 
 @dataclass(frozen=True)

@@ -159,10 +159,11 @@ VOLUNTARY_LEAVERS = PublishedTable(
 
 CLIENT_FAMILIARITY = PublishedTable(
     "client_familiarity",
-    "For each open primary client of a scored worker, the other workers who already know the client.",
+    "For each open primary client of a scored worker, the workers who know the client (its primary "
+    "worker too: a planner leaves out the leaver).",
     (
         Column("client_id", "str", "pseudonymised client id"),
-        Column("worker_id", "str", "a worker other than the primary who knows the client"),
+        Column("worker_id", "str", "a worker who knows the client"),
         Column("secondary", "bool", "holds an open secondary assignment"),
         Column("contacts_12m", "int", "contacts in the last year"),
     ),

@@ -43,10 +43,10 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> JSON
     return JSONResponse(status_code=422, content={"message": message, "detail": errors})
 
 
-async def nothing_published(request: Request, exc: NothingPublished) -> JSONResponse:
-    """503 rather than 500: the service is fine, the weekly flow has not published (or is publishing)."""
-    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
-    return JSONResponse(status_code=503, content={"detail": str(exc)}, headers=headers)
+async def nothing_published(request: Request, exc: NothingPublished) -> Response:
+    """503 rather than 500: the service is fine, the weekly run has not published a week yet; the
+    web page says so in words, with what to do."""
+    return await problem(request, StarletteHTTPException(503, str(exc)))
 
 
 TITLES = {401: "Please log in", 403: "Not allowed", 404: "Not found", 413: "Request too large",

@@ -156,7 +156,7 @@ class WorkerExposure(BaseModel):
 class TeamWorker(BaseModel):
     worker_id: str
     occupation: str | None
-    probability: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within the horizon (other exits censored).")
+    probability: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within the horizon, competing exits accounted for.")
     change: float | None = Field(description="Change in that probability since the previous week; null for a worker not scored then.")
     active_clients: int = Field(ge=0)
     vulnerable_clients: int = Field(ge=0)

@@ -11,6 +11,10 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from continuity.access import create_token
+from continuity.config import Settings
+from continuity.serving.app import create_app
+
 ADVISORY = "decide nothing about a person"
 SITE = "http://testserver"  # the TestClient's own origin
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,6 +37,15 @@ def test_login_sets_an_httponly_strict_cookie_and_logout_clears_it(app, tokens):
     assert browser.get("/ui/risk-list").status_code == 200
     browser.post("/ui/logout")
     assert browser.get("/ui/risk-list").headers["location"] == "/ui/login"
+
+
+def test_with_nothing_published_the_page_says_what_to_run(tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    page = _logged_in(create_app(settings), create_token(settings, "admin")).get("/ui/risk-list")
+
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "No scores published yet" in page.text and "run `continuity run`" in page.text
+    assert not page.text.lstrip().startswith("{")
 
 
 @pytest.mark.parametrize("token", ["", "wrong", "revoked"])
