@@ -28,7 +28,7 @@ import pandas as pd
 
 from continuity.config import Settings
 from continuity.horizons import HORIZONS, risk_column
-from continuity.private import private_folder
+from continuity.private import private_files, private_folder
 from continuity.published import HISTORY_TABLES, TABLES, conform
 from continuity.warehouse import connect, former_workers, record_week, week_before
 
@@ -103,27 +103,23 @@ class Publications:
         absent = sorted(set(TABLES) - set(tables))
         if absent:
             raise ValueError(f"a published week needs every declared table; missing {', '.join(absent)}")
-        private_folder(self.root)  # every worker's risk: for the owner only, as all local state
+        private_folder(self.root)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{score_date.isoformat()}_{stamp}_{uuid.uuid4().hex[:8]}"
-        incoming = self.root / f".incoming-{name}"
-        incoming.mkdir()
-        rows = {}
-        for table_name, table in TABLES.items():
-            frame = conform(table, tables[table_name])
-            frame.to_parquet(incoming / f"{table_name}.parquet", index=False)
-            rows[table_name] = len(frame)
         manifest = {"score_date": score_date.isoformat(), "model_name": model_name,
-                    "model_version": str(model_version), "published_at": datetime.now(UTC).isoformat(),
-                    "rows": rows}
-        (incoming / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        _sync(incoming)
-        incoming.rename(self.root / name)
-        swap = self.root / f".{POINTER}-{name}"
-        swap.write_text(name + "\n")
-        _sync(swap)
-        os.replace(swap, self.pointer)
-        _sync(self.root)
+                    "model_version": str(model_version), "published_at": datetime.now(UTC).isoformat()}
+        with private_files():  # every worker's risk: for the owner only, as all local state
+            incoming = self.root / f".incoming-{name}"
+            incoming.mkdir()
+            manifest["rows"] = _write_tables(incoming, tables)
+            (incoming / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            _sync(incoming)
+            incoming.rename(self.root / name)
+            swap = self.root / f".{POINTER}-{name}"
+            swap.write_text(name + "\n")
+            _sync(swap)
+            os.replace(swap, self.pointer)
+            _sync(self.root)
         self._prune(keep=name)
         return Publication(self.root / name, manifest)
 
@@ -162,6 +158,16 @@ def with_changes(risk: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
         earlier = before[column] if column in before.columns else pd.Series(dtype=float)
         changes[f"{column}_change"] = risk[column] - risk.worker_id.map(earlier).astype(float)
     return risk.assign(**changes)
+
+
+def _write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Each declared table as a Parquet file in the folder, checked against its declaration; rows per table."""
+    rows = {}
+    for name, table in TABLES.items():
+        frame = conform(table, tables[name])
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+        rows[name] = len(frame)
+    return rows
 
 
 def _sync(path: Path) -> None:

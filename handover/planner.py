@@ -113,12 +113,15 @@ class Situation:
     def in_team(self, worker_id: str) -> bool:
         return self.candidates.at[worker_id, "team_id"] == self.leaver.team_id
 
-    def cost(self, client: pd.Series, worker_id: str) -> float:
-        """The successor's cost for this client, without the load of the slot."""
-        return (self.candidates.at[worker_id, "p_leave"]
-                + STRANGER_COST * ((client.client_id, worker_id) not in self.familiar)
-                + OUTSIDE_TEAM_COST * (not self.in_team(worker_id))
-                + OTHER_DOMAIN_COST * ((worker_id, client.domain) not in self.domains))
+    def costs(self, clients: pd.DataFrame) -> np.ndarray:
+        """Each candidate's cost for each client (clients x candidates), without the load of the slot."""
+        workers = self.candidates.index
+        stranger = np.array([[(c, w) not in self.familiar for w in workers] for c in clients.client_id])
+        other_domain = np.array([[(w, d) not in self.domains for w in workers] for d in clients.domain])
+        outside_team = (self.candidates.team_id != self.leaver.team_id).to_numpy()
+        return (self.candidates.p_leave.to_numpy()[None, :] + STRANGER_COST * stranger
+                + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain).reshape(
+                    len(clients), len(workers))
 
     def handover(self, client: pd.Series, worker_id: str, taken: int) -> Handover:
         """The placement in plain words; ``taken`` counts the clients the plan gives this successor."""
@@ -150,18 +153,20 @@ class Situation:
 
 def plan_handover(situation: Situation) -> HandoverPlan:
     """The successor for each open primary client of the leaver that keeps the clients' continuity best."""
-    free, load = situation.room(), situation.load()
     open_clients = situation.clients[~situation.clients.client_id.isin(situation.pinned)].reset_index(drop=True)
-    slots = [(worker_id, k) for worker_id in situation.candidates.index
-             for k in range(min(free[worker_id], len(open_clients)))]
-    costs = np.full((len(open_clients), len(slots) + len(open_clients)), np.inf)
-    for i, client in open_clients.iterrows():
-        for j, (worker_id, k) in enumerate(slots):
-            after = (load[worker_id] + k + 1) / situation.capacity(worker_id)
-            costs[i, j] = situation.cost(client, worker_id) + LOAD_COST * after
-        costs[i, len(slots) + i] = NO_ROOM_COST * client.need
+    n = len(open_clients)
+    # Candidate j offers min(room, n) slots; its k-th slot (from 0) leaves it k + 1 cases above its load.
+    per_candidate = np.minimum(situation.room().to_numpy(), n)
+    owner = np.repeat(np.arange(len(per_candidate)), per_candidate)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(per_candidate) - per_candidate, per_candidate)
+    capacity = CASELOAD_NORM_PER_FTE * situation.candidates.fte.to_numpy()
+    after = (situation.load().to_numpy()[owner] + k + 1) / capacity[owner]
+    costs = np.full((n, len(owner) + n), np.inf)
+    costs[:, :len(owner)] = situation.costs(open_clients)[:, owner] + LOAD_COST * after[None, :]
+    costs[np.arange(n), len(owner) + np.arange(n)] = NO_ROOM_COST * open_clients.need.to_numpy()
     rows, columns = linear_sum_assignment(costs)
-    chosen = {open_clients.client_id[i]: slots[j][0] for i, j in zip(rows, columns) if j < len(slots)}
+    workers = situation.candidates.index
+    chosen = {open_clients.client_id[i]: workers[owner[j]] for i, j in zip(rows, columns) if j < len(owner)}
     return _plan(situation, chosen | situation.pinned, "optimal")
 
 
@@ -171,17 +176,18 @@ def naive_plan(situation: Situation) -> HandoverPlan:
     Team colleagues come first, then the wider pool; load is caseload over the norm and
     grows with each client given. Same situation (pins, exclusions and room) as ``plan_handover``.
     """
-    free, load = situation.room(), situation.load()
+    free, load = situation.room().to_dict(), situation.load().to_dict()
+    capacity = (CASELOAD_NORM_PER_FTE * situation.candidates.fte).to_dict()
+    team = set(situation.candidates.index[situation.candidates.team_id == situation.leaver.team_id])
     chosen = dict(situation.pinned)
     for client_id in situation.clients.client_id:
         if client_id in chosen:
             continue
-        with_room = [w for w in situation.candidates.index if free[w] > 0]
-        team = [w for w in with_room if situation.in_team(w)]
-        pool = team or with_room
+        with_room = [w for w, places in free.items() if places > 0]
+        pool = [w for w in with_room if w in team] or with_room
         if not pool:
             continue
-        successor = min(pool, key=lambda w: (load[w] / situation.capacity(w), w))
+        successor = min(pool, key=lambda w: (load[w] / capacity[w], w))
         chosen[client_id] = successor
         free[successor] -= 1
         load[successor] += 1

@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import stat
 
+from datetime import date
+
+import pandas as pd
 import pytest
 
 from continuity.access import AccessStore, Grant, Role
 from continuity.config import Settings
 from continuity.private import private_files
+from continuity.publication import Publications
+from continuity.published import TABLES
 from continuity.serving.auditing import AuditJournal
 from continuity.warehouse import connect
 
@@ -57,6 +62,16 @@ def test_the_mlflow_store_and_its_artifact_folder_are_owner_only(settings):
     experiment_id(tracking_client(settings), settings)
 
     assert (mode(settings.home / "mlflow.db"), mode(settings.artifact_root)) == (FILE, FOLDER)
+
+
+def test_a_published_week_its_files_and_pointer_are_owner_only(settings):
+    publications = Publications(settings.published)
+    empty = {name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.columns}) for name, table in TABLES.items()}
+    publication = publications.publish(date(2024, 6, 10), "model", "1", empty)
+
+    files = [*publication.folder.iterdir(), publications.pointer]
+    assert {mode(p) for p in files} == {FILE}
+    assert {mode(p) for p in (settings.published, publication.folder)} == {FOLDER}
 
 
 def test_the_umask_is_restored_when_the_last_overlapping_holder_leaves():
