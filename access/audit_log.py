@@ -84,6 +84,14 @@ class ChainCheck:
     intact: int
     head: str
     broken_at: int | None = None
+    purged_through: int | None = None  # the last entry purged under retention, whose hash the chain starts from
+
+
+def chain_start(con: sqlite3.Connection) -> str:
+    """The hash the first entry kept follows from: that of the last entry purged under retention
+    (``audit_anchor``), or CHAIN_START for a log never purged."""
+    row = con.execute("select row_hash from audit_anchor where id = 1").fetchone()
+    return CHAIN_START if row is None else row[0]
 
 
 def chain(con: sqlite3.Connection) -> Iterator[tuple[int, str | None, str]]:
@@ -92,7 +100,7 @@ def chain(con: sqlite3.Connection) -> Iterator[tuple[int, str | None, str]]:
     length is checked in constant memory."""
     workers = con.execute("select audit_id, worker_id from audit_workers order by audit_id, rowid")
     pending = workers.fetchone()
-    previous = CHAIN_START
+    previous = chain_start(con)
     entries = con.execute("select id, at, token_id, role, endpoint, status, parameters, row_hash from audit_log order by id")
     for audit_id, at, token_id, role, endpoint, status, parameters, stored in entries:
         read = []

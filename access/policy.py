@@ -13,6 +13,7 @@ class Role(str, Enum):
     manager = "manager"  # the workers of one or more teams
     sector = "sector"  # aggregates only, never an individual
     admin = "admin"  # everything, and the audit log
+    worker = "worker"  # one worker's own record, through /me only
 
 
 class ScopeError(ValueError):
@@ -21,19 +22,21 @@ class ScopeError(ValueError):
 
 @dataclass(frozen=True)
 class Grant:
-    """What one valid token allows: the role and the organisation or teams it is scoped to."""
+    """What one valid token allows: the role and the organisation, teams or worker it is scoped to."""
 
     token_id: str
     role: Role
     organisation_id: str | None = None
     teams: frozenset[str] = frozenset()
+    worker_id: str | None = None  # a worker token's own id
 
     @property
     def sees_individuals(self) -> bool:
-        return self.role is not Role.sector
+        return self.role not in (Role.sector, Role.worker)
 
     def sees(self, worker: dict[str, Any]) -> bool:
-        """Whether this grant may read the worker (a record with organisation_id and team_id)."""
+        """Whether this grant may read the worker (a record with organisation_id and team_id) through the
+        scoped routes. A worker reads their own record at /me only, never through these."""
         if self.role is Role.admin:
             return True
         if self.role is Role.hr:
@@ -51,11 +54,17 @@ class Grant:
             return "team(s) " + ", ".join(f"'{t}'" for t in sorted(self.teams))
         if self.role is Role.sector:
             return "aggregates only"
+        if self.role is Role.worker:
+            return f"worker '{self.worker_id}', their own record at /me only"
         return "everything"
 
 
-def check_scope(role: Role, organisation_id: str | None, teams: Sequence[str]) -> None:
-    """hr needs exactly one organisation, manager at least one team, sector and admin neither."""
+def check_scope(role: Role, organisation_id: str | None, teams: Sequence[str], worker_id: str | None = None) -> None:
+    """hr needs exactly one organisation, manager at least one team, worker their own id and nothing
+    else, sector and admin none of these."""
+    if (role is Role.worker) != bool(worker_id) or (role is Role.worker and (organisation_id or teams)):
+        raise ScopeError("a worker token is scoped to one worker, and only a worker token is: "
+                         "give --worker with --role worker, and no --organisation or --team")
     if role is Role.hr and (not organisation_id or teams):
         raise ScopeError("an hr token is scoped to one organisation: give --organisation and no --team")
     if role is Role.manager and (not teams or organisation_id):

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from continuity.access.audit_log import (
-    CHAIN_START, READ, ChainCheck, audit_filter, canonical, chain, chain_hash, journal_entry, now, stored_parameters, utc,
+    READ, ChainCheck, audit_filter, canonical, chain, chain_hash, chain_start, journal_entry, now, stored_parameters, utc,
 )
+from continuity.access import reviews
 from continuity.access.policy import Grant, Role, check_scope
 from continuity.config import Settings
 from continuity.private import private_files
@@ -32,16 +33,21 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-SCHEMA = """
-create table if not exists tokens (
+ROLES = ", ".join(f"'{role.value}'" for role in Role)
+TOKENS = f"""
+create table if not exists {{name}} (
     token_id text primary key,
     token_hash text not null unique,
-    role text not null check (role in ('hr', 'manager', 'sector', 'admin')),
+    role text not null check (role in ({ROLES})),
     organisation_id text,
     teams text not null default '[]',
     created_at text not null,
-    revoked_at text
+    revoked_at text,
+    worker_id text
 );
+"""
+
+SCHEMA = TOKENS.format(name="tokens") + """
 create table if not exists audit_log (
     id integer primary key autoincrement,
     at text not null,
@@ -60,6 +66,12 @@ create index if not exists audit_log_by_at on audit_log (at);
 create index if not exists audit_log_by_token on audit_log (token_id);
 create index if not exists audit_log_by_endpoint on audit_log (endpoint);
 create table if not exists audit_batches (name text primary key);
+create table if not exists audit_anchor (
+    id integer primary key check (id = 1),
+    purged_through integer not null,  -- the last entry purged (``purge_audit``)
+    row_hash text not null,  -- its hash, which the chain of the entries kept starts from
+    purged_at text not null
+);
 """
 
 AUDIT_COLUMNS_ADDED = {
@@ -79,12 +91,12 @@ create index if not exists sessions_by_expiry on sessions (expires_at);
 """
 
 
-def _grant(row: tuple[str, str, str | None, str] | None) -> Grant | None:
-    """A Grant from a row of (token_id, role, organisation_id, teams as JSON)."""
+def _grant(row: tuple[str, str, str | None, str, str | None] | None) -> Grant | None:
+    """A Grant from a row of (token_id, role, organisation_id, teams as JSON, worker_id)."""
     if row is None:
         return None
-    token_id, role, organisation_id, teams = row
-    return Grant(token_id, Role(role), organisation_id, frozenset(json.loads(teams)))
+    token_id, role, organisation_id, teams, worker_id = row
+    return Grant(token_id, Role(role), organisation_id, frozenset(json.loads(teams)), worker_id)
 
 
 class AccessStore:
@@ -101,8 +113,29 @@ class AccessStore:
         with private_files():  # SQLite gives the -wal and -shm files the mode of the database file
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._connection()
-        con.executescript(SCHEMA + SESSIONS_SCHEMA)
+        self._rebuild_tokens(con)
+        con.executescript(SCHEMA + SESSIONS_SCHEMA + reviews.SCHEMA)
         self._add_audit_columns(con)
+
+    @staticmethod
+    def _rebuild_tokens(con: sqlite3.Connection) -> None:
+        """Bring a token table of an earlier release up to date: one without a role of this release
+        (its check constraint, which SQLite cannot alter, would refuse it) or without the worker
+        column is copied into a table of today's form, under the write lock."""
+        def outdated() -> bool:
+            row = con.execute("select sql from sqlite_master where type = 'table' and name = 'tokens'").fetchone()
+            return row is not None and (f"({ROLES})" not in row[0] or "worker_id" not in row[0])
+
+        if not outdated():
+            return
+        with con:
+            con.execute("begin immediate")
+            if outdated():
+                old = ", ".join(row[1] for row in con.execute("pragma table_info(tokens)"))
+                con.execute(TOKENS.format(name="tokens_rebuilt"))
+                con.execute(f"insert into tokens_rebuilt ({old}) select {old} from tokens")
+                con.execute("drop table tokens")
+                con.execute("alter table tokens_rebuilt rename to tokens")
 
     def _add_audit_columns(self, con: sqlite3.Connection) -> None:
         """Bring a log of an earlier release up to date: the new columns, and the chain over the entries
@@ -140,22 +173,24 @@ class AccessStore:
 
     # tokens
 
-    def create(self, role: Role | str, organisation_id: str | None = None, teams: Iterable[str] = ()) -> tuple[str, str]:
+    def create(self, role: Role | str, organisation_id: str | None = None, teams: Iterable[str] = (),
+               worker_id: str | None = None) -> tuple[str, str]:
         """A new token and its id; the token is returned once and only its hash is kept."""
         role, teams = Role(role), sorted(set(teams))
-        check_scope(role, organisation_id, teams)
+        check_scope(role, organisation_id, teams, worker_id)
         token, token_id = secrets.token_urlsafe(32), "tok_" + secrets.token_hex(6)
         with self._connection() as con:
             con.execute(
-                "insert into tokens (token_id, token_hash, role, organisation_id, teams, created_at) values (?, ?, ?, ?, ?, ?)",
-                [token_id, _hash(token), role.value, organisation_id, json.dumps(teams), now()],
+                "insert into tokens (token_id, token_hash, role, organisation_id, teams, created_at, worker_id) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                [token_id, _hash(token), role.value, organisation_id, json.dumps(teams), now(), worker_id],
             )
         return token_id, token
 
     def authenticate(self, token: str) -> Grant | None:
         """The grant of a valid, unrevoked token; None for anything else."""
         row = self._connection().execute(
-            "select token_id, role, organisation_id, teams from tokens where token_hash = ? and revoked_at is null",
+            "select token_id, role, organisation_id, teams, worker_id from tokens where token_hash = ? and revoked_at is null",
             [_hash(token)],
         ).fetchone()
         return _grant(row)
@@ -172,9 +207,10 @@ class AccessStore:
     def tokens(self) -> list[dict[str, Any]]:
         """Every token ever created, newest first, without its hash."""
         rows = self._connection().execute(
-            "select token_id, role, organisation_id, teams, created_at, revoked_at from tokens order by created_at desc"
+            "select token_id, role, organisation_id, teams, created_at, revoked_at, worker_id from tokens "
+            "order by created_at desc"
         ).fetchall()
-        keys = ("token_id", "role", "organisation_id", "teams", "created_at", "revoked_at")
+        keys = ("token_id", "role", "organisation_id", "teams", "created_at", "revoked_at", "worker_id")
         return [{**dict(zip(keys, row)), "teams": json.loads(row[3])} for row in rows]
 
     # web-page sessions: the login cookie holds a session key, never the token, so that a
@@ -196,7 +232,7 @@ class AccessStore:
         """The grant of a session not yet over whose token is not revoked; None for anything else.
         One lookup by primary key, as for a bearer token."""
         return _grant(self._connection().execute(
-            "select t.token_id, t.role, t.organisation_id, t.teams from sessions s join tokens t using (token_id) "
+            "select t.token_id, t.role, t.organisation_id, t.teams, t.worker_id from sessions s join tokens t using (token_id) "
             "where s.session_hash = ? and s.expires_at > ? and t.revoked_at is null",
             [_hash(key), now()],
         ).fetchone())
@@ -223,7 +259,7 @@ class AccessStore:
                 return False
             if not entries:
                 return True
-            (previous,) = con.execute("select row_hash from audit_log order by id desc limit 1").fetchone() or (CHAIN_START,)
+            (previous,) = con.execute("select row_hash from audit_log order by id desc limit 1").fetchone() or (chain_start(con),)
             chained = []
             for entry in map(canonical, entries):
                 previous = chain_hash(previous, entry)
@@ -245,16 +281,71 @@ class AccessStore:
         return True
 
     def verify(self) -> ChainCheck:
-        """Recompute the chain over the whole log, in one snapshot of it."""
+        """Recompute the chain over the whole log, in one snapshot of it: from the anchor the last
+        purge left, when entries were purged under retention."""
         con = self._connection()
-        checked, head = 0, CHAIN_START
         with con:
             con.execute("begin")
+            anchor = con.execute("select purged_through from audit_anchor where id = 1").fetchone()
+            purged_through = None if anchor is None else anchor[0]
+            checked, head = 0, chain_start(con)
             for audit_id, stored, computed in chain(con):
                 if stored != computed:
-                    return ChainCheck(checked, head, broken_at=audit_id)
+                    return ChainCheck(checked, head, broken_at=audit_id, purged_through=purged_through)
                 checked, head = checked + 1, stored
-        return ChainCheck(checked, head)
+        return ChainCheck(checked, head, purged_through=purged_through)
+
+    def purge_audit(self, before: datetime, dry_run: bool = False) -> int:
+        """Remove the oldest entries, those logged before ``before`` (the audit retention's start); the
+        number removed, or that would be. What is removed is always the log's first entries by id, up
+        to the first entry retention still covers, so the entries kept are one unbroken chain; the
+        hash of the last entry removed is kept as the anchor that chain starts from, so ``verify``
+        still checks every entry kept. (An entry a late journal logged with an earlier time waits
+        for the entries before it to age out.)"""
+        with self._connection() as con:
+            con.execute("begin immediate")
+            (keep_from,) = con.execute(
+                "select coalesce(min(id), (select coalesce(max(id), 0) + 1 from audit_log)) from audit_log where at >= ?",
+                [utc(before)]).fetchone()
+            last = con.execute("select id, row_hash from audit_log where id < ? order by id desc limit 1",
+                               [keep_from]).fetchone()
+            if last is None:
+                return 0
+            (count,) = con.execute("select count(*) from audit_log where id < ?", [keep_from]).fetchone()
+            if dry_run:
+                return count
+            con.execute("delete from audit_workers where audit_id < ?", [keep_from])
+            con.execute("delete from audit_log where id < ?", [keep_from])
+            con.execute("insert or replace into audit_anchor (id, purged_through, row_hash, purged_at) values (1, ?, ?, ?)",
+                        [*last, now()])
+        return count
+
+    def reads_of(self, worker_id: str, limit: int = 100) -> tuple[int, list[dict[str, Any]]]:
+        """Who read the worker's data, for the worker's own view: the reads that returned it (not the
+        refused attempts, not the worker's own), newest first, as role, time and endpoint; the token
+        ids, which name colleagues' tokens, stay in the admin's log."""
+        where = "status = ? and role <> ? and id in (select audit_id from audit_workers where worker_id = ?)"
+        params = [READ, Role.worker.value, worker_id]
+        con = self._connection()
+        (total,) = con.execute(f"select count(*) from audit_log where {where}", params).fetchone()
+        rows = con.execute(f"select at, role, endpoint from audit_log where {where} order by id desc limit ?",
+                           [*params, limit]).fetchall()
+        return total, [dict(zip(("at", "role", "endpoint"), row)) for row in rows]
+
+    # reviews: what a person did with a forecast (``reviews``)
+
+    def add_review(self, grant: Grant, worker_id: str, action: str, note: str, week: str, model_version: str
+                   ) -> dict[str, Any]:
+        with self._connection() as con:
+            return reviews.add(con, grant, worker_id, action, note, week, model_version)
+
+    def reviews(self, *, worker_id: str | None = None, action: str | None = None, limit: int = 50, offset: int = 0
+                ) -> tuple[int, list[dict[str, Any]]]:
+        return reviews.listed(self._connection(), worker_id=worker_id, action=action, limit=limit, offset=offset)
+
+    def purge_reviews(self, before: datetime, dry_run: bool = False) -> int:
+        with self._connection() as con:
+            return reviews.purge(con, utc(before), dry_run)
 
     def audit(
         self,
@@ -291,11 +382,12 @@ class AccessStore:
         ]
 
 
-def create_token(settings: Settings, role: Role | str, organisation: str | None = None, teams: Iterable[str] = ()) -> str:
+def create_token(settings: Settings, role: Role | str, organisation: str | None = None, teams: Iterable[str] = (),
+                 worker: str | None = None) -> str:
     """A new bearer token for the CLI to print; raises ScopeError when the scope does not fit the role."""
     store = AccessStore(settings.access_db)
     try:
-        return store.create(role, organisation, teams)[1]
+        return store.create(role, organisation, teams, worker)[1]
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pandas as pd
 
 from continuity.config import Settings
 from continuity.benchmarks import plots
+from continuity.synth import hazard
 from continuity.models.backtest import ORACLE, Backtest, rolling_backtest
 from continuity.models.registry import experiment_id, tracking_client
 from continuity.models.tabular import evaluate_csv
@@ -31,6 +33,28 @@ IBM_DROP = ("EmployeeNumber", "EmployeeCount", "Over18", "StandardHours")
 # The issue's benchmark figures per source; the backtest computes more (see `continuity.models.metrics`).
 REPORTED = ("c_index", "auc_13w", "auc_26w", "auc_52w", "ibs", "ece_26w", "top_decile_recall_26w", "median_lead_weeks")
 
+# The causes of synth/hazard.py as a week's snapshot records them, each with the driver
+# (continuity.models.explanation) that names it; tenure and age are causes too, but every
+# worker has some tenure and age, and age is no model input.
+CAUSES: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
+    "new_manager_13w": ("manager", lambda s: s.weeks_since_manager_change <= 13),
+    "new_manager_14_26w": ("manager", lambda s: s.weeks_since_manager_change.between(13, 26, inclusive="right")),
+    "temporary_contract": ("contract", lambda s: s.is_temporary.astype(bool)),
+    "caseload_above_norm": ("caseload", lambda s: s.caseload_ratio > 1),
+    "sick_leave_13w": ("sick_leave", lambda s: s.sick_weeks_13w > 0),
+    "no_scale_step_3y": ("scale_step", lambda s: s.weeks_since_scale_step > hazard.NO_SCALE_STEP_WEEKS),
+    "team_leavers_26w": ("team_leavers", lambda s: s.team_leavers_26w >= hazard.TEAM_LEAVERS_MIN),
+    "funding_insecure": ("funding", lambda s: (s.months_to_funding_end <= 6) | s.lost_tender.astype(bool)),
+    "starter_complex_cases": ("starter_complexity", lambda s: (s.tenure_weeks < hazard.STARTER_WEEKS)
+                              & (s.complex_share_starter >= hazard.STARTER_COMPLEX_SHARE)),
+}
+# The issue's targets hold for the causes it names; the others are reported as measured.
+TARGETED_CAUSES = ("new_manager_13w", "temporary_contract", "caseload_above_norm", "sick_leave_13w", "no_scale_step_3y")
+CAUSE_TARGET, NOT_CAUSE_TARGET = 0.70, 0.10
+# The issue's fairness targets for gender and contract type (groups with >= 20 leavers); age band and
+# occupation are reported as measured.
+FAIRNESS_AUC_GAP_TARGET, FAIRNESS_OE_TARGET = 0.03, (0.9, 1.1)
+
 
 def quality_benchmark(out_json: Path, settings: Settings) -> dict:
     """Backtest the candidates and the oracle on the default sector, add the IBM check, write and return the JSON."""
@@ -38,13 +62,18 @@ def quality_benchmark(out_json: Path, settings: Settings) -> dict:
     backtest = rolling_backtest(snapshots, labels, oracle=oracle)
     log_backtest(backtest, settings, tags={"benchmark": "quality"})
     pooled = backtest.pooled
+    latest = backtest.origins[-1]
+    at_latest = snapshots[pd.to_datetime(snapshots["snapshot_date"]) == pd.Timestamp(latest.date)]
     result = {
         "synthetic": {
             "models": {name: _reported(m) for name, m in pooled.items() if name != ORACLE},
             "chosen": backtest.chosen,
             "oracle": _reported(pooled[ORACLE]),
+            "drivers": {name: causal_drivers([e.drivers for e in forecaster.explain(at_latest)], at_latest)
+                        for name, forecaster in latest.forecasters.items()},
         }
     }
+    result["fairness"] = pooled_fairness(backtest, snapshots)
     if settings.ibm_csv_path.exists():
         # ids and constants out, as issue 4 runs it; tenure-derived columns stay (AUC is the figure that counts)
         result["ibm"] = evaluate_csv(settings.ibm_csv_path, duration="YearsAtCompany", event="Attrition",
@@ -53,6 +82,45 @@ def quality_benchmark(out_json: Path, settings: Settings) -> dict:
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result, indent=2))
     return result
+
+
+def causal_drivers(drivers: Sequence[list[dict]], snapshot: pd.DataFrame) -> dict:
+    """How well the shown drivers (per row of `snapshot`) name the sector's true causes (``CAUSES``).
+
+    Per cause: of the workers exposed to it, the share whose shown drivers include its driver
+    raising the risk (target >= ``CAUSE_TARGET``); and of all shown drivers, the share that name
+    no cause of the sector's hazard model (target <= ``NOT_CAUSE_TARGET``).
+    """
+    shown = [{d["feature"] for d in row if d["direction"] == "raises"} for row in drivers]
+    causes = {}
+    for cause, (driver, exposed) in CAUSES.items():
+        mask = exposed(snapshot).to_numpy()
+        named = [driver in names for names, hit in zip(shown, mask) if hit]
+        causes[cause] = {"driver": driver, "exposed": int(mask.sum()),
+                         "named": float(np.mean(named)) if named else None}
+    names = [d["feature"] for row in drivers for d in row]
+    cause_drivers = {driver for driver, _ in CAUSES.values()} | {"tenure"}
+    return {
+        "workers": len(snapshot),
+        "causes": causes,
+        "not_causes": float(np.mean([name not in cause_drivers for name in names])) if names else 0.0,
+        "drivers_per_worker": len(names) / max(len(drivers), 1),
+        "targets": {"named": CAUSE_TARGET, "not_causes": NOT_CAUSE_TARGET, "causes": list(TARGETED_CAUSES)},
+    }
+
+
+def pooled_fairness(backtest: Backtest, snapshots: pd.DataFrame) -> dict:
+    """The fairness audit (continuity.models.fairness) of the chosen model over every origin's workers."""
+    from continuity.models.fairness import audit_groups, fairness_audit, fairness_metrics
+
+    scored = [o.scored[backtest.chosen] for o in backtest.origins]
+    outcomes = pd.concat([s.outcomes for s in scored])
+    rows = snapshots.loc[outcomes.index]
+    audit = fairness_audit(outcomes, pd.concat([s.risk for s in scored]), audit_groups(rows), rows["worker_id"])
+    return {"model": backtest.chosen, "summary": fairness_metrics(audit),
+            "groups": json.loads(audit.to_json(orient="records")),
+            "targets": {"auc_gap": FAIRNESS_AUC_GAP_TARGET, "observed_expected": FAIRNESS_OE_TARGET,
+                        "attributes": ["gender", "contract_type"]}}
 
 
 def log_backtest(backtest: Backtest, settings: Settings, tags: dict[str, str] | None = None) -> str:

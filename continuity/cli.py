@@ -182,6 +182,9 @@ def evaluate_csv(
     event: Annotated[str, typer.Option(help="Column saying whether the person left (yes/no, 1/0, true/false).")],
     drop: Annotated[Optional[list[str]], typer.Option(
         metavar="COLUMN ...", help="Columns to leave out (ids, constants): --drop A B C, or --drop A --drop B.")] = None,
+    protected: Annotated[Optional[list[str]], typer.Option(
+        metavar="COLUMN ...", help="Protected attributes (gender, age, ...): kept out of every model, audited by "
+        "instead. With --drop too, give each flag one column: --protected A --protected B.")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Folds of the stratified cross-validation.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats of the cross-validation.")] = 3,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
@@ -191,9 +194,13 @@ def evaluate_csv(
     from continuity.features.tabular_file import TabularFileError
     from continuity.models.tabular import evaluate_csv as evaluate, print_evaluation
 
-    drop = _option_values(ctx, "--drop", drop)
+    if drop and protected and ctx.args:
+        raise typer.BadParameter(f"unexpected {' '.join(ctx.args)!r}: with both --drop and --protected, give each "
+                                 "flag one column", ctx=ctx)
+    protected = _option_values(ctx, "--protected", protected) if protected else []
+    drop = _option_values(ctx, "--drop", drop) if drop or not protected else []
     try:
-        result = evaluate(file, duration, event, drop=drop, folds=folds, repeats=repeats)
+        result = evaluate(file, duration, event, drop=drop, folds=folds, repeats=repeats, protected=protected)
     except (UnreadableFile, TabularFileError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -257,16 +264,20 @@ app.add_typer(token_app, name="token")
 def token_create(
     ctx: typer.Context,
     role: Annotated[Role, typer.Option(
-        metavar="ROLE", help="hr (one organisation), manager (its teams), sector (aggregates only) or admin (everything).")],
+        metavar="ROLE", help="hr (one organisation), manager (its teams), sector (aggregates only), admin (everything) "
+        "or worker (their own record at /me).")],
     organisation: Annotated[Optional[str], typer.Option(metavar="ID", help="The organisation an hr token sees.")] = None,
     team: Annotated[Optional[list[str]], typer.Option(
         metavar="ID ...", help="The teams a manager token sees: --team A B, or --team A --team B.")] = None,
+    worker: Annotated[Optional[str], typer.Option(
+        metavar="ID", help="The worker a worker token belongs to: they read their own record at /me.")] = None,
 ) -> None:
     """Print a new token; it is stored only as a hash, so this is the one time it is shown."""
     from continuity.access import ScopeError, create_token
 
     try:
-        print(create_token(Settings(), role, organisation=organisation, teams=_option_values(ctx, "--team", team)))
+        print(create_token(Settings(), role, organisation=organisation, teams=_option_values(ctx, "--team", team),
+                           worker=worker))
     except ScopeError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -288,10 +299,10 @@ def token_list() -> None:
     """List tokens (ids, roles, scopes, dates); never the tokens themselves."""
     from continuity.access import list_tokens
 
-    table = Table(Column("token_id", no_wrap=True), "role", "organisation", "teams", "created", "revoked")
+    table = Table(Column("token_id", no_wrap=True), "role", "organisation", "teams", "worker", "created", "revoked")
     for t in list_tokens(Settings()):
         table.add_row(t["token_id"], t["role"], t["organisation_id"] or "", ", ".join(t["teams"] or []),
-                      str(t["created_at"]), str(t["revoked_at"] or ""))
+                      t["worker_id"] or "", str(t["created_at"]), str(t["revoked_at"] or ""))
     console.print(table)
 
 
@@ -310,7 +321,24 @@ def audit_verify() -> None:
         console.print(f"[red]broken:[/red] audit entry {check.broken_at} does not follow from the entries before it "
                       f"({check.intact} intact before it)")
         raise typer.Exit(1)
-    console.print(f"intact: {check.intact} audit entries; last hash {check.head}")
+    purged = "" if check.purged_through is None else f" (entries up to {check.purged_through} purged under retention)"
+    console.print(f"intact: {check.intact} audit entries{purged}; last hash {check.head}")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove what retention no longer covers: audit entries and reviews older than CONTINUITY_AUDIT_RETENTION_DAYS
+    (default 365, at least 183), score history older than CONTINUITY_SCORE_RETENTION_WEEKS (default 104) score
+    weeks. The weekly run does this after publishing."""
+    from continuity.retention import purge as purge_expired
+
+    report = purge_expired(Settings(), dry_run=dry_run)
+    console.print(f"{'would remove' if dry_run else 'removed'} (audit and reviews kept from "
+                  f"{report.audit_kept_from:%Y-%m-%d %H:%M} UTC, score weeks from {report.scores_kept_from or '-'}):")
+    for name, rows in report.removed.items():
+        console.print(f"  {name}: {rows} rows")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The public IBM HR attrition file lies beside the repository (../shared/data), not in it; found from here,
 # whatever the working directory.
 IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
+# Six months, the least the AI Act (art. 26(6)) lets a deployer keep a high-risk system's logs.
+MIN_AUDIT_RETENTION_DAYS = 183
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,35 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=8, gt=0, description="How long a web-page login lasts before the token must be entered again.",
     )
+    health_features: bool | None = Field(
+        default=None, description="Whether the sick-leave features (health data, GDPR art. 9) are model inputs. "
+        "Unset: on for the synthetic sector (its export folder has sector.json beside it), off for a real export, "
+        "which opts in with true once its DPIA allows (docs/dpia.md).",
+    )
+    audit_retention_days: int = Field(
+        default=365, description="Days the audit log and the reviews are kept (`continuity purge`); at least "
+        f"{MIN_AUDIT_RETENTION_DAYS}: a deployer keeps a high-risk system's logs for six months or more "
+        "(AI Act art. 26(6)).",
+    )
+    score_retention_weeks: int = Field(
+        default=104, ge=2, description="Score weeks of history (risk scores, survival curves, exposure) the warehouse "
+        "keeps, counted back from the newest; at least 2, for the change since last week.",
+    )
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _six_months_of_logs(cls, days: int) -> int:
+        if days < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(f"CONTINUITY_AUDIT_RETENTION_DAYS={days} is refused: the AI Act (art. 26(6)) has a "
+                             f"deployer keep the logs at least six months ({MIN_AUDIT_RETENTION_DAYS} days)")
+        return days
+
+    @cached_property
+    def health_inputs(self) -> bool:
+        """Whether the models may use the sick-leave features (see ``health_features``)."""
+        if self.health_features is not None:
+            return self.health_features
+        return (self.exports.parent / "sector.json").exists()
 
     @cached_property
     def warehouse(self) -> Path:

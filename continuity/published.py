@@ -56,11 +56,22 @@ RISK_SCORES = PublishedTable(
         Column("team_id", "str", "team at the score date"),
         *_per_horizon("{column}", "float", "P(leaving voluntarily within {h} weeks), competing exits accounted for"),
         Column("rank", "int", "1 = highest probability of leaving within 26 weeks"),
-        Column("drivers", "str", 'JSON [{"feature", "label", "direction", "contribution"}], the top three'),
+        Column("drivers", "str", 'JSON [{"feature", "label", "direction", "contribution", "hazard_ratio", '
+               '"actionable", "health"}]: the top three actionable drivers, then up to two others '
+               "(continuity.models.explanation)"),
+        Column("relative_hazard", "float", "the worker's voluntary hazard against the model's reference worker: "
+               "the product of the drivers' hazard ratios and other_factors"),
+        Column("other_factors", "float", "hazard ratio of everything the shown drivers leave out"),
         Column("model_name", "str", "registered model that scored the week"),
         Column("model_version", "str", "its version"),
         *_per_horizon("{column}_change", "float", "change of p_{h}w since the previous published week "
                       "(empty for a worker not scored then)", nullable=True),
+        *_per_horizon("{column}_low", "float", "lower end of the 90% interval of p_{h}w (docs/definitions.md"
+                      "#intervals); empty where withheld or the horizon could not be calibrated", nullable=True),
+        *_per_horizon("{column}_high", "float", "upper end of the 90% interval of p_{h}w; empty as the lower end",
+                      nullable=True),
+        Column("withheld", "str", "why this worker's probabilities are not shown (the fairness audit found the model "
+               "unreliable for a group they belong to); empty when they are shown", nullable=True),
     ),
     history=True,
 )
@@ -178,10 +189,80 @@ WORKER_DOMAINS = PublishedTable(
     ),
 )
 
+MODEL_INPUTS = PublishedTable(
+    "model_inputs",
+    "The inputs of the model that scored the week, in words: what a worker's own view (/me) says was used.",
+    (
+        Column("feature", "str", "snapshot feature name"),
+        Column("label", "str", "the feature in plain words"),
+    ),
+)
+
+MODEL_CARD = PublishedTable(
+    "model_card",
+    "The model card and data sheet of the version that scored the week (continuity.models.card).",
+    (
+        Column("format", "str", "markdown or html"),
+        Column("text", "str", "the card in that format"),
+    ),
+)
+
+MONITORING = PublishedTable(
+    "monitoring",
+    "The week's drift check (continuity.models.drift): per model feature, training against this week; "
+    "per horizon, realised against expected leavers of the latest published week whose horizon has passed. "
+    "The warehouse keeps every week's.",
+    (
+        Column("kind", "str", "feature or outcome"),
+        Column("feature", "str", "model feature (feature rows)", nullable=True),
+        Column("test", "str", "ks (numbers) or chi2 (categories and yes/no flags)", nullable=True),
+        Column("psi", "float", "population stability index, training against this week", nullable=True),
+        Column("statistic", "float", "the test's statistic", nullable=True),
+        Column("p_value", "float", "the test's p-value", nullable=True),
+        Column("cohort_date", "date", "the published week whose outcomes are judged (outcome rows)", nullable=True),
+        Column("horizon", "int", "weeks (outcome rows)", nullable=True),
+        Column("expected", "float", "sum of that week's published probabilities at the horizon", nullable=True),
+        Column("realised", "float", "voluntary leavers among its scored workers within the horizon", nullable=True),
+        Column("observed_expected", "float", "realised / expected", nullable=True),
+        Column("alert", "bool", "PSI >= 0.25, or O/E outside 0.8-1.25"),
+        Column("reason", "str", "the alert in words", nullable=True),
+    ),
+    history=True,
+)
+
+FAIRNESS = PublishedTable(
+    "fairness",
+    "The fairness audit of the version that scored the week, on its held-out weeks (continuity.models.fairness): "
+    "per horizon and group, how well its forecasts hold. A horizon no held-out week could follow is absent.",
+    (
+        Column("attribute", "str", "gender, age_band, contract_type or occupation"),
+        Column("group", "str", "the group within the attribute"),
+        Column("horizon", "int", "weeks"),
+        Column("n", "int", "people in the group whose status at the horizon is known"),
+        Column("leavers", "int", "of whom left voluntarily within the horizon"),
+        Column("c_index", "float", "Harrell's C over the group's rows", nullable=True),
+        Column("auc", "float", "ROC AUC of leaving within the horizon", nullable=True),
+        Column("auc_low", "float", "lower end of its 90% bootstrap interval", nullable=True),
+        Column("auc_high", "float", "upper end", nullable=True),
+        Column("observed_expected", "float", "observed over expected (summed probabilities) leavers", nullable=True),
+        Column("oe_low", "float", "lower end of its 90% bootstrap interval", nullable=True),
+        Column("oe_high", "float", "upper end", nullable=True),
+        Column("flag_rate", "float", "share of the group's rows on the weekly top-decile list"),
+        Column("recall", "float", "share of its leavers' rows on the list", nullable=True),
+        Column("false_flag_rate", "float", "share of its stayers' rows on the list", nullable=True),
+        Column("status", "str", "ok; insufficient (fewer than 20 leavers: not judged); unreliable (the O/E "
+               "interval lies wholly outside 0.8-1.25: the group's probabilities are withheld)"),
+        Column("model_version", "str", "the audited version"),
+    ),
+)
+
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, WORKER_DOMAINS,
 )}
+TABLES[MODEL_INPUTS.name] = MODEL_INPUTS
+TABLES.update({t.name: t for t in (MODEL_CARD, MONITORING)})
+TABLES[FAIRNESS.name] = FAIRNESS
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 
 _PANDAS = {"str": "object", "int": "int64", "float": "float64", "bool": "bool", "date": "datetime64[ns]"}

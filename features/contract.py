@@ -201,3 +201,8 @@ LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "workers", "hr_events", "ass
 
 PSEUDONYMISED: dict[str, tuple[str, ...]] = {"assignments": ("client_id",), "contacts": ("client_id",)}
 """Columns replaced by a keyed hash at ingest."""
+
+HEALTH_EVENTS: tuple[str, ...] = ("sick_leave",)
+"""hr_events types that are health data: a row of one carrying any text (a note, a reason, a diagnosis) is
+quarantined with its text withheld, so no diagnosis is ever stored, not even in the quarantine."""
+

@@ -195,6 +195,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
 
     # 1. read everything and check that it is usable, before touching the warehouse
     raw: dict[str, pd.DataFrame] = {}
+    extras: dict[str, pd.DataFrame] = {}
     reads: dict[str, ReadResult] = {}
     hashes: dict[str, str] = {}
     for name in C.LOAD_ORDER:
@@ -210,6 +211,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
         if extra:
             report.warnings.append(f"{path.name}: ignored column(s) not in the contract: {', '.join(extra)}")
         raw[name], reads[name], hashes[name] = frame, result, _sha256(path)
+        extras[name] = result.frame[extra]  # never stored; read only to catch health text (validation)
 
     kcheck = key_check(pseudonym_key)
     load_id = hashlib.sha256(
@@ -233,7 +235,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
                 continue
             table, path = C.TABLES[name], paths[name]
             frame, errors = _validate_table(table, path, raw[name], reads[name], mp, export_date, pseudonym_key,
-                                            valid_keys, report)
+                                            valid_keys, report, extras[name])
             bad_rows = set(errors["row"].dropna().astype("int64"))
             read_n = len(raw[name]) + len(reads[name].bad_rows)
             good = frame.loc[~frame.index.isin(bad_rows)]
@@ -282,8 +284,8 @@ def _previous_key_check(con) -> str | None:
 
 
 def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadResult, mp, export_date: date,
-                    key: str, valid_keys: dict[tuple[str, str], set[str]], report: IngestReport
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    key: str, valid_keys: dict[tuple[str, str], set[str]], report: IngestReport,
+                    extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     log.info("validating %s (%d rows)", table.name, len(raw))
     co = V.coerce(table, raw, mp)
     for col, rows in co.formula_cells.items():
@@ -295,6 +297,7 @@ def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadRes
 
     schema, wide = V.row_schema(table, export_date)
     errors.append(V.run_schema(schema, frame, wide))
+    errors.append(V.health_free_text(table, frame, extra))
     # pseudonymise before foreign keys, so contacts.client_id compares with the warehouse's pseudonyms
     for col in C.PSEUDONYMISED.get(table.name, ()):
         frame[col] = pseudonymise(frame[col], key)
@@ -314,10 +317,12 @@ def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadRes
     # one error per (row, column): a cell that could not be typed is not also reported as missing
     allerr = allerr.drop_duplicates(["row", "column"], keep="first")
     allerr = _fill_values(allerr, raw, frame, table)
+    allerr.loc[allerr["check"].eq("health"), "value"] = None  # health text is reported, never kept
     if read.bad_rows:
-        client = bool(C.PSEUDONYMISED.get(table.name))
+        # a client id, or a sick-leave event's note, may be anywhere in a broken line: not echoed
+        withheld = bool(C.PSEUDONYMISED.get(table.name)) or table.name == C.HR_EVENTS.name
         ragged = pd.DataFrame({"row": [r for r, _, _ in read.bad_rows], "column": None,
-                               "value": [None if client else V.clip_value(line) for _, line, _ in read.bad_rows],
+                               "value": [None if withheld else V.clip_value(line) for _, line, _ in read.bad_rows],
                                "reason": [why for _, _, why in read.bad_rows]})
         allerr = pd.concat([allerr, ragged], ignore_index=True)
     allerr = allerr.sort_values(["row"], kind="stable").reset_index(drop=True)

@@ -21,7 +21,7 @@ weeks are capped at ``WEEKS_CAP`` and funding months at ``FUNDING_MONTHS_CAP``.
 
 from __future__ import annotations
 
-from continuity.features.feature_spec import FEATURE_NAMES
+from continuity.features.feature_spec import RECORDED_FEATURES
 from continuity.vocabulary import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN, VULNERABILITY_FLAGS
 
 WEEKS_CAP = 520
@@ -30,7 +30,7 @@ STARTER_WEEKS = 104
 DAYS_PER_MONTH = 365.25 / 12
 
 ID_COLUMNS = ("worker_id", "snapshot_date", "organisation_id", "team_id", "region", "occupation")
-SNAPSHOT_COLUMNS = ID_COLUMNS + tuple(name for name in FEATURE_NAMES if name not in ID_COLUMNS)
+SNAPSHOT_COLUMNS = ID_COLUMNS + tuple(name for name in RECORDED_FEATURES if name not in ID_COLUMNS)
 
 _ANY_VULNERABILITY = " or ".join(VULNERABILITY_FLAGS)
 
@@ -105,7 +105,10 @@ event_windows as (
             as manager_changes_52w,
         count(*) filter (where e.event_type = 'team_move' and e.event_date >= c.snapshot_date - 364)
             as team_moves_52w,
-        sum(e.value) filter (where e.event_type = 'overtime' and e.event_date >= c.snapshot_date - 91)
+        -- a month's overtime is dated on its first day but known only once the month is over: count
+        -- the months that ended before t, not the one running (whose record betrays who left in it)
+        sum(e.value) filter (where e.event_type = 'overtime' and e.event_date >= c.snapshot_date - 91
+                             and date_trunc('month', e.event_date) + interval 1 month <= c.snapshot_date)
             as overtime_hours_13w,
         sum(greatest(0, datediff('day', greatest(e.event_date, c.snapshot_date - 91),
                                  least(e.end_date + 1, c.snapshot_date))))

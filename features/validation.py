@@ -353,3 +353,21 @@ def clip_value(v: object) -> object:
     if not s.strip():
         return None
     return s if len(s) <= _MAX_VALUE_CHARS else s[:_MAX_VALUE_CHARS] + "..."
+
+
+HEALTH_TEXT_REASON = ("free text on a sick-leave event: health details (a diagnosis) are never stored; "
+                      "export sick leave with its dates only")
+
+
+def health_free_text(table: C.Table, frame: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """One error per health event (``C.HEALTH_EVENTS``) row with text in ``detail`` or in a column outside the
+    contract (``extra``); the value is never filled in (check ``health``)."""
+    if table.name != "hr_events" or frame.empty:
+        return empty_errors().assign(check=pd.Series(dtype=object))
+    health = frame["event_type"].isin(C.HEALTH_EVENTS)
+    texts = pd.concat([frame[["detail"]], extra.reindex(frame.index)], axis=1)
+    filled = texts.apply(lambda column: _text(column).notna())
+    parts = [_errors(frame.index[health & filled[column]], column, None, HEALTH_TEXT_REASON)
+             for column in filled.columns]
+    return pd.concat(parts, ignore_index=True).assign(check="health")
+

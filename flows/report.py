@@ -51,6 +51,13 @@ def print_summary(console: Console, result, settings: Settings) -> None:
         words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers))
         risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", f"{p52:.1%}", words)
     console.print(risk)
+    console.print(f"Drift check: {len(result.alerts)} alert(s) (PSI >= 0.25, or O/E outside 0.8-1.25; "
+                  "GET /monitoring)")
+    for alert in result.alerts:
+        console.print(f"  alert: {alert}")
+    if any(result.purged.values()):
+        console.print("Retention: removed " + ", ".join(f"{rows:,} {name}" for name, rows in result.purged.items() if rows)
+                      + " (continuity purge)")
     console.print(f"Warehouse: {settings.warehouse.resolve()}")
     console.print(f"MLflow store: {settings.tracking_uri} (artifacts in {settings.artifact_root}); "
                   f"browse with `.venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri}`")

@@ -1,6 +1,6 @@
 """The weekly early-warning run, read top to bottom like the pipeline it is:
 
-ingest -> features -> train -> evaluate -> register -> score -> publish -> promote (if no worse)
+ingest -> features -> train -> evaluate -> register -> score -> publish -> promote (if no worse) -> purge
 
 The version that scores the week is the candidate when it passed the gate, else the
 champion; the `champion` alias moves only after that week is published, so the alias
@@ -40,6 +40,8 @@ class WeeklyResult:
     metrics: dict = field(default_factory=dict)  # model name -> held-out metrics; "oracle", "incumbent" when known
     chosen: str | None = None
     promoted: bool | None = None  # whether the chosen candidate became the champion (None: no retraining)
+    alerts: list[str] = field(default_factory=list)  # the week's drift alerts (continuity.models.drift)
+    purged: dict = field(default_factory=dict)  # rows removed under retention, per table (continuity.retention)
 
 
 @task(**IO)
@@ -94,10 +96,11 @@ def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd
 @task(**PURE)
 def train(settings: Settings):
     """Fit every candidate and choose the champion on a validation period inside the training weeks."""
-    from continuity.models.training import train as train_candidates
+    from continuity.features.feature_spec import model_features
+    from continuity.models.training import default_candidates, train as train_candidates
 
     snapshots, labels, _ = _training_frames(settings)
-    return train_candidates(snapshots, labels)
+    return train_candidates(snapshots, labels, candidates=default_candidates(model_features(settings.health_inputs)))
 
 
 @task(**PURE)
@@ -114,21 +117,41 @@ def evaluate(selection, settings: Settings):
 
 @task(**IO)
 def register(selection, settings: Settings) -> tuple[str, bool]:
-    """Log and register the chosen candidate with the gate's verdict: whether it is no worse than the champion."""
-    from continuity.models.promotion import promotion_allowed
+    """Log and register the chosen candidate, its fairness audit and the gate's verdict: whether it is no worse
+    than the champion in rank, calibration and fairness (a first model has nothing to be compared with)."""
+    from continuity.models.fairness import fairness_metrics, log_audit
+    from continuity.models.promotion import refusals
     from continuity.models.registry import log_forecaster, register_version
 
     metrics = {f"test_{k}": v for k, v in selection.test[selection.chosen].items()}
     metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.chosen].items()}
     for source, figures in (("oracle", selection.oracle), ("incumbent", selection.incumbent)):
         metrics |= {f"{source}_{k}": v for k, v in (figures or {}).items()}
+    metrics |= fairness_metrics(selection.fairness) if selection.fairness is not None else {}
+    metrics |= {f"proxy_auc_{attribute}": auc for attribute, auc in (selection.proxies or {}).items()}
     params = {"validation_from": str(selection.validation_date.date()), "test_from": str(selection.test_date.date())}
     run_id = log_forecaster(selection.forecaster, metrics, params, settings)
-    passed = promotion_allowed(selection.test[selection.chosen], selection.incumbent)
-    if not passed:
-        get_run_logger().warning("candidate %s is worse than the current champion on the held-out weeks "
-                                 "(C-index or calibration); the champion stays", selection.chosen)
-    return register_version(run_id, settings, passed), passed
+    if selection.fairness is not None:
+        log_audit(settings, run_id, selection.fairness)
+    found = refusals(selection.test[selection.chosen], selection.incumbent, fairness=selection.fairness,
+                     incumbent_fairness=selection.incumbent_fairness)
+    passed = selection.incumbent is None or not found
+    if found:
+        verdict = "is held back and the champion stays" if not passed else "becomes the first champion, although"
+        get_run_logger().warning("candidate %s %s: %s", selection.chosen, verdict, "; ".join(found))
+    return register_version(run_id, settings, passed, found), passed
+
+
+@task(**IO)
+def document(settings: Settings, version: str) -> None:
+    """Keep a registered version's model card and drift reference with it, from what its run logged."""
+    from continuity.models.card import card_texts
+    from continuity.models.drift import logged_reference
+    from continuity.models.registry import load_version
+
+    model = load_version(settings, version)
+    card_texts(settings, model)
+    logged_reference(settings, model)
 
 
 @task(**IO)
@@ -148,19 +171,30 @@ def finish_promotion(settings: Settings) -> None:
 def score(settings: Settings, score_date: date, version: str | None) -> tuple[object, dict[str, pd.DataFrame]]:
     """Score every active worker with the version (None: the champion) and gather the week to publish."""
     from continuity.features.exposure import relational_exposure
+    from continuity.features.feature_spec import in_words
     from continuity.features.situation import situation
-    from continuity.features.snapshots import snapshot_at
+    from continuity.features.snapshots import data_end, snapshot_at
+    from continuity.models.card import card_table, card_texts
+    from continuity.models.drift import logged_reference, monitoring
+    from continuity.models.fairness import audit_groups, logged_audit
     from continuity.models.registry import load_champion, load_version
-    from continuity.models.scoring import score_week
+    from continuity.models.scoring import score_week, withhold
 
     model = load_champion(settings) if version is None else load_version(settings, version)
+    reference, card = logged_reference(settings, model), card_table(card_texts(settings, model))
     with connect(settings.warehouse, read_only=True) as con:
         snapshot = snapshot_at(con, score_date)
         risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
         workers, clients = relational_exposure(con, score_date, risk)
         week = situation(con, score_date, snapshot)
-    return model, week | {"risk_scores": risk, "survival_curves": curves,
-                          "worker_exposure": workers, "client_exposure": clients}
+        checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
+    week = week | {"risk_scores": risk, "survival_curves": curves,
+                   "worker_exposure": workers, "client_exposure": clients,
+                   "model_card": card, "monitoring": checks, "fairness": logged_audit(settings, model),
+                   "model_inputs": pd.DataFrame(in_words(model.forecaster.features))}
+    # Once the week is gathered: the scoring model's fairness audit decides whose probabilities are shown.
+    groups = audit_groups(snapshot).assign(worker_id=snapshot["worker_id"])
+    return model, week | {"risk_scores": withhold(risk, groups, week.get("fairness"))}
 
 
 @task(**IO)
@@ -168,6 +202,17 @@ def publish(settings: Settings, score_date: date, model, week: dict[str, pd.Data
     from continuity.publication import publish_week
 
     publish_week(settings, score_date, model.name, model.version, week)
+
+
+@task(**IO)
+def purge_expired(settings: Settings) -> dict[str, int]:
+    """Last, once the week is served: remove what retention no longer covers (``continuity purge``)."""
+    from continuity.retention import purge
+
+    report = purge(settings)
+    get_run_logger().info("retention: removed %s (audit kept from %s, score weeks from %s)",
+                          report.removed, report.audit_kept_from.date(), report.scores_kept_from)
+    return report.removed
 
 
 @task(**IO)
@@ -179,6 +224,8 @@ def promote(settings: Settings, version: str) -> None:
 
 @flow(name="weekly", validate_parameters=False, log_prints=True)
 def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResult:
+    from continuity.models.drift import alerts
+
     settings = settings or Settings()
     finish_promotion(settings)
     ingest_report = ingest_exports(settings)
@@ -192,11 +239,14 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
                     (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
         chosen = selection.chosen
         version, promoted = register(selection, settings)
+        document(settings, version)
         candidate = version if promoted else None
     model, week = score(settings, score_date, candidate)
     publish(settings, score_date, model, week)
     if candidate is not None:
         promote(settings, candidate)
+    purged = purge_expired(settings)
     return WeeklyResult(score_date=score_date, ingest=ingest_report, snapshot_rows=snapshot_rows,
                         scored_workers=len(week["risk_scores"]), model_name=model.name,
-                        model_version=str(model.version), metrics=metrics, chosen=chosen, promoted=promoted)
+                        model_version=str(model.version), metrics=metrics, chosen=chosen, promoted=promoted,
+                        alerts=alerts(week["monitoring"]), purged=purged)

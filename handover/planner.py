@@ -115,13 +115,14 @@ class Situation:
 
     def costs(self, clients: pd.DataFrame) -> np.ndarray:
         """Each candidate's cost for each client (clients x candidates), without the load of the slot."""
-        workers = self.candidates.index
-        stranger = np.array([[(c, w) not in self.familiar for w in workers] for c in clients.client_id])
-        other_domain = np.array([[(w, d) not in self.domains for w in workers] for d in clients.domain])
+        workers, shape = self.candidates.index, (len(clients), len(self.candidates))
+        stranger = np.array([[(c, w) not in self.familiar for w in workers] for c in clients.client_id],
+                            dtype=bool).reshape(shape)
+        other_domain = np.array([[(w, d) not in self.domains for w in workers] for d in clients.domain],
+                                dtype=bool).reshape(shape)
         outside_team = (self.candidates.team_id != self.leaver.team_id).to_numpy()
         return (self.candidates.p_leave.to_numpy()[None, :] + STRANGER_COST * stranger
-                + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain).reshape(
-                    len(clients), len(workers))
+                + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain)
 
     def handover(self, client: pd.Series, worker_id: str, taken: int) -> Handover:
         """The placement in plain words; ``taken`` counts the clients the plan gives this successor."""

@@ -17,6 +17,19 @@ often than the small-cell suppression should have to rely on.
 The held-out period ends where training ends (the cut-off t): a model fitted
 before `t - max(horizon) - calibration_weeks` predicts the weeks after that, whose
 outcomes up to t are known; each horizon uses the rows followed long enough.
+
+Every calibrated probability comes with a 90% interval: how far the map from the
+model's number to the observed rate could lie, given how few held-out rows it was
+learnt from. The map is refitted on bootstrap resamples of the held-out workers (a
+worker's weekly rows go together: they are one person's outcome seen several
+times, not independent evidence), and the interval is the 5th to 95th percentile of
+the refitted maps at the worker's own model probability. Where the held-out rows are
+few (the high-risk tail, a small sector) the interval widens. It is an interval for
+the rate among workers the model scores alike, not for the model's ranking of this
+worker: a refit on other training weeks could score them differently
+(docs/definitions.md#intervals). Venn-ABERS (mapie) gives each prediction a pair of
+isotonic fits instead, one of which is calibrated; the pair has no coverage level,
+narrows as 1/n whatever the noise, and builds on the isotonic plateaus rejected above.
 """
 
 from __future__ import annotations
@@ -39,6 +52,9 @@ from continuity.models.split import censor_at, thin
 from continuity.models.targets import snapshot_key
 
 CALIBRATED_HORIZONS = (13, 26, 52)
+INTERVAL_LEVEL = 0.9
+# Enough resamples for a stable 5th and 95th percentile; each is one refit of a one-feature map.
+BOOTSTRAP_DRAWS = 200
 # Keeps logit finite at probabilities the model rounds to 0 or 1.
 _EPS = 1e-6
 
@@ -47,19 +63,41 @@ class HorizonCalibrator:
     """One monotone map per horizon from predicted to observed probability of leaving within it.
 
     Horizons without a leaver in the held-out rows are left uncalibrated: a map
-    fitted to no events would send every probability to zero.
+    fitted to no events would send every probability to zero. Beside each map it
+    keeps the maps refitted on resampled workers, which give the intervals.
     """
 
-    def __init__(self, method: Literal["isotonic", "platt"] = "platt"):
+    def __init__(self, method: Literal["isotonic", "platt"] = "platt", seed: int = 0):
         self.method = method
+        self.seed = seed
 
-    def fit(self, risk: pd.DataFrame, outcomes: pd.DataFrame, horizons: Sequence[int]) -> Self:
-        self.maps_ = {}
+    def fit(self, risk: pd.DataFrame, outcomes: pd.DataFrame, horizons: Sequence[int],
+            clusters: pd.Series | None = None) -> Self:
+        """`clusters` names whose outcome each row is (a worker id), resampled together; default: every row its own."""
+        self.maps_, self.resampled_ = {}, {}
+        rng = np.random.default_rng(self.seed)
         for h in horizons:
             known, left = horizon_status(outcomes, h)
-            if left[known].nunique() == 2:
-                self.maps_[h] = self._fit_one(risk.loc[known, risk_column(h)].to_numpy(), left[known].to_numpy())
+            if left[known].nunique() < 2:
+                continue
+            p, y = risk.loc[known, risk_column(h)].to_numpy(), left[known].to_numpy()
+            self.maps_[h] = self._fit_one(p, y)
+            groups = pd.factorize(np.asarray(clusters)[known.to_numpy()] if clusters is not None
+                                  else np.arange(known.sum()))[0]
+            self.resampled_[h] = [self._fit_one(p[w > 0], y[w > 0], w[w > 0])
+                                  for w in _cluster_weights(groups, y, rng)]
         return self
+
+    def interval(self, raw: np.ndarray, calibrated: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """The INTERVAL_LEVEL interval of the calibrated probabilities at `horizon`, from the model's `raw` ones.
+
+        Widened where needed to hold the published probability itself, which the
+        warp may have lifted to a shorter horizon's (probabilities never fall with time).
+        """
+        draws = np.column_stack([self._apply(m, raw) for m in self.resampled_[horizon]])
+        tail = (1 - INTERVAL_LEVEL) / 2
+        low, high = np.quantile(draws, [tail, 1 - tail], axis=1)
+        return np.minimum(low, calibrated), np.maximum(high, calibrated)
 
     def warp(self, incidence: np.ndarray) -> np.ndarray:
         """Calibrate whole incidence curves (rows x weeks 0, 1, ...): exact at the horizons, monotone between.
@@ -95,10 +133,11 @@ class HorizonCalibrator:
     def horizons(self) -> tuple[int, ...]:
         return tuple(self.maps_)
 
-    def _fit_one(self, p: np.ndarray, left: np.ndarray):
+    def _fit_one(self, p: np.ndarray, left: np.ndarray, weight: np.ndarray | None = None):
         if self.method == "isotonic":
-            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, left)
-        return LogisticRegression().fit(_logit(p), left)
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, left, sample_weight=weight)
+        # Newton steps suit one feature and many rows, and keep the resampled refits to milliseconds each.
+        return LogisticRegression(solver="newton-cholesky").fit(_logit(p), left, sample_weight=weight)
 
     def _apply(self, mapping, p: np.ndarray) -> np.ndarray:
         if self.method == "isotonic":
@@ -137,7 +176,20 @@ def calibrate_held_out(
     outcomes = observed_outcomes(held_out, labels, cutoff)
     risk = fitted.predict_risk(held_out, horizons)
     validation = concordance(outcomes, risk[risk_column(max(horizons))], tau=max(horizons))
-    return HeldOutCalibration(HorizonCalibrator(method).fit(risk, outcomes, horizons), validation, start)
+    calibrator = HorizonCalibrator(method).fit(risk, outcomes, horizons, clusters=held_out["worker_id"])
+    return HeldOutCalibration(calibrator, validation, start)
+
+
+def _cluster_weights(groups: np.ndarray, left: np.ndarray, rng: np.random.Generator):
+    """BOOTSTRAP_DRAWS row weights, each drawing the clusters with replacement: a row weighs as often as its
+    cluster was drawn. A draw without both a leaver and a stayer cannot be fitted and is drawn again."""
+    n = groups.max() + 1
+    drawn = 0
+    while drawn < BOOTSTRAP_DRAWS:
+        weight = rng.multinomial(n, np.full(n, 1 / n))[groups].astype(float)
+        if 0 < weight[left == 1].sum() < weight.sum():
+            drawn += 1
+            yield weight
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

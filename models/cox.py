@@ -48,11 +48,13 @@ class CoxForecaster(Forecaster):
         self,
         penalizer: float = 0.01,
         thin_every: int = 4,
+        follow_up_weeks: int | None = 13,
         features: Sequence[str] = MODEL_FEATURES,
         categorical_features: Sequence[str] | None = None,
     ):
         self.penalizer = penalizer
         self.thin_every = thin_every
+        self.follow_up_weeks = follow_up_weeks
         self.features = features
         self.categorical_features = categorical_features
 
@@ -68,3 +70,6 @@ class CoxForecaster(Forecaster):
     def _contributions(self, learner: CoxCoefficients, design: pd.DataFrame) -> pd.DataFrame:
         # Numbers are standardised already; one-hot columns still need their training mean taken off.
         return learner.centred(design) * learner.coefficients
+
+    def _reference_log_hazard(self, learner: CoxCoefficients, design: pd.DataFrame) -> float:
+        return 0.0  # the log hazard is centred on the training means

@@ -15,7 +15,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from continuity.features.feature_spec import BY_NAME, MODEL_FEATURES
+from continuity.features.feature_spec import BY_NAME, DERIVED, MODEL_FEATURES
 
 SEPARATOR = "__"
 
@@ -55,6 +55,11 @@ class FeatureEncoder:
         categorical = set(self.categorical)
         return [f for f in self.features if f not in categorical]
 
+    @property
+    def inputs(self) -> list[str]:
+        """The snapshot columns the features are read from: indicators (``DERIVED``) come from their source."""
+        return list(dict.fromkeys(DERIVED[f].source if f in DERIVED else f for f in self.features))
+
     def fit(self, snapshots: pd.DataFrame) -> FeatureEncoder:
         raw = self.raw(snapshots)
         numeric = (
@@ -73,16 +78,21 @@ class FeatureEncoder:
         self.reference_ = pd.Series(
             {f: raw[f].mode().iat[0] for f in self.categorical} | {f: raw[f].mean() for f in self.numeric}
         )
-        self.dtypes_ = snapshots[list(self.features)].dtypes
+        self.dtypes_ = snapshots[self.inputs].dtypes
+        self.input_reference_ = self.reference_.reindex(self.inputs).fillna(snapshots[self.inputs].mean(numeric_only=True))
         self.binary_ = {f for f in self.numeric if set(raw[f].dropna().unique()) <= {0.0, 1.0}}
         return self
 
     def raw(self, snapshots: pd.DataFrame) -> pd.DataFrame:
-        """The model features only, categories as text and numbers (booleans included) as floats."""
-        missing = [f for f in self.features if f not in snapshots.columns]
+        """The model features only, categories as text and numbers (booleans included) as floats;
+        indicators are computed from their source column even where a snapshot carries them."""
+        missing = [f for f in self.inputs if f not in snapshots.columns]
         if missing:
             raise KeyError(f"snapshots lack model features: {missing}")
-        raw = snapshots[list(self.features)].copy()
+        raw = pd.DataFrame({
+            f: DERIVED[f].of(snapshots[DERIVED[f].source].astype("float64")) if f in DERIVED else snapshots[f]
+            for f in self.features
+        }, index=snapshots.index)
         for f in self.categorical:
             raw[f] = raw[f].astype("string").fillna("unknown").astype(object)
         for f in self.numeric:
@@ -105,8 +115,8 @@ class FeatureEncoder:
         example that holds nobody's data yet has the types scoring will be given (MLflow
         refuses to cast int64 to float64, so the types must match, not merely fit)."""
         row = {}
-        for f in self.features:
-            value, dtype = self.reference_[f], self.dtypes_[f]
+        for f in self.inputs:
+            value, dtype = self.input_reference_[f], self.dtypes_[f]
             if pd.api.types.is_bool_dtype(dtype):
                 value = value >= 0.5
             elif pd.api.types.is_integer_dtype(dtype):

@@ -35,6 +35,7 @@ class GradientBoostingForecaster(Forecaster):
         n_jobs: int = 2,
         random_state: int = 0,
         thin_every: int = 4,
+        follow_up_weeks: int | None = 13,
         features: Sequence[str] = MODEL_FEATURES,
         categorical_features: Sequence[str] | None = None,
     ):
@@ -45,6 +46,7 @@ class GradientBoostingForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.thin_every = thin_every
+        self.follow_up_weeks = follow_up_weeks
         self.features = features
         self.categorical_features = categorical_features
 
@@ -72,3 +74,7 @@ class GradientBoostingForecaster(Forecaster):
         # SHAP values on the margin (log hazard); the last column is the bias, dropped.
         shap = learner.predict(xgb.DMatrix(design), pred_contribs=True)[:, :-1]
         return pd.DataFrame(shap, index=design.index, columns=design.columns)
+
+    def _reference_log_hazard(self, learner: xgb.Booster, design: pd.DataFrame) -> float:
+        # The bias of the contributions: the expected margin over the training rows, the same for every row.
+        return float(learner.predict(xgb.DMatrix(design.iloc[:1]), pred_contribs=True)[0, -1])

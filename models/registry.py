@@ -19,6 +19,7 @@ import pickle
 import platform
 import tempfile
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import packages_distributions
 from importlib.metadata import version as installed_version
@@ -30,6 +31,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from continuity.config import Settings
+from continuity.features.feature_spec import PROTECTED
 from continuity.models.base import Forecaster
 from continuity.private import private_files, private_folder
 
@@ -39,10 +41,14 @@ MODEL_NAME = "model"
 _ARTIFACT = "forecaster"  # the name `pyfunc_model.py` loads it by
 _PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 # Bump when a fitted Forecaster's pickled state changes shape (2: one hazard per cause of exit;
-# 3: the Cox model keeps its coefficients, not the lifelines fitter with its training rows).
-FORECASTER_FORMAT = "3"
+# 3: the Cox model keeps its coefficients, not the lifelines fitter with its training rows;
+# 4: the calibrator keeps its resampled maps, which give the intervals; 5: indicator features,
+# drivers with hazard ratios, the learner fitted on each row's first follow_up_weeks).
+FORECASTER_FORMAT = "5"
 FORMAT_TAG = "forecaster_format"
 PROMOTED_TAG = "promoted"  # the gate's verdict on a version
+REFUSALS_TAG = "gate_refusals"  # why the gate refused it (or, for a first model, what it found)
+INPUTS_TAG = "inputs"  # the model's input features, checked again before a run is registered
 # Given explicitly: MLflow would otherwise infer them by loading the model in a subprocess.
 _REQUIREMENTS = ("lifelines", "scikit-learn", "scikit-survival", "pandas", "numpy", "mlflow")
 
@@ -77,6 +83,7 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
     are not finite numbers (an AUC undefined for want of leavers) are left out,
     because MLflow cannot compare them.
     """
+    refuse_protected_inputs(forecaster.name, forecaster.features)
     client = tracking_client(settings)
     example = forecaster.example()
     with warnings.catch_warnings():
@@ -84,7 +91,7 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
         # fills every integer feature (counts, flags, pay scale), so none is ever missing.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
         signature = infer_signature(example, forecaster.predict_risk(example))
-    tags = {FORMAT_TAG: FORECASTER_FORMAT, "kind": "forecaster"}
+    tags = {FORMAT_TAG: FORECASTER_FORMAT, "kind": "forecaster", INPUTS_TAG: ",".join(forecaster.features)}
     with mlflow.start_run(experiment_id=experiment_id(client, settings), tags=tags) as run, \
             tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({"forecaster": forecaster.name, **forecaster.get_params(), **params})
@@ -102,6 +109,19 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
     return run.info.run_id
 
 
+class ProtectedAttributeInModel(ValueError):
+    """A forecaster uses a protected attribute as an input: it is never registered (nor scores anyone)."""
+
+
+def refuse_protected_inputs(model: str, features: Sequence[str]) -> None:
+    """Raise ProtectedAttributeInModel when any of a model's inputs is a protected attribute."""
+    used = sorted(PROTECTED.intersection(features))
+    if used:
+        raise ProtectedAttributeInModel(
+            f"{model} uses the protected attribute(s) {', '.join(used)} as input; a model that does is "
+            "never registered: protected attributes are audited, not used (docs/definitions.md#protected-attributes)")
+
+
 def _environment() -> dict:
     """The model's environment, pinned to what is installed.
 
@@ -115,25 +135,44 @@ def _environment() -> dict:
             "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pinned}]}
 
 
-def register_version(run_id: str, settings: Settings, passed_gate: bool) -> str:
-    """Register the run's model as a new version, tagged with the gate's verdict; returns the version.
+def register_version(run_id: str, settings: Settings, passed_gate: bool, refusals: Sequence[str] = ()) -> str:
+    """Register the run's model as a new version, tagged with the gate's verdict (and its reasons); returns
+    the version. A run whose model uses a protected attribute is refused (ProtectedAttributeInModel).
 
     The `champion` alias is not moved here but by ``promote`` once the week scored by this
     version is published, so that the alias and the published week never disagree."""
     client = tracking_client(settings)
     name = settings.registered_model_name
+    refuse_protected_inputs(f"run {run_id}", client.get_run(run_id).data.tags.get(INPUTS_TAG, "").split(","))
     if not client.search_registered_models(filter_string=f"name = '{name}'"):
         client.create_registered_model(name)
     # MLflow 3 keeps a logged model apart from its run's artifacts: register that model itself.
     model_id = client.get_run(run_id).outputs.model_outputs[0].model_id
     version = client.create_model_version(name, f"models:/{model_id}", run_id=run_id, model_id=model_id).version
     client.set_model_version_tag(name, version, PROMOTED_TAG, str(passed_gate).lower())
+    if refusals:
+        client.set_model_version_tag(name, version, REFUSALS_TAG, "; ".join(refusals))
     return str(version)
 
 
 def promote(settings: Settings, version: str) -> None:
     """Point the `champion` alias at the version."""
     tracking_client(settings).set_registered_model_alias(settings.registered_model_name, CHAMPION, version)
+
+
+def log_text(settings: Settings, run_id: str, name: str, text: str) -> None:
+    """Keep a document with a version's run (its model card, its drift reference), owner-only."""
+    client = tracking_client(settings)
+    with private_files():
+        client.log_text(run_id, text, name)
+
+
+def logged_text(settings: Settings, run_id: str, name: str) -> str | None:
+    """A document kept with a run; None when the run has none of that name."""
+    client = tracking_client(settings)
+    if name not in {artifact.path for artifact in client.list_artifacts(run_id)}:
+        return None
+    return mlflow.artifacts.load_text(f"runs:/{run_id}/{name}")
 
 
 def champion_version(settings: Settings) -> str | None:

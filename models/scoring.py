@@ -1,4 +1,10 @@
-"""Turn a fitted forecaster and one week's snapshot into the published risk list and curves."""
+"""Turn a fitted forecaster and one week's snapshot into the published risk list and curves.
+
+Each probability is published with its 90% interval (``continuity.models.calibration``).
+Where the fairness audit found the scoring model unreliable for a group a worker belongs
+to, the worker's probabilities are withheld, with the reason: decided here, when the week
+is published, so that every answer (API, page, export) reads the same verdict.
+"""
 
 from __future__ import annotations
 
@@ -25,14 +31,18 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
     """
     snapshot = snapshot.reset_index(drop=True)
     incidence = forecaster.predict_incidence(snapshot, CURVE_WEEKS)
-    drivers = forecaster.explain(snapshot, top=3)
+    explained = forecaster.explain(snapshot)
     scores = pd.DataFrame({
         "score_date": score_date,
         "worker_id": snapshot["worker_id"],
         "organisation_id": snapshot["organisation_id"],
         "team_id": snapshot["team_id"],
         **{risk_column(h): incidence[:, CURVE_WEEKS.index(h)] for h in HORIZONS},
-        "drivers": [json.dumps(d) for d in drivers],
+        **forecaster.predict_interval(snapshot, HORIZONS).to_dict("series"),
+        "withheld": None,
+        "drivers": [json.dumps(e.drivers) for e in explained],
+        "relative_hazard": [e.relative_hazard for e in explained],
+        "other_factors": [e.other_factors for e in explained],
         "model_name": model_name,
         "model_version": str(model_version),
     })
@@ -47,3 +57,36 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
     })
     return scores, curves
 
+
+
+def interval_columns() -> list[str]:
+    return [f"{risk_column(h)}_{end}" for h in HORIZONS for end in ("low", "high")]
+
+
+def withhold(scores: pd.DataFrame, groups: pd.DataFrame, fairness: pd.DataFrame | None) -> pd.DataFrame:
+    """Withhold the probabilities of workers in a group the audit of the scoring model judged unreliable.
+
+    `groups` has `worker_id` and a column per audited attribute (gender, age_band,
+    contract_type, occupation) holding the worker's group; `fairness` is the
+    audit's table (attribute, group, horizon, status, model_version). One horizon
+    judged unreliable withholds them all: the horizons share the model and the
+    list's order. The published probability stays in the table for the sector
+    and team totals, where a group's error is one term among many; every answer
+    about the person shows null and the reason instead, and no interval.
+    """
+    if fairness is None or fairness.empty:
+        return scores
+    versions = set(scores["model_version"].astype(str))
+    unreliable = fairness[fairness["status"].eq("unreliable") & fairness["model_version"].astype(str).isin(versions)]
+    judged = (unreliable.groupby(["attribute", "group"])["horizon"]
+              .agg(lambda h: ", ".join(map(str, sorted(set(h))))).reset_index())
+    long = groups.melt(id_vars="worker_id", value_vars=[c for c in groups if c != "worker_id"],
+                       var_name="attribute", value_name="group").astype({"group": str})
+    hits = long.merge(judged.astype({"group": str}), on=["attribute", "group"])
+    reasons = (hits.assign(reason=lambda f: "the fairness audit found the model unreliable for " + f["attribute"]
+                           + " " + f["group"] + " at " + f["horizon"] + " weeks")
+               .groupby("worker_id")["reason"].agg("; ".join))
+    withheld = scores["worker_id"].map(reasons)
+    scores = scores.assign(withheld=withheld.astype(object).where(withheld.notna(), None))
+    scores.loc[withheld.notna(), interval_columns()] = np.nan
+    return scores

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fairlearn.metrics import MetricFrame, count
 from lifelines.utils import concordance_index
 from rich.console import Console
 from rich.table import Table
@@ -41,10 +42,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
-from continuity.features.tabular_file import TabularData, TabularFileError, load_tabular
+from continuity.features.readers import read_file
+from continuity.features.tabular_file import TabularData, TabularFileError, prepare_tabular
 from continuity.models.base import Forecaster
 from continuity.models.cox import CoxForecaster
 from continuity.models.encoding import FeatureEncoder
+from continuity.models.fairness import INSUFFICIENT, MIN_LEAVERS, OK
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.targets import CENSORED, EVENT
 
@@ -65,13 +68,17 @@ def evaluate_csv(
     folds: int = 5,
     repeats: int = 3,
     seed: int = 0,
+    protected: Sequence[str] = (),
 ) -> dict:
     """Cross-validated C-index and ROC AUC per model on the file at `path` (see the module docstring).
 
+    `protected` columns (gender, age, ...) are kept out of every model and audited by instead:
+    `fairness` holds, per column and group, the chosen model's out-of-fold AUC.
     Raises `readers.UnreadableFile` when the file cannot be read and `TabularFileError` when its
     columns cannot be used; both messages are one line naming the file or column.
     """
-    data = load_tabular(Path(path), duration, event, drop)
+    frame = read_file(Path(path)).frame
+    data = prepare_tabular(frame, duration, event, [*drop, *protected])
     if int(data.event.sum()) < folds or int((~data.event).sum()) < folds:
         raise TabularFileError(
             f"{folds}-fold cross-validation needs at least {folds} leavers and {folds} stayers in {event!r}"
@@ -80,24 +87,44 @@ def evaluate_csv(
     per_model: dict[str, list[tuple[float, float]]] = {}
     selected: list[tuple[float, float]] = []
     picks: Counter[str] = Counter()
+    out_of_fold: dict[str, np.ndarray] = {}
     for fold, (train_rows, test_rows) in enumerate(outer.split(data.features, data.event)):
         train, test = data.take(train_rows), data.take(test_rows)
-        scores = {name: _scores(test, risk(train, test, seed + fold)) for name, risk in MODELS.items()}
+        risks = {name: risk(train, test, seed + fold) for name, risk in MODELS.items()}
+        scores = {name: _scores(test, r) for name, r in risks.items()}
+        if fold < folds:  # the first repeat scores every row once
+            for name, r in risks.items():
+                out_of_fold.setdefault(name, np.full(len(data.event), np.nan))[test_rows] = r
         for name, score in scores.items():
             per_model.setdefault(name, []).append(score)
         pick = _pick(train, seed + fold)
         picks[pick] += 1
         selected.append(scores[pick])
     models = {name: _summary(scores) for name, scores in per_model.items()}
+    chosen = max(models, key=lambda name: models[name]["auc"])
+    groups = frame.loc[data.features.index, list(protected)]
     return {
+        "fairness": {column: protected_audit(groups[column], data.event, out_of_fold[chosen]) for column in protected},
         "models": models,
         "rows": len(data.event),
         "events": int(data.event.sum()),
-        "chosen": max(models, key=lambda name: models[name]["auc"]),
+        "chosen": chosen,
         "selection": _summary(selected) | {"picks": dict(picks)},
         "protocol": {"folds": folds, "repeats": repeats, "seed": seed, "inner_folds": INNER_FOLDS},
         "notes": list(data.notes),
     }
+
+
+def protected_audit(group: pd.Series, left: np.ndarray, risk: np.ndarray) -> list[dict]:
+    """Per group of a protected column: people, leavers and the out-of-fold ROC AUC (fairlearn's MetricFrame);
+    a group with fewer than `MIN_LEAVERS` leavers is `insufficient`."""
+    frame = MetricFrame(
+        metrics={"n": count, "leavers": lambda y_true, y_pred: int(np.sum(y_true)),
+                 "auc": lambda y_true, y_pred: roc_auc_score(y_true, y_pred) if len(set(y_true)) == 2 else np.nan},
+        y_true=left.astype(int), y_pred=risk, sensitive_features=group.fillna("unknown").astype(str).to_numpy(),
+    ).by_group
+    return [{"group": str(name), "n": int(row["n"]), "leavers": int(row["leavers"]), "auc": float(row["auc"]),
+             "status": INSUFFICIENT if row["leavers"] < MIN_LEAVERS else OK} for name, row in frame.iterrows()]
 
 
 def print_evaluation(console: Console, result: dict) -> None:
@@ -116,6 +143,10 @@ def print_evaluation(console: Console, result: dict) -> None:
     picks = ", ".join(f"{name} {n}x" for name, n in s["picks"].items())
     table.add_row(f"nested selection ({picks})", _pm(s["auc"], s["auc_std"]), _pm(s["c_index"], s["c_index_std"]))
     console.print(table)
+    for column, groups in result.get("fairness", {}).items():
+        figures = "; ".join(f"{g['group']} AUC {g['auc']:.3f} ({g['n']} people, {g['leavers']} leavers"
+                            + (", too few to judge)" if g["status"] == INSUFFICIENT else ")") for g in groups)
+        console.print(f"protected {column!r}, kept out of the models ({result['chosen']}, out of fold): {figures}")
     for note in result["notes"]:
         console.print(f"note: {note}")
 
@@ -171,6 +202,7 @@ def _survival_risk(forecaster: Callable[[int], Forecaster]) -> Risk:
     def risk(train: TabularData, test: TabularData, seed: int) -> np.ndarray:
         model = forecaster(seed).set_params(
             thin_every=1,
+            follow_up_weeks=None,  # one row per employee: its whole follow-up is all there is
             features=train.covariates,
             categorical_features=[c for c in train.categorical if c != train.duration_column],
         )

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 from sklearn.base import clone
 
+from continuity.features.feature_spec import MODEL_FEATURES
 from continuity.horizons import HORIZONS
 from continuity.models.base import Forecaster
 from continuity.models.calibration import calibrate_held_out
 from continuity.models.cox import CoxForecaster
+from continuity.models.fairness import audit_forecaster, proxy_check
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import Oracle, evaluate
 from continuity.models.split import time_split
@@ -41,10 +43,18 @@ class Selection:
     test: dict[str, dict] = field(default_factory=dict)  # filled by `evaluate_held_out`
     oracle: dict | None = None  # the true hazard's metrics on the test weeks (synthetic sector only)
     incumbent: dict | None = None  # the current champion's metrics on the same test weeks, if there is one
+    fairness: pd.DataFrame | None = None  # the chosen candidate's fairness audit on the test weeks
+    incumbent_fairness: pd.DataFrame | None = None  # the champion's, on the same rows
+    proxies: dict | None = None  # how well the chosen candidate's inputs predict each protected attribute
 
     @property
     def forecaster(self) -> Forecaster:
         return self.forecasters[self.chosen]
+
+
+def default_candidates(features: Sequence[str] = MODEL_FEATURES) -> tuple[Forecaster, ...]:
+    """The forecasters every run fits, on the given inputs (`feature_spec.model_features`)."""
+    return CoxForecaster(features=features), GradientBoostingForecaster(features=features)
 
 
 def train_and_select(
@@ -70,7 +80,7 @@ def train(
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
     """Needs training weeks before the held-out stretch: more than `holdout_weeks` + max(horizons) + `calibration_weeks`."""
-    candidates = candidates or (CoxForecaster(), GradientBoostingForecaster())
+    candidates = candidates or default_candidates()
     outer = time_split(snapshots, labels, holdout_weeks)
     held_out = {
         c.name: calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
@@ -101,7 +111,8 @@ def evaluate_held_out(
     incumbent: Forecaster | None = None,
     horizons: Sequence[int] = HORIZONS,
 ) -> Selection:
-    """Score every candidate, the current champion and the oracle (each when known) on the test weeks.
+    """Score every candidate, the current champion and the oracle (each when known) on the test weeks,
+    and audit the chosen candidate and the champion per group there.
 
     The incumbent was fitted before its own run's test weeks, which start no
     later than these, so it has not seen them either.
@@ -111,9 +122,15 @@ def evaluate_held_out(
     def on_test(forecaster: Forecaster) -> dict:
         return evaluate(forecaster, outer.test_snapshots, outer.test_labels, horizons)
 
+    def audit(forecaster: Forecaster) -> pd.DataFrame:
+        return audit_forecaster(forecaster, outer.test_snapshots, outer.test_labels, horizons)
+
     return replace(
         selection,
         test={name: on_test(f) for name, f in selection.forecasters.items()},
         oracle=None if oracle is None else on_test(Oracle(oracle)),
         incumbent=None if incumbent is None else on_test(incumbent),
+        fairness=audit(selection.forecaster),
+        incumbent_fairness=None if incumbent is None else audit(incumbent),
+        proxies=proxy_check(outer.test_snapshots, selection.forecaster.features),
     )

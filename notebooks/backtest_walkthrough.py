@@ -97,5 +97,5 @@ pd.DataFrame({name: {"median lead (weeks)": s.median(), "leavers ever listed": s
 fitted = latest.forecasters[champion.forecaster.name]
 at_origin = snapshots[pd.to_datetime(snapshots["snapshot_date"]) == latest.date]
 top = at_origin.loc[scored.risk.iloc[:, -1].nlargest(3).index]
-for worker, drivers in zip(top["worker_id"], fitted.explain(top)):
-    print(worker, "; ".join(f"{d['label']} ({d['direction']})" for d in drivers))
+for worker, explained in zip(top["worker_id"], fitted.explain(top)):
+    print(worker, "; ".join(f"{d['label']} ({d['direction']}, x{d['hazard_ratio']:.2f})" for d in explained.drivers))

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from continuity.access import AccessStore
+from continuity.advisory import NOTICE
 from continuity.config import Settings
 from continuity.serving.auditing import AuditJournal
 from continuity.serving.errors import invalid_request, nothing_published, problem
@@ -23,15 +24,15 @@ from continuity.serving.forecast_answers import ForecastAnswers
 from continuity.publication import NothingPublished, Publications
 from continuity.serving.store import ScoreStore
 
-DESCRIPTION = """
+DESCRIPTION = f"""
 Weekly forecasts of which social workers are likely to leave their organisation, and what
-their leaving costs their clients. Advisory only: the scores support retention conversations
-and handover planning and decide nothing about a person. Client ids are pseudonymised.
+their leaving costs their clients. {NOTICE} Client ids are pseudonymised.
 
 Every endpoint but `/health` needs a bearer token (`continuity token create --role ROLE`).
 `hr` tokens see one organisation's workers, `manager` tokens their teams' workers, `sector`
-tokens aggregates only, `admin` everything. Every read of an individual worker is recorded
-in the audit log (`GET /audit`, admin only).
+tokens aggregates only, `admin` everything, `worker` tokens their own record at `/me` and nothing
+else. Every read of an individual worker is recorded in the audit log (`GET /audit`, admin only);
+hr and managers record what they did with a forecast (`POST /workers/{{worker_id}}/reviews`).
 
 Every answer comes from the latest published score week. The web page for HR and managers
 is at `/ui`.

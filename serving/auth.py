@@ -27,7 +27,7 @@ bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description="A token from `continuity token create --role ROLE`; roles: hr (one organisation), "
-    "manager (its teams), sector (aggregates only), admin.",
+    "manager (its teams), sector (aggregates only), admin, worker (their own record at /me only).",
 )
 
 
@@ -78,9 +78,11 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return grant
 
 
-def grant_requiring(check: Callable[[Grant], None]) -> Callable[..., Awaitable[Grant]]:
+def grant_requiring(check: Callable[[Grant], None], *, worker: bool = False) -> Callable[..., Awaitable[Grant]]:
     """A dependency that authenticates and then applies ``check`` (which raises when the role may not);
-    a refusal goes into the audit log, as every attempt at data outside a grant does.
+    a refusal goes into the audit log, as every attempt at data outside a grant does. A worker token
+    is refused before any check unless ``worker`` says the route is the worker's own view: so every
+    route, today's and tomorrow's, answers a worker 403 unless it was made for them.
 
     One dependency rather than a role check depending on an authentication dependency: FastAPI
     solves a dependency's whole subtree again for every dependency that names it, at tens of µs
@@ -89,6 +91,9 @@ def grant_requiring(check: Callable[[Grant], None]) -> Callable[..., Awaitable[G
     async def dependency(request: Request, credentials: Credentials) -> Grant:
         grant = authenticate(request, credentials)
         try:
+            if grant.role is Role.worker and not worker:
+                raise HTTPException(403, f"a worker token reads only the worker's own record, at /me and /ui/me "
+                                         f"({grant.scope})")
             check(grant)
         except HTTPException as error:
             raise audit_of(request, grant).refusal(error)
@@ -108,5 +113,19 @@ def _admin(grant: Grant) -> None:
         raise HTTPException(403, f"only an admin token may read this; yours is {grant.role.value} ({grant.scope})")
 
 
+def _worker(grant: Grant) -> None:
+    if grant.role is not Role.worker:
+        raise HTTPException(403, f"this is a worker's own view, for a worker token; yours is {grant.role.value} "
+                                 f"({grant.scope}): read a worker at /workers/{{worker_id}}")
+
+
+def _reviewer(grant: Grant) -> None:
+    """Reviews are recorded by those who talk with the worker about the forecast: hr and managers."""
+    if grant.role not in (Role.hr, Role.manager):
+        raise HTTPException(403, f"reviews are recorded by hr and manager tokens; yours is {grant.role.value} ({grant.scope})")
+
+
 ReaderDep = Annotated[Grant, Depends(grant_requiring(_individual_reader))]
 AdminDep = Annotated[Grant, Depends(grant_requiring(_admin))]
+WorkerDep = Annotated[Grant, Depends(grant_requiring(_worker, worker=True))]
+ReviewerDep = Annotated[Grant, Depends(grant_requiring(_reviewer))]

@@ -18,7 +18,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 
 from continuity.access import Grant, Role
 from continuity.serving.auditing import Audit, audit_of
-from continuity.serving.auth import ReaderDep, grant_requiring
+from continuity.serving.auth import ReaderDep, ReviewerDep, grant_requiring
 from continuity.serving.schemas import Horizon
 from continuity.serving.forecast_answers import ForecastAnswers
 from continuity.serving.store import PublishedWeek, ScoreStore
@@ -71,24 +71,35 @@ class ScoredWorker:
     """A worker's row in the week's risk scores (``record``), with that week."""
 
     week: PublishedWeek
-    record: dict[str, Any]
+    record: dict[str, Any]  # as the grant may read it (``PublishedWeek.shown_to``)
+    grant: Grant | None = None
 
 
-async def get_scored_worker(
-    request: Request, grant: ReaderDep,
-    worker_id: Annotated[str, Path(description="The worker's id as in the HR export.")],
-) -> ScoredWorker:
+WorkerIdPath = Annotated[str, Path(description="The worker's id as in the HR export.")]
+
+
+async def get_scored_worker(request: Request, grant: ReaderDep, worker_id: WorkerIdPath) -> ScoredWorker:
     """The worker in the latest week, when in scope; the read, or the refusal, is audited."""
+    return scored_worker(request, grant, worker_id)
+
+
+async def get_reviewed_worker(request: Request, grant: ReviewerDep, worker_id: WorkerIdPath) -> ScoredWorker:
+    """The worker an hr or manager token reviews: in their scope, as for a read, and audited alike."""
+    return scored_worker(request, grant, worker_id)
+
+
+def scored_worker(request: Request, grant: Grant, worker_id: str) -> ScoredWorker:
     week = request.app.state.store.current()
     worker = week.by_worker.get(worker_id)
     audit = audit_of(request, grant)
     if worker is None or not grant.sees(worker):
         raise audit.refusal(unreadable_worker(grant, worker_id, week))
     audit([worker_id])
-    return ScoredWorker(week, worker)
+    return ScoredWorker(week, week.shown_to(grant, worker), grant)
 
 
 ScoredWorkerDep = Annotated[ScoredWorker, Depends(get_scored_worker)]
+ReviewedWorkerDep = Annotated[ScoredWorker, Depends(get_reviewed_worker)]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Every text cell goes through continuity.spreadsheet_safety: worker, team and organisation ids and
 occupation come from outside, and a value such as '=HYPERLINK(...)' must open as text, not run.
+
+The advisory notice (``continuity.advisory.NOTICE``) is a last column, ``notice``, on every row rather
+than a line above the header: the file stays one header and rows for any CSV reader, and a row copied
+or filtered out of it still says what it is not for.
 """
 
 from __future__ import annotations
@@ -11,39 +15,44 @@ from typing import Any
 
 import pandas as pd
 
+from continuity.advisory import NOTICE
 from continuity.spreadsheet_safety import neutralise_frame
 from continuity.serving.deps import RiskSelection
+from continuity.serving.schemas import RiskItem
 
-ADVISORY = (
-    "Advisory figures: model probabilities of leaving voluntarily, meant to support retention "
-    "conversations and handover planning. They decide nothing about a person."
-)
 DRIVERS = 3
+PROBABILITIES = tuple(f"p_{h}w{end}" for h in (13, 26) for end in ("", "_low", "_high"))
 
 
 def risk_frame(selection: RiskSelection) -> pd.DataFrame:
-    """One row per worker in list order, drivers in plain words, the trend at the chosen horizon."""
+    """One row per worker in list order, drivers in plain words, the trend at the chosen horizon.
+
+    Each probability with its 90% interval; a withheld one is empty, with the reason, as in the API
+    (read through `RiskItem`, which empties them).
+    """
     week, change = selection.week, f"p_{selection.horizon}w_change"
     rows: list[dict[str, Any]] = []
     for position, record in enumerate(selection.workers, start=1):
         drivers = record["drivers"] + [None] * DRIVERS
+        item = RiskItem.model_validate(record)
         rows.append({
             "position": position, "sector_rank": record["rank"], "worker_id": record["worker_id"],
             "organisation_id": record["organisation_id"], "team_id": record["team_id"], "occupation": record["occupation"],
-            "p_13w": record["p_13w"], "p_26w": record["p_26w"], f"change_{selection.horizon}w": record[change],
+            **{column: getattr(item, column) for column in PROBABILITIES},
+            f"change_{selection.horizon}w": getattr(item, change), "withheld": item.withheld,
             **{
                 f"driver_{k + 1}": f"{driver['label']} ({driver['direction']} risk)" if driver else None
                 for k, driver in enumerate(drivers[:DRIVERS])
             },
-            "week": week.score_date, "model": f"{week.model_name} v{week.model_version}",
+            "week": week.score_date, "model": f"{week.model_name} v{week.model_version}", "notice": NOTICE,
         })
     return neutralise_frame(pd.DataFrame(rows, columns=_columns(selection.horizon)))
 
 
 def _columns(horizon: int) -> list[str]:
     return [
-        "position", "sector_rank", "worker_id", "organisation_id", "team_id", "occupation", "p_13w", "p_26w",
-        f"change_{horizon}w", *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model",
+        "position", "sector_rank", "worker_id", "organisation_id", "team_id", "occupation", *PROBABILITIES,
+        f"change_{horizon}w", "withheld", *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
     ]
 
 
@@ -56,5 +65,5 @@ def to_xlsx(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="risk list", index=False)
-        pd.DataFrame({"about": [ADVISORY]}).to_excel(writer, sheet_name="about", index=False)
+        pd.DataFrame({"about": [NOTICE]}).to_excel(writer, sheet_name="about", index=False)
     return buffer.getvalue()

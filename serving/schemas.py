@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import IntEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from continuity.horizons import HORIZONS
 
@@ -40,15 +40,29 @@ NOT_PUBLISHED = {503: {"model": Problem, "description": "No week published yet."
 
 
 class Driver(BaseModel):
-    feature: str = Field(description="Snapshot feature name (features/feature_spec.py).")
-    label: str = Field(description="The driver in plain words for a manager.")
-    direction: str = Field(description="Whether the feature raises or lowers this worker's risk.")
-    contribution: float = Field(description="Size of the feature's contribution to the risk, on the model's explanation scale.")
+    feature: str = Field(description="The driver's name (continuity.models.explanation): one snapshot feature or "
+                         "several read as one, such as caseload, its ratio to the norm and 'above the norm'.")
+    label: str = Field(description="The driver as a sentence with the worker's own figure and a reference, "
+                       "e.g. 'caseload 30% above the norm of 12 per fte (14 clients at 0.9 fte)'.")
+    direction: str = Field(description="Whether the driver raises or lowers this worker's risk.")
+    contribution: float = Field(description="The driver's log hazard ratio against the model's reference worker.")
+    hazard_ratio: float = Field(gt=0, description="exp(contribution): how many times the driver multiplies the "
+                                "worker's hazard of leaving voluntarily, against the reference worker.")
+    actionable: bool = Field(description="Whether the organisation can act on it (caseload, pay-scale steps, "
+                             "manager changes, contracts); shown first, up to three.")
+    health: bool = Field(description="Health data (sick leave): shown only to hr and to the worker themself.")
 
 
 INCIDENCE = ("Probability of leaving voluntarily within {h} weeks: the cumulative incidence, with dismissal, "
-             "retirement and the end of a temporary contract as competing exits; calibrated per horizon.")
-CHANGE = "Change in p_{h}w since the previous published week; null when the worker was not scored then."
+             "retirement and the end of a temporary contract as competing exits; calibrated per horizon. "
+             "Null when withheld (see `withheld`).")
+CHANGE = ("Change in p_{h}w since the previous published week; null when the worker was not scored then "
+          "or the probability is withheld.")
+INTERVAL = ("{end} end of the 90% interval of p_{h}w: where the rate among workers the model scores alike lies, "
+            "given the weeks its calibration was learnt on. Null when withheld or when the horizon had too few "
+            "leavers to calibrate.")
+WITHHELD = ("Why this worker's probabilities are not shown: the fairness audit found the model unreliable for a "
+            "group they belong to. Null when they are shown; when set, every probability, change and interval is null.")
 
 
 class RiskItem(BaseModel):
@@ -56,14 +70,36 @@ class RiskItem(BaseModel):
     organisation_id: str
     team_id: str
     occupation: str | None = Field(description="Occupation as in the HR export; null when the export does not give it.")
-    p_13w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=13))
-    p_26w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=26))
-    p_52w: float = Field(ge=0, le=1, description=INCIDENCE.format(h=52))
+    p_13w: float | None = Field(ge=0, le=1, description=INCIDENCE.format(h=13))
+    p_26w: float | None = Field(ge=0, le=1, description=INCIDENCE.format(h=26))
+    p_52w: float | None = Field(ge=0, le=1, description=INCIDENCE.format(h=52))
+    p_13w_low: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Lower", h=13))
+    p_13w_high: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Upper", h=13))
+    p_26w_low: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Lower", h=26))
+    p_26w_high: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Upper", h=26))
+    p_52w_low: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Lower", h=52))
+    p_52w_high: float | None = Field(ge=0, le=1, description=INTERVAL.format(end="Upper", h=52))
+    withheld: str | None = Field(description=WITHHELD)
     p_13w_change: float | None = Field(description=CHANGE.format(h=13))
     p_26w_change: float | None = Field(description=CHANGE.format(h=26))
     p_52w_change: float | None = Field(description=CHANGE.format(h=52))
     rank: int = Field(ge=1, description="Position in the sector-wide list of the week, 1 = highest p_26w.")
-    drivers: list[Driver] = Field(description="Top drivers of this worker's risk, strongest first.")
+    drivers: list[Driver] = Field(description="The three strongest drivers the organisation can act on, then up "
+                                  "to two others; each changes the hazard by at least 5%.")
+    relative_hazard: float = Field(gt=0, description="The worker's hazard of leaving voluntarily against the model's "
+                                   "reference worker (the average training worker): the product of the drivers' "
+                                   "hazard ratios and other_factors.")
+    other_factors: float = Field(gt=0, description="Hazard ratio of everything the drivers shown leave out (for "
+                                 "managers and admins, health data included).")
+
+    @model_validator(mode="after")
+    def _withhold(self) -> Self:
+        """The week keeps a withheld probability for the sector's totals; no answer about the person shows it."""
+        if self.withheld is not None:
+            for h in HORIZONS:
+                for suffix in ("", "_change", "_low", "_high"):
+                    setattr(self, f"p_{h}w{suffix}", None)
+        return self
 
 
 class RiskList(BaseModel):
@@ -156,12 +192,20 @@ class WorkerExposure(BaseModel):
 class TeamWorker(BaseModel):
     worker_id: str
     occupation: str | None
-    probability: float = Field(ge=0, le=1, description="Probability of leaving voluntarily within the horizon, competing exits accounted for.")
-    change: float | None = Field(description="Change in that probability since the previous week; null for a worker not scored then.")
+    probability: float | None = Field(ge=0, le=1, description="Probability of leaving voluntarily within the horizon, "
+                                      "competing exits accounted for; null when withheld.")
+    probability_low: float | None = Field(ge=0, le=1, description="Lower end of its 90% interval; null when withheld "
+                                          "or not calibrated.")
+    probability_high: float | None = Field(ge=0, le=1,
+                                           description="Upper end of its 90% interval; null as the lower end.")
+    withheld: str | None = Field(description=WITHHELD)
+    change: float | None = Field(description="Change in that probability since the previous week; null for a worker "
+                                 "not scored then or withheld.")
     active_clients: int = Field(ge=0)
     vulnerable_clients: int = Field(ge=0)
     weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
-    expected_exposure: float = Field(ge=0, description="Probability x weighted clients: clients expected to lose this worker.")
+    expected_exposure: float | None = Field(ge=0, description="Probability x weighted clients: clients expected to lose "
+                                            "this worker; null when the probability is withheld.")
 
 
 class TrustedClient(BaseModel):
@@ -172,8 +216,9 @@ class TrustedClient(BaseModel):
     vulnerable: bool
     relationship_weeks: float = Field(ge=0)
     exposure: float = Field(ge=0, description="What the worker leaving would cost this client.")
-    probability: float = Field(ge=0, le=1, description="The worker's probability of leaving within the horizon.")
-    expected_loss: float = Field(ge=0, description="Probability x exposure.")
+    probability: float | None = Field(ge=0, le=1, description="The worker's probability of leaving within the horizon; "
+                                      "null when withheld.")
+    expected_loss: float | None = Field(ge=0, description="Probability x exposure; null when the probability is withheld.")
 
 
 class TeamView(BaseModel):
@@ -184,7 +229,8 @@ class TeamView(BaseModel):
     model_name: str
     model_version: str
     expected_clients_affected: float = Field(
-        ge=0, description="Sum of the workers' expected exposure: clients expected to lose their trusted worker."
+        ge=0, description="Sum of the workers' expected exposure: clients expected to lose their trusted worker. "
+        "Workers whose probability is withheld are not counted: their share would be the total less the others'."
     )
     workers: list[TeamWorker] = Field(description="The team's scored workers, highest probability first.")
     clients: list[TrustedClient] = Field(

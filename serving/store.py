@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -44,6 +45,22 @@ def _by_worker(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     for record in _records(frame):
         grouped[record.pop("worker_id")].append(record)
     return dict(grouped)
+
+
+# Sick leave is health data (GDPR art. 9): its drivers reach hr and the worker themself, not managers or admins.
+HEALTH_READERS = frozenset({Role.hr, Role.worker})
+
+
+def without_health(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without its health drivers, their ratio folded into ``other_factors``: the shown ratios still
+    multiply to the relative hazard, and nothing tells the reader which part of the rest is health."""
+    health = [d for d in record["drivers"] if d.get("health")]
+    if not health:
+        return record
+    return record | {
+        "drivers": [d for d in record["drivers"] if not d.get("health")],
+        "other_factors": record["other_factors"] * math.prod(d["hazard_ratio"] for d in health),
+    }
 
 
 def _curves(frame: pd.DataFrame) -> dict[str, list[tuple[int, float]]]:
@@ -102,12 +119,18 @@ class PublishedWeek:
     def visible(self, grant: Grant, horizon: int) -> list[dict[str, Any]]:
         """The ranking at the horizon as far as the grant may see it, filtered once per scope and
         horizon: filtering every record on every request was most of a risk-list request's time."""
-        if grant.role is Role.admin:
-            return self.ranking(horizon)
         key = (grant.role, grant.organisation_id, grant.teams, horizon)
         if key not in self._visible:
-            self._visible[key] = [record for record in self.ranking(horizon) if grant.sees(record)]
+            self._visible[key] = [self.shown_to(grant, record) for record in self.ranking(horizon) if grant.sees(record)]
         return self._visible[key]
+
+    def shown_to(self, grant: Grant, record: dict[str, Any]) -> dict[str, Any]:
+        """The worker's record as the grant may read it: without health drivers unless hr or the worker."""
+        return record if grant.role in HEALTH_READERS else self._without_health[record["worker_id"]]
+
+    @cached_property
+    def _without_health(self) -> dict[str, dict[str, Any]]:
+        return {record["worker_id"]: without_health(record) for record in self.ranked}
 
     def survival(self, worker_id: str) -> list[dict[str, Any]]:
         return [{"week": week, "survival": survival} for week, survival in self.curves.get(worker_id, [])]
@@ -118,12 +141,32 @@ class PublishedWeek:
         return {record["worker_id"]: RiskItem(**record).model_dump_json().encode() for record in self.ranked}
 
     @cached_property
+    def item_json_without_health(self) -> dict[str, bytes]:
+        """``item_json`` as roles that may not read health data get it (``without_health``)."""
+        return {record["worker_id"]: RiskItem(**without_health(record)).model_dump_json().encode()
+                for record in self.ranked}
+
+    def item_json_for(self, grant: Grant) -> dict[str, bytes]:
+        return self.item_json if grant.role in HEALTH_READERS else self.item_json_without_health
+
+    @cached_property
     def risk_json(self) -> dict[str, bytes]:
         """Each scored worker's GET /workers/{worker_id} answer, validated and serialised once: with its
         53-point survival curve, doing so per request cost more than the rest of the request."""
+        return self._risk_answers(lambda record: record)
+
+    @cached_property
+    def risk_json_without_health(self) -> dict[str, bytes]:
+        """``risk_json`` as roles that may not read health data get it (``without_health``)."""
+        return self._risk_answers(without_health)
+
+    def risk_json_for(self, grant: Grant) -> dict[str, bytes]:
+        return self.risk_json if grant.role in HEALTH_READERS else self.risk_json_without_health
+
+    def _risk_answers(self, shown: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, bytes]:
         return {
             record["worker_id"]: WorkerRisk(
-                week=self.score_date, survival=self.survival(record["worker_id"]), **record
+                week=self.score_date, survival=self.survival(record["worker_id"]), **shown(record)
             ).model_dump_json().encode()
             for record in self.ranked
         }
@@ -141,7 +184,8 @@ class PublishedWeek:
 
     def prepare(self) -> None:
         """Compute every per-week index and answer now, so that no request pays for it."""
-        for derived in ("by_worker", "_rankings", "item_json", "risk_json", "exposure_json"):
+        for derived in ("by_worker", "_rankings", "_without_health", "item_json", "item_json_without_health",
+                        "risk_json", "risk_json_without_health", "exposure_json"):
             getattr(self, derived)
 
 

@@ -9,9 +9,11 @@ import duckdb
 import pandas as pd
 
 from continuity.features.exposure import relational_exposure
+from continuity.features.feature_spec import MODEL_FEATURES, in_words
 from continuity.features.situation import situation
 from continuity.features.snapshots import snapshot_at
 from continuity.publication import Publication, Publications
+from continuity.published import TABLES
 
 
 def publish_contract_week(con: duckdb.DuckDBPyConnection, t: date, risk: pd.DataFrame, root: Path) -> Publication:
@@ -22,12 +24,17 @@ def publish_contract_week(con: duckdb.DuckDBPyConnection, t: date, risk: pd.Data
     if "p_52w" not in risk.columns:
         risk["p_52w"] = 1 - (1 - risk.p_26w) ** 2
     risk = risk.assign(rank=risk.p_26w.rank(method="first", ascending=False).astype(int), drivers="[]",
+                       relative_hazard=1.0, other_factors=1.0,
                        model_name="test", model_version="1",
-                       **{f"p_{h}w_change": float("nan") for h in (13, 26, 52)})
+                       **{f"p_{h}w_{part}": float("nan") for h in (13, 26, 52) for part in ("change", "low", "high")},
+                       withheld=None)
     workers, clients = relational_exposure(con, t, risk)
     tables = situation(con, t, snapshot[snapshot.worker_id.isin(risk.worker_id)]) | {
         "risk_scores": risk, "worker_exposure": workers, "client_exposure": clients,
         "survival_curves": pd.DataFrame({"worker_id": [], "week": [], "survival": []}),
         "former_workers": pd.DataFrame({"worker_id": [], "organisation_id": [], "team_id": []}),
+        "model_inputs": pd.DataFrame(in_words(MODEL_FEATURES)),
     }
+    # What planners never read (the audit, the card, monitoring) is published empty.
+    tables |= {name: pd.DataFrame(columns=table.column_names) for name, table in TABLES.items() if name not in tables}
     return Publications(root).publish(t, "test", "1", tables)

@@ -78,3 +78,18 @@ def test_a_backtest_is_logged_with_its_figures_and_plots(backtest, tmp_path):
     assert artifacts == {"plots/calibration_4w.png", "plots/calibration_8w.png", "plots/survival_curves.png",
                          "plots/lead_time.png"}
     assert all(np.isfinite(backtest.pooled["cox"][k]) for k in REPORTED if k in backtest.pooled["cox"])
+
+
+def test_the_quality_benchmark_audits_the_chosen_model_over_every_origins_workers(backtest):
+    from continuity.benchmarks.quality import pooled_fairness
+
+    frames = default_frames()
+    section = pooled_fairness(backtest, frames.snapshots)
+    groups = pd.DataFrame(section["groups"])
+    assert section["model"] == backtest.chosen
+    assert set(groups["attribute"]) == {"gender", "age_band", "contract_type", "occupation"}
+    assert set(groups["horizon"]) == set(HORIZONS)
+    workers = sum(len(o.scored[backtest.chosen].outcomes) for o in backtest.origins)
+    per_gender = groups.query("attribute == 'gender' and horizon == 4")
+    assert per_gender["n"].sum() <= workers and per_gender["n"].sum() > workers / 2  # people, some at both origins
+    assert set(groups["status"]) <= {"ok", "insufficient", "unreliable"}

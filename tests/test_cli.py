@@ -15,6 +15,8 @@ from continuity.access import AccessStore, Grant, Read, Role, list_tokens
 from continuity.cli import app
 from continuity.config import Settings
 
+from command_line import home, invoke  # noqa: F401 - home is a fixture
+
 HR = Grant("tok_hr", Role.hr, "org-a")
 
 
@@ -53,19 +55,6 @@ def test_verify_names_the_first_entry_edited(settings):
 
 # First use, as a new user meets the commands: clear refusals, tables and summaries that read whole,
 # and addresses and paths that come from the settings.
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Settings:
-    """An empty home the commands find through the environment."""
-    monkeypatch.setenv("CONTINUITY_HOME", str(tmp_path))
-    return Settings()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    """A command as a pipe sees it: CliRunner's output is not a terminal."""
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_token_create_refuses_an_unknown_role_listing_the_roles(home):
@@ -224,3 +213,20 @@ def test_bench_quality_writes_under_home_and_reads_the_ibm_file_from_settings(ho
     assert calls == [(home.home / "quality.json", Path("/data/ibm.csv"))]
     monkeypatch.delenv("CONTINUITY_IBM_CSV_PATH")
     assert Settings().ibm_csv_path == Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
+
+
+def test_evaluate_csv_takes_protected_columns_and_refuses_ambiguous_extra_values(tmp_path):
+    from test_evaluate_csv import write_dutch_export
+
+    path = tmp_path / "hr.csv"
+    write_dutch_export(path, rows=200, seed=1)
+    out = tmp_path / "result.json"
+    code, output = invoke("evaluate-csv", str(path), "--duration", "dienstjaren", "--event", "uit_dienst",
+                          "--folds", "2", "--repeats", "1", "--protected", "contract", "--json", str(out))
+    assert code == 0, output
+    assert {g["group"] for g in json.loads(out.read_text())["fairness"]["contract"]} == {"vast", "tijdelijk"}
+    assert "protected 'contract', kept out of the models" in output
+
+    code, output = invoke("evaluate-csv", str(path), "--duration", "dienstjaren", "--event", "uit_dienst",
+                          "--drop", "medewerker", "werkdruk", "--protected", "contract")
+    assert code == 2 and "each flag one column" in output

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
+from sklearn.linear_model import LogisticRegression
 
 from continuity.config import Settings
 from continuity.features.readers import UnreadableFile
@@ -183,3 +184,26 @@ def test_ibm_attrition_file_is_ranked_well_above_chance():
     assert f"{result['chosen']} (chosen)" in printed
     assert f"{result['models']['cox']['auc']:.3f} ± {result['models']['cox']['auc_std']:.3f}" in printed
     assert "nested selection" in printed
+
+
+def test_protected_columns_stay_out_of_the_models_and_are_audited_by(tmp_path, monkeypatch):
+    path = tmp_path / "personeel.csv"
+    write_dutch_export(path, rows=300, seed=3)
+    frame = pd.read_csv(path, sep=";", decimal=",")
+    rng = np.random.default_rng(0)
+    # gender carries the signal itself: a model allowed to use it would rank better
+    frame["geslacht"] = np.where((frame["uit_dienst"] == "ja") ^ (rng.random(300) < 0.1), "v", "m")
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    seen: list[list[str]] = []
+    fit = LogisticRegression.fit
+    monkeypatch.setattr(LogisticRegression, "fit", lambda self, X, y: (seen.append(list(X.columns)), fit(self, X, y))[1])
+
+    result = evaluate_csv(path, duration="dienstjaren", event="uit_dienst", folds=3, repeats=1, protected=["geslacht"])
+
+    assert seen and not any(column.startswith("geslacht") for columns in seen for column in columns)
+    groups = {g["group"]: g for g in result["fairness"]["geslacht"]}
+    assert set(groups) == {"v", "m"}
+    assert sum(g["n"] for g in groups.values()) == 300
+    assert sum(g["leavers"] for g in groups.values()) == result["events"]
+    assert groups["m"]["status"] == ("insufficient" if groups["m"]["leavers"] < 20 else "ok")
+    assert all(0 <= g["auc"] <= 1 for g in groups.values() if not np.isnan(g["auc"]))

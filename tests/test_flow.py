@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import threading
 
@@ -39,7 +40,10 @@ def test_flow_publishes_one_scored_row_per_active_worker(weekly_run):
     assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
     assert ((scores["p_13w"] >= 0) & (scores["p_13w"] <= scores["p_26w"]) & (scores["p_26w"] <= scores["p_52w"])
             & (scores["p_52w"] <= 1)).all()
-    assert all(len(json.loads(d)) == 3 for d in scores["drivers"])
+    drivers = [json.loads(d) for d in scores["drivers"]]
+    assert all(0 < len(row) <= 5 and sum(d["actionable"] for d in row) <= 3 for row in drivers)
+    product = [math.prod(d["hazard_ratio"] for d in row) for row in drivers] * scores["other_factors"]
+    assert np.allclose(product, scores["relative_hazard"], rtol=1e-6, atol=0)
     # the score week itself is not a snapshot date used in training, but every scored worker is active then
     assert snapshot_workers["n"].iloc[0] in (0, len(scores))
 
@@ -217,3 +221,31 @@ def test_scoring_again_without_retraining_does_not_duplicate(weekly_run):
     assert again.model_version == first.model_version
     assert not after.duplicated(["score_date", "worker_id"]).any()
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_a_candidate_overstating_one_gender_is_held_back_and_its_twin_is_not(weekly_run, copied_home):
+    """The gate's fairness bars in the flow: the champion stays, and the version says which group and figure failed."""
+    from dataclasses import replace
+
+    from fairness_frames import audit, distorted, population
+
+    _, first = weekly_run
+    honest, figures = audit(population()[2]), {"c_index": 0.62, "ece_26w": 0.02}
+    doubled = audit(distorted(population()[2], "gender", "f", 2.0))
+    selection = _selection(copied_home, figures, incumbent=figures)
+    version, promoted = _register(replace(selection, fairness=doubled, incumbent_fairness=honest), copied_home)
+    assert not promoted and load_champion(copied_home).version == first.model_version
+    tags = MlflowClient(copied_home.tracking_uri).get_model_version(copied_home.registered_model_name, version).tags
+    assert tags["promoted"] == "false" and "gender 'f' at 26 weeks: observed/expected 0.5" in tags["gate_refusals"]
+
+    version, promoted = _register(replace(selection, fairness=honest, incumbent_fairness=honest), copied_home)
+    assert promoted
+
+
+def test_the_week_publishes_the_scoring_versions_fairness_audit(weekly_run):
+    settings, result = weekly_run
+    fairness = Publications(settings.published).current().table("fairness")
+    logged = MlflowClient(settings.tracking_uri).get_run(load_champion(settings).run_id).data.metrics
+    assert set(fairness["attribute"]) == {"gender", "age_band", "contract_type", "occupation"}
+    assert set(fairness["horizon"]) <= {13, 26, 52} and (fairness["model_version"] == result.model_version).all()
+    assert "proxy_auc_gender" in logged and 0 <= logged["proxy_auc_gender"] <= 1

@@ -140,3 +140,10 @@ def test_a_leaver_who_is_not_scored_is_refused(con, publish):
                        worker("A", HIRED)])
     with pytest.raises(ValueError, match="not scored in the week"):
         plan_for(publish, risk(L=0.5))
+
+
+def test_a_leaver_without_primary_clients_gets_an_empty_plan(con, publish):
+    load(con, workers=[worker(w, HIRED) for w in ("L", "A")], assignments=caseload("A", 3))
+    plan, naive = plan_for(publish, risk(L=0.5, A=0.1)), naive_for(publish, risk(L=0.5, A=0.1))
+    assert plan.handovers == naive.handovers == ()
+    assert plan.expected_further_handovers == naive.expected_further_handovers == 0

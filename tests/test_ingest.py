@@ -586,3 +586,21 @@ def test_formula_neutralising(text, risky):
 def test_neutralise_frame_only_text():
     f = neutralise_frame(pd.DataFrame({"a": ["=1+1", "ok"], "n": [-1, 2]}))
     assert f.a.tolist() == ["'=1+1", "ok"] and f.n.tolist() == [-1, 2]
+
+
+def test_free_text_on_sick_leave_is_quarantined_and_never_stored(tmp_path):
+    t = {k: list(v) for k, v in BASE.items()}
+    t["hr_events"] = [t["hr_events"][0] + ";opmerking", *(line + ";" for line in t["hr_events"][1:])]
+    t["hr_events"][1] = "W1;2020-03-01;sick_leave;2020-03-20;;burn-out;"           # text in detail
+    t["hr_events"].append("W2;2021-04-01;sick_leave;2021-04-09;;;rugklachten")   # text in an extra column
+    t["hr_events"].append("W2;2022-02-01;sick_leave;2022-02-04;;;")              # dates only: loaded
+    t["hr_events"].append("W2;2022-03-01;overtime;;6;;na een crisis")            # not a health event: loaded
+    r = ingest(write_export(tmp_path / "ex", t), tmp_path)
+    assert r.exit_code == 1 and r.tables["hr_events"].quarantined == 2 and r.tables["hr_events"].loaded == 4
+    health = [e for e in r.errors if e.file == "hr_events.csv"]
+    assert {(e.row, e.column) for e in health} == {(2, "detail"), (5, "opmerking")}
+    assert all("sick-leave event" in e.reason and e.value is None for e in health)
+    stored = "\n".join(str(v) for frame in (table(tmp_path, "select * from quarantine"),
+                                            table(tmp_path, "select * from hr_events")) for v in frame.to_numpy().ravel())
+    assert "burn-out" not in stored and "rugklachten" not in stored
+    assert len(table(tmp_path, "select * from hr_events where event_type = 'sick_leave'")) == 1

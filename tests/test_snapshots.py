@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from continuity.features.feature_spec import MODEL_FEATURES
+from continuity.features.feature_spec import DERIVED, MODEL_FEATURES, RECORDED_FEATURES
 from continuity.features.snapshot_sql import SNAPSHOT_COLUMNS
 from continuity.features.snapshots import build_snapshots, data_end, snapshot_at, weekly_dates
 from continuity.synth.generate import generate_sector
@@ -122,7 +122,8 @@ def test_columns_follow_the_feature_spec_and_model_features_have_no_nulls(con):
     load(con, **random_sector(5, n_workers=40, start=date(2019, 1, 1), end=date(2023, 1, 1)))
     snapshot = snapshot_at(con, T)
     assert tuple(snapshot.columns) == SNAPSHOT_COLUMNS
-    assert not snapshot[list(MODEL_FEATURES)].isna().any().any()
+    assert not snapshot[[f for f in MODEL_FEATURES if f in RECORDED_FEATURES]].isna().any().any()
+    assert not set(snapshot.columns) & set(DERIVED), "indicators are derived by the models, never stored"
     assert set(snapshot.age_band) <= {"<25", "25-34", "35-44", "45-54", "55+"}
 
 
@@ -138,8 +139,8 @@ def test_state_at_t_follows_the_changes_dated_before_t(con):
              hr_event("w", "scale_step", date(2019, 6, 3), detail="9-1"),
              hr_event("w", "manager_change", T - timedelta(weeks=3), detail="m2"),
              hr_event("w", "manager_change", T - timedelta(weeks=60), detail="m1"),
-             hr_event("w", "overtime", T - timedelta(days=91), value=5.0),
-             hr_event("w", "overtime", T - timedelta(days=92), value=100.0),
+             hr_event("w", "overtime", date(2020, 12, 1), value=5.0),  # T - 90 days: a whole month in the window
+             hr_event("w", "overtime", date(2020, 11, 1), value=100.0),
          ])
     row = only(snapshot_at(con, T), "w")
     assert row.team_id == "B"
@@ -153,6 +154,17 @@ def test_state_at_t_follows_the_changes_dated_before_t(con):
     assert row.overtime_hours_13w == 5.0
     assert row.age_band == "<25"  # 2021 - 1997 = 24
     assert row.tenure_weeks == (T - hire).days / 7
+
+
+def test_overtime_counts_only_months_over_before_t(con):
+    """A month's overtime is dated on its first day but written when the month is over; the running month's
+    record would tell who left in it (no record), so it waits until the month has ended."""
+    t = date(2021, 3, 15)
+    load(con, workers=[worker("w", date(2018, 1, 1))],
+         hr_events=[hr_event("w", "overtime", date(2021, 2, 1), value=5.0),
+                    hr_event("w", "overtime", date(2021, 3, 1), value=7.0)])
+    assert only(snapshot_at(con, t), "w").overtime_hours_13w == 5.0
+    assert only(snapshot_at(con, date(2021, 4, 5)), "w").overtime_hours_13w == 12.0
 
 
 def test_never_happened_means_since_hire_capped(con):

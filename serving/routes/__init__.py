@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from continuity.serving.routes import aggregates, audit, handover, health, risk, scenarios, teams, workers
+from continuity.serving.routes import aggregates, audit, handover, health, me, reviews, risk, scenarios, teams, workers
+from continuity.serving.routes import card, monitoring
 
 api_router = APIRouter()
 api_router.include_router(risk.router)
@@ -13,3 +14,7 @@ api_router.include_router(aggregates.router)
 api_router.include_router(scenarios.router)
 api_router.include_router(audit.router)
 api_router.include_router(health.router)
+api_router.include_router(reviews.router)
+api_router.include_router(me.router)
+api_router.include_router(card.router)
+api_router.include_router(monitoring.router)

@@ -1,9 +1,10 @@
-"""The web page for HR and managers: log in with a token, the risk list, a worker, a team.
+"""The web page for HR and managers: log in with a token, the risk list, a worker and its reviews, a team;
+and for a worker, their own view.
 
 Server-rendered with Jinja2, plain forms and links, no JavaScript. Each page goes through the
 same scoped and audited dependencies as the API, so a page can show nothing the API would
 refuse. The login form trades the token for a session in an HttpOnly, SameSite=Strict cookie;
-both forms (login, logout) are refused when sent from another site (``auth``).
+every form (login, logout, review) is refused when sent from another site (``auth``).
 
 Ids take the rest of the path (``:path``): an id from an HR export may hold a "/", which a
 link sends encoded and the server has decoded by the time the route is matched.
@@ -13,16 +14,21 @@ from __future__ import annotations
 
 import math
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from continuity.serving.auth import COOKIE, AccessDep, check_same_origin
+from continuity.access import Action, Role
+from continuity.serving.auth import COOKIE, AccessDep, ReaderDep, ReviewerDep, WorkerDep, check_same_origin
 from continuity.serving.charts import Plot
-from continuity.serving.deps import AuditDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep
+from continuity.serving.deps import AuditDep, ReviewedWorkerDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep
+from continuity.serving.routes.me import own_record
+from continuity.serving.routes.reviews import REVIEWS_SHOWN, record_review
 from continuity.serving.schemas import Horizon
+from continuity.serving.schemas_oversight import Review, ReviewRequest
 from continuity.serving.team import team_view
 from continuity.serving.templating import render
 
@@ -51,25 +57,32 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request, access: AccessDep) -> Response:
-    """Plain urlencoded form, parsed here: the service needs no multipart dependency for one field.
-    A form is ASCII, its other characters percent-encoded as UTF-8; anything else is refused."""
+    """A worker token opens its own view, every other role the risk list."""
     check_same_origin(request)
-    try:
-        form = parse_qs((await request.body()).decode("ascii"), errors="strict")
-    except UnicodeDecodeError:
+    form = await _form(request)
+    if form is None:
         return render(request, "login.html", status_code=400, error="The form could not be read: it is not valid UTF-8.")
-    token = form.get("token", [""])[0].strip()
+    token = form.get("token", "").strip()
     grant = access.authenticate(token) if token else None
     if grant is None:
         return render(request, "login.html", status_code=401, error="That token is unknown or has been revoked.")
     hours = request.app.state.settings.session_hours
     session = await run_in_threadpool(access.open_session, grant, hours)
-    response = RedirectResponse("/ui/risk-list", status_code=303)
+    response = RedirectResponse("/ui/me" if grant.role is Role.worker else "/ui/risk-list", status_code=303)
     response.set_cookie(
         COOKIE, session, max_age=math.ceil(hours * 3600), httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
     )
     return response
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """A plain urlencoded form, parsed here: the service needs no multipart dependency for a few fields.
+    A form is ASCII, its other characters percent-encoded as UTF-8; anything else is None."""
+    try:
+        return {key: values[0] for key, values in parse_qs((await request.body()).decode("ascii"), errors="strict").items()}
+    except UnicodeDecodeError:
+        return None
 
 
 @router.post("/logout")
@@ -104,8 +117,15 @@ def risk_list(
     )
 
 
+@router.get("/me")
+def my_record(request: Request, grant: WorkerDep) -> HTMLResponse:
+    """A worker's own view: the same answer as GET /me."""
+    record = own_record(request, grant)
+    return render(request, "me.html", week=request.app.state.store.current(), record=record)
+
+
 @router.get("/workers/{worker_id:path}")
-def worker(request: Request, scored: ScoredWorkerDep) -> HTMLResponse:
+def worker(request: Request, scored: ScoredWorkerDep, grant: ReaderDep, access: AccessDep) -> HTMLResponse:
     week, worker = scored.week, scored.record
     worker_id = worker["worker_id"]
     plot = Plot()
@@ -114,7 +134,22 @@ def worker(request: Request, scored: ScoredWorkerDep) -> HTMLResponse:
         exposure=week.worker_exposure.get(worker_id), clients=sorted(
             week.clients.get(worker_id, []), key=lambda c: (not c["vulnerable"], -c["complexity"], -c["exposure"])
         ),
+        reviews=[Review(**r) for r in access.reviews(worker_id=worker_id, limit=REVIEWS_SHOWN)[1]],
+        reviewer=grant.role in (Role.hr, Role.manager), actions=list(Action),
     )
+
+
+@router.post("/workers/{worker_id:path}/reviews")
+async def review(request: Request, scored: ReviewedWorkerDep, grant: ReviewerDep, access: AccessDep) -> Response:
+    """The worker page's review form: recorded as POST /workers/{worker_id}/reviews records, then back to the page."""
+    form = await _form(request)
+    try:
+        body = ReviewRequest(**(form or {}))
+    except ValidationError as error:
+        raise HTTPException(400, "the review could not be recorded: choose an action and keep the note under "
+                                 f"2000 characters ({error.error_count()} problem(s))") from error
+    await run_in_threadpool(record_review, access, grant, scored, body)
+    return RedirectResponse(f"/ui/workers/{quote(scored.record['worker_id'], safe='')}", status_code=303)
 
 
 @router.get("/teams/{team_id:path}")

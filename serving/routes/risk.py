@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from continuity.access import Grant
 from continuity.serving.deps import RiskQueryDep, RiskSelection
 from continuity.serving.exports import risk_frame, to_csv, to_xlsx
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, RiskList, UNAUTHENTICATED
@@ -23,14 +24,15 @@ router = APIRouter(
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _risk_list_json(selection: RiskSelection, page: int, page_size: int, items: list[dict[str, Any]]) -> bytes:
+def _risk_list_json(selection: RiskSelection, grant: Grant, page: int, page_size: int, items: list[dict[str, Any]]) -> bytes:
     """The RiskList body: the envelope serialised by the model, the items spliced in from the JSON the
     week prepared for each worker (``items`` is the model's last field, so its empty list ends the envelope)."""
     envelope = RiskList(
         week=selection.week.score_date, horizon=selection.horizon, total=len(selection.workers),
         page=page, page_size=page_size, items=[],
     ).model_dump_json().encode()
-    entries = b",".join(selection.week.item_json[item["worker_id"]] for item in items)
+    prepared = selection.week.item_json_for(grant)
+    entries = b",".join(prepared[item["worker_id"]] for item in items)
     return envelope.removesuffix(b"[]}") + b"[" + entries + b"]}"
 
 
@@ -47,7 +49,7 @@ async def risk_list(
     start = (page - 1) * page_size
     items = selection.workers[start : start + page_size]
     query.audit(item["worker_id"] for item in items)
-    return Response(_risk_list_json(selection, page, page_size, items), media_type="application/json")
+    return Response(_risk_list_json(selection, query.grant, page, page_size, items), media_type="application/json")
 
 
 def _attachment(selection: RiskSelection, extension: str) -> dict[str, str]:

@@ -29,7 +29,7 @@ router = APIRouter(
 async def worker_risk(worker: ScoredWorkerDep) -> Response:
     """Probability of leaving voluntarily within 13 and 26 weeks, rank in the sector-wide list,
     top drivers, and the survival curve, from the latest published week. Audited."""
-    return Response(worker.week.risk_json[worker.record["worker_id"]], media_type="application/json")
+    return Response(worker.week.risk_json_for(worker.grant)[worker.record["worker_id"]], media_type="application/json")
 
 
 @router.get("/{worker_id}/exposure", response_model=WorkerExposure, summary="What the worker's leaving costs their clients")

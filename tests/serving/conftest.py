@@ -23,7 +23,11 @@ from fastapi.testclient import TestClient
 
 from continuity.access import create_token, revoke_token
 from continuity.config import Settings
-from continuity.features.feature_spec import BY_NAME, MODEL_FEATURES
+from continuity.features.feature_spec import MODEL_FEATURES, in_words
+from continuity.models.explanation import DRIVERS
+from continuity.models.card import CardFacts, card_table, model_card, render
+from continuity.models.drift import feature_drift, reference
+from continuity.models.encoding import FeatureEncoder
 from continuity.publication import Publications, publish_week
 from continuity.published import HISTORY_TABLES, TABLES
 from continuity.serving.app import create_app
@@ -37,18 +41,29 @@ LEFT, HIRED, NO_CLIENTS = "W034", ("W035", "W036"), "W010"
 OCCUPATIONS = ("maatschappelijk werker", "jeugd- en gezinswerker", "Wmo-consulent")
 FORMULA_OCCUPATION = "=HYPERLINK(\"http://evil.example\",\"click\")"
 FORMULA_WORKER = "W005"
+WITHHELD_REASON = "the fairness audit found the model unreliable for gender x at 26 weeks"
 
 def _team(worker_id: str) -> str:
     return list(TEAMS)[(int(worker_id[1:]) - 1) // 12]
 
 
-def _drivers(rng: np.random.Generator) -> str:
-    features = rng.choice(MODEL_FEATURES, size=3, replace=False)
-    contributions = sorted(rng.uniform(0.01, 0.4, size=3), reverse=True)
-    return json.dumps([
-        {"feature": f, "label": BY_NAME[f].label, "direction": str(rng.choice(["raises", "lowers"])), "contribution": c}
-        for f, c in zip(features, contributions)
-    ])
+def _drivers(rng: np.random.Generator) -> dict:
+    """Three actionable drivers and two others, the sick-leave (health) driver among the others for most
+    workers, with their relative hazard and other factors as the weekly run publishes them."""
+    actionable = [d for d in DRIVERS if d.actionable]
+    others = [d for d in DRIVERS if not d.actionable]
+    chosen = [actionable[k] for k in rng.choice(len(actionable), size=3, replace=False)] + \
+             [others[k] for k in rng.choice(len(others), size=2, replace=False)]
+    signs = rng.choice([-1.0, 1.0], size=5)
+    contributions = signs * rng.uniform(0.05, 0.5, size=5)
+    other = float(rng.uniform(0.8, 1.25))
+    drivers = [
+        {"feature": d.name, "label": f"{d.name} in words", "direction": "raises" if c > 0 else "lowers",
+         "contribution": float(c), "hazard_ratio": float(np.exp(c)), "actionable": d.actionable, "health": d.health}
+        for d, c in zip(chosen, contributions)
+    ]
+    return {"drivers": json.dumps(drivers), "other_factors": other,
+            "relative_hazard": float(np.exp(contributions.sum())) * other}
 
 
 def _clients(worker_id: str, p_13w: float, p_26w: float, p_52w: float, rng: np.random.Generator):
@@ -114,8 +129,41 @@ def _situation(workers: list[str], clients: pd.DataFrame, rng: np.random.Generat
             "worker_domains": domains}
 
 
-def publish_fixture_week(settings: Settings, score_date: date, workers: list[str], version: str, seed: int) -> None:
-    """Publish one score week through the weekly flow's own publishing step."""
+def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
+    """The week's model card (with the week's fairness audit, when it has one) and drift check: the
+    training weeks stand for a caseload 30% lower than this week's, so caseload alerts, as does the
+    13-week O/E of a made-up earlier week."""
+    facts = CardFacts(model_name=MODEL_NAME, model_version=version, forecaster="cox", features=MODEL_FEATURES,
+                      training_rows=5000, training_events=250, params={"test_from": "2023-06-05"},
+                      metrics={"test_c_index": 0.7, "test_auc_26w": 0.72}, fairness=week.get("fairness"))
+    snapshot = week["worker_snapshot"]
+    encoder = FeatureEncoder(("caseload", "fte", "tenure_weeks", "occupation")).fit(snapshot)
+    training = snapshot.assign(caseload=snapshot.caseload / 1.3)
+    outcomes = pd.DataFrame({"kind": "outcome", "cohort_date": pd.Timestamp("2023-12-04"), "horizon": [13, 26],
+                             "expected": [4.0, 8.0], "realised": [7.0, 8.0], "observed_expected": [1.75, 1.0],
+                             "alert": [True, False], "reason": ["13 weeks after 2023-12-04: O/E 1.75", None]})
+    drift = feature_drift(reference(encoder, training), encoder.raw(snapshot))
+    checks = pd.DataFrame([*drift.to_dict("records"), *outcomes.to_dict("records")])
+    return {"model_card": card_table(render(model_card(facts))), "monitoring": checks}
+
+
+def _fairness(version: str) -> pd.DataFrame:
+    """The version's audit: gender x unreliable at 26 weeks (whence WITHHELD_WORKER), one group too small to judge."""
+    rows = [("gender", "f", 400, 60, 0.70, 1.02, "ok"), ("gender", "m", 300, 40, 0.69, 0.97, "ok"),
+            ("gender", "x", 120, 25, 0.66, 1.60, "unreliable"), ("contract_type", "permanent", 700, 110, 0.70, 1.0, "ok"),
+            ("contract_type", "temporary or flex", 120, 15, 0.62, 1.1, "insufficient")]
+    return pd.DataFrame([
+        {"attribute": a, "group": g, "horizon": 26, "n": n, "leavers": k, "c_index": auc - 0.01, "auc": auc,
+         "auc_low": auc - 0.05, "auc_high": auc + 0.05, "observed_expected": oe, "oe_low": oe - 0.2 if oe < 1.5 else 1.3,
+         "oe_high": oe + 0.2, "flag_rate": 0.1, "recall": 0.2, "false_flag_rate": 0.09, "status": status,
+         "model_version": version}
+        for a, g, n, k, auc, oe, status in rows])
+
+
+def publish_fixture_week(settings: Settings, score_date: date, workers: list[str], version: str, seed: int,
+                         withheld: tuple[str, ...] = ()) -> None:
+    """Publish one score week through the weekly flow's own publishing step; `withheld` workers' probabilities
+    are withheld, as the weekly run does for a group the fairness audit found the model unreliable for."""
     rng = np.random.default_rng(seed)
     p_26w = rng.beta(2, 12, size=len(workers))
     p_13w = 1 - np.sqrt(1 - p_26w)
@@ -124,8 +172,13 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
         "worker_id": workers, "organisation_id": [TEAMS[_team(w)] for w in workers],
         "team_id": [_team(w) for w in workers], "p_13w": p_13w, "p_26w": p_26w, "p_52w": p_52w,
         "rank": pd.Series(p_26w).rank(ascending=False, method="first").astype(int),
-        "drivers": [_drivers(rng) for _ in workers], "model_name": MODEL_NAME, "model_version": version,
+        "model_name": MODEL_NAME, "model_version": version,
     })
+    risk = risk.join(pd.DataFrame([_drivers(rng) for _ in workers]))
+    for column in ("p_13w", "p_26w", "p_52w"):  # a 90% interval around each probability, as the weekly run publishes
+        risk[f"{column}_low"], risk[f"{column}_high"] = 0.8 * risk[column], np.minimum(1.25 * risk[column], 1.0)
+    risk["withheld"] = np.where(risk.worker_id.isin(withheld), WITHHELD_REASON, None)
+    risk.loc[risk.worker_id.isin(withheld), [c for c in risk if c.endswith(("_low", "_high"))]] = np.nan
     weeks = np.arange(53)
     curves = pd.DataFrame([
         {"worker_id": w, "week": int(t), "survival": float((1 - p) ** (t / 26))}
@@ -139,7 +192,9 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
             summaries.append(summary)
     clients = pd.concat(clients, ignore_index=True)
     week = {"risk_scores": risk, "survival_curves": curves, "worker_exposure": pd.DataFrame(summaries),
-            "client_exposure": clients} | _situation(workers, clients, rng)
+            "client_exposure": clients, "model_inputs": pd.DataFrame(in_words(MODEL_FEATURES))} | _situation(workers, clients, rng)
+    week["fairness"] = _fairness(version)
+    week |= _card_and_monitoring(week, version)
     publish_week(settings, score_date, MODEL_NAME, version, week)
 
 

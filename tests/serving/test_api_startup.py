@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from continuity.access import create_token
 from continuity.serving.app import create_app
-from continuity.serving.schemas import RiskList, WorkerRisk
-from continuity.serving.schemas import Horizon
+from continuity.serving.schemas import Horizon, RiskList, WorkerRisk
 from continuity.serving.schemas_planning import AggregateBy
+from continuity.serving.store import without_health
 
 
 def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
@@ -29,15 +29,17 @@ def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
 
 
 def test_prepared_answers_are_what_the_models_would_serialise(app, settings):
-    """The bodies are built once from the models; a page of the list is spliced from its items."""
+    """The bodies are built once from the models; a page of the list is spliced from its items. An admin
+    reads no health drivers (``without_health``)."""
     client = TestClient(app, headers={"Authorization": f"Bearer {create_token(settings, 'admin')}"})
     week = app.state.store.current()
     page = client.get("/risk-list", params={"page": 2, "page_size": 7, "horizon": 13})
     record = week.ranked[3]
 
     expected = RiskList(week=week.score_date, horizon=13, total=len(week.ranked), page=2, page_size=7,
-                        items=week.ranking(13)[7:14])
+                        items=[without_health(r) for r in week.ranking(13)[7:14]])
     assert page.json() == json.loads(expected.model_dump_json())
     assert client.get(f"/workers/{record['worker_id']}").json() == json.loads(
-        WorkerRisk(week=week.score_date, survival=week.survival(record["worker_id"]), **record).model_dump_json()
+        WorkerRisk(week=week.score_date, survival=week.survival(record["worker_id"]),
+                   **without_health(record)).model_dump_json()
     )

@@ -1,0 +1,134 @@
+"""The weekly drift check: PSI and tests of inputs against the training weeks, realised against expected leavers."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from continuity.models.drift import FLOOR, PSI_ALERT, REFERENCE_FILE, feature_drift, outcome_drift, psi, reference
+from continuity.models.encoding import FeatureEncoder
+from continuity.models.registry import load_champion, logged_text
+from continuity.publication import Publications
+
+FEATURES = ("caseload", "fte", "is_temporary", "occupation", "weeks_to_contract_end")
+
+
+def test_the_psi_of_two_hand_made_histograms_equals_the_formula():
+    # shares 0.25/0.25/0.5 against 0.5/0.25/0.25: 0.25 ln 2 + 0 + (-0.25) ln(1/2) = 0.5 ln 2
+    assert psi(np.array([25, 25, 50]), np.array([50, 25, 25])) == pytest.approx(0.5 * math.log(2), abs=1e-12)
+    # an empty bin counts as FLOOR, not as zero (which would make the index infinite)
+    e, a = np.array([0.5, 0.5, FLOOR]), np.array([0.4, 0.4, 0.2])
+    assert psi(np.array([1, 1, 0]), a) == pytest.approx(float(np.sum((a - e) * np.log(a / e))), abs=1e-12)
+    assert psi(np.array([3, 1]), np.array([3, 1])) == 0.0
+
+
+def _workers(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    temporary = rng.random(n) < 0.2
+    fte = rng.choice([0.6, 0.8, 1.0], size=n)
+    return pd.DataFrame({
+        "caseload": rng.poisson(12 * fte).astype(float), "fte": fte, "is_temporary": temporary,
+        "occupation": rng.choice(["maatschappelijk werker", "Wmo-consulent", "jongerenwerker"], size=n),
+        "weeks_to_contract_end": np.where(temporary, rng.integers(1, 52, size=n), np.nan),
+    })
+
+
+@pytest.fixture(scope="module")
+def training_reference() -> tuple[FeatureEncoder, dict]:
+    training = _workers(20_000, seed=1)
+    encoder = FeatureEncoder(FEATURES).fit(training)
+    return encoder, reference(encoder, training)
+
+
+def test_an_unchanged_week_raises_no_alert(training_reference):
+    encoder, summary = training_reference
+    checks = feature_drift(summary, encoder.raw(_workers(1_500, seed=2)))
+    assert set(checks["feature"]) == set(FEATURES)
+    assert dict(zip(checks["feature"], checks["test"])) == {
+        "caseload": "ks", "fte": "ks", "weeks_to_contract_end": "ks", "is_temporary": "chi2", "occupation": "chi2"}
+    assert not checks["alert"].any(), checks
+    assert (checks["psi"] < 0.05).all()
+
+
+def test_shifting_caseload_by_30_percent_raises_a_drift_alert(training_reference):
+    encoder, summary = training_reference
+    week = _workers(1_500, seed=2)
+    checks = feature_drift(summary, encoder.raw(week.assign(caseload=week.caseload * 1.3))).set_index("feature")
+    assert checks.loc["caseload", "alert"] and checks.loc["caseload", "psi"] >= PSI_ALERT
+    assert checks.loc["caseload", "p_value"] < 1e-6
+    assert "caseload" in checks.loc["caseload", "reason"]
+    assert not checks.drop(index="caseload")["alert"].any()
+
+
+def test_a_category_the_training_never_saw_counts_as_drift(training_reference):
+    encoder, summary = training_reference
+    week = _workers(1_500, seed=3).assign(occupation="opbouwwerker")
+    checks = feature_drift(summary, encoder.raw(week)).set_index("feature")
+    assert checks.loc["occupation", "alert"] and checks.loc["occupation", "p_value"] < 1e-6
+
+
+def test_realised_against_expected_leavers_per_horizon_once_the_horizon_has_passed():
+    con = duckdb.connect()
+    weeks = [date(2024, 1, 1), date(2024, 1, 8), date(2024, 6, 3)]
+    risk = pd.DataFrame([{"score_date": t, "worker_id": f"W{i}", "p_13w": 0.05, "p_26w": 0.1, "p_52w": 0.2}
+                         for t in weeks for i in range(40)])
+    # W0-W2 left voluntarily within 13 weeks of 8 January, W3 within 26 weeks, W4 was dismissed
+    workers = pd.DataFrame({
+        "worker_id": [f"W{i}" for i in range(40)],
+        "termination_date": [date(2024, 2, 1)] * 3 + [date(2024, 5, 1), date(2024, 2, 1)] + [None] * 35,
+        "termination_reason": ["voluntary"] * 4 + ["involuntary"] + [None] * 35,
+    })
+    con.register("r", risk)
+    con.register("w", workers)
+    con.execute("create table risk_scores as select * from r")
+    con.execute("create table workers as select * from w")
+    checks = outcome_drift(con, data_end=date(2024, 7, 15)).set_index("horizon")
+    # 13 weeks: the 8 January week is the latest one covered (3 June is not)
+    assert checks.loc[13, "cohort_date"] == pd.Timestamp("2024-01-08")
+    assert checks.loc[13, "expected"] == pytest.approx(40 * 0.05)
+    assert checks.loc[13, "realised"] == 3
+    assert checks.loc[13, "observed_expected"] == pytest.approx(1.5) and checks.loc[13, "alert"]
+    assert checks.loc[26, "realised"] == 4 and checks.loc[26, "observed_expected"] == pytest.approx(1.0)
+    assert not checks.loc[26, "alert"]
+    assert 52 not in checks.index  # no published week is a year old yet
+
+
+def test_the_weekly_run_publishes_its_drift_check_from_the_reference_logged_with_the_model(weekly_run):
+    settings, result = weekly_run
+    champion = load_champion(settings)
+    summary = json.loads(logged_text(settings, champion.run_id, REFERENCE_FILE))
+    assert set(summary) == set(champion.forecaster.features)
+    publication = Publications(settings.published).current()
+    published = publication.table("monitoring")
+    features = published[published.kind == "feature"]
+    assert sorted(features.feature) == sorted(champion.forecaster.features)
+    assert result.alerts == published.loc[published.alert, "reason"].tolist()
+    # the published week's own inputs, caseload unchanged and then 30% higher
+    week = champion.forecaster.encoder_.raw(publication.table("worker_snapshot"))
+    unchanged = feature_drift(summary, week).set_index("feature")
+    shifted = feature_drift(summary, week.assign(caseload=week.caseload * 1.3)).set_index("feature")
+    assert unchanged.loc["caseload", "psi"] == pytest.approx(features.set_index("feature").loc["caseload", "psi"])
+    assert not unchanged.loc["caseload", "alert"]
+    assert shifted.loc["caseload", "alert"]
+
+
+def test_the_ks_test_against_the_logged_quantiles_agrees_with_scipys_on_all_training_rows():
+    from scipy import stats
+
+    from continuity.models.drift import _ks
+
+    rng = np.random.default_rng(5)
+    training = rng.poisson(12, size=50_000).astype(float)  # counts: many ties
+    week = rng.poisson(13, size=1_000).astype(float)
+    encoder = FeatureEncoder(("caseload",)).fit(pd.DataFrame({"caseload": training}))
+    grid = np.asarray(reference(encoder, pd.DataFrame({"caseload": training}))["caseload"]["quantiles"])
+    statistic, p_value = _ks(grid, week)
+    exact = stats.ks_2samp(training, week)
+    assert statistic == pytest.approx(exact.statistic, abs=0.01)
+    assert p_value < 1e-6 and exact.pvalue < 1e-6
