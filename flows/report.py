@@ -48,7 +48,8 @@ def print_summary(console: Console, result, settings: Settings) -> None:
     for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "P(52w)", "top drivers"):
         risk.add_column(column)
     for rank, worker, org, team, p13, p26, p52, drivers in top:
-        words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers))
+        # Health drivers are for hr and the worker only, not for whoever runs the flow.
+        words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers) if not d.get("health"))
         risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", f"{p52:.1%}", words)
     console.print(risk)
     console.print(f"Drift check: {len(result.alerts)} alert(s) (PSI >= 0.25, or O/E outside 0.8-1.25; "

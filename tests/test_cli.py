@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from continuity.access import AccessStore, Grant, Read, Role, list_tokens
 from continuity.cli import app
 from continuity.config import Settings
+from continuity.warehouse import connect
 
 from command_line import home, invoke  # noqa: F401 - home is a fixture
 
@@ -170,6 +171,21 @@ def test_run_prints_no_api_address_for_it_serves_none(flow_done):
     assert code == 0
     assert "Top 10 of the risk list" in output
     assert "http://" not in output and ":8123" not in output
+
+
+def test_the_run_summary_shows_no_health_driver(flow_done, weekly_run):
+    settings, result = weekly_run
+    with connect(settings.warehouse, read_only=True) as con:
+        top = con.execute("select drivers from risk_scores where score_date = ? order by rank limit 10",
+                          [result.score_date]).fetchall()
+    health = {d["label"] for (drivers,) in top for d in json.loads(drivers) if d.get("health")}
+    shown = {d["label"] for (drivers,) in top for d in json.loads(drivers) if not d.get("health")}
+    assert health, "the tiny sector's top 10 should carry a health driver to hide"
+
+    output = invoke("run")[1]
+    assert all("sick" in label for label in health) and not any("sick" in label for label in shown)
+    assert "sick" not in output
+    assert any(label.split()[0] in output for label in shown)
 
 
 def test_demo_prints_the_address_it_serves_on(flow_done, served):
