@@ -259,10 +259,8 @@ FAIRNESS = PublishedTable(
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, WORKER_DOMAINS,
+    MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS,
 )}
-TABLES[MODEL_INPUTS.name] = MODEL_INPUTS
-TABLES.update({t.name: t for t in (MODEL_CARD, MONITORING)})
-TABLES[FAIRNESS.name] = FAIRNESS
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 
 _PANDAS = {"str": "object", "int": "int64", "float": "float64", "bool": "bool", "date": "datetime64[ns]"}
