@@ -7,6 +7,7 @@ answers at once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from enum import Enum
 from pathlib import Path
@@ -60,9 +61,12 @@ def synth(
 @app.command()
 def ingest(
     source: Annotated[Path, typer.Argument(metavar="DIR", help="Folder with the export files listed above.")],
-    mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping of column names and labels.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option(
+        help="YAML mapping of column names and labels; default CONTINUITY_EXPORT_MAPPING.")] = None,
     warehouse: Annotated[Optional[Path], typer.Option(help="DuckDB file; default from settings.")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Write the ingest report as JSON here.")] = None,
+    rekey: Annotated[bool, typer.Option(
+        "--rekey", help="Load with a pseudonym key other than the warehouse's (not supported yet: refused).")] = False,
 ) -> None:
     """Validate, pseudonymise and load an export; invalid rows are quarantined and reported.
 
@@ -79,8 +83,8 @@ def ingest(
 
     settings = Settings()
     try:
-        result = ingest_dir(source, warehouse or settings.warehouse, mapping=mapping,
-                            pseudonym_key=settings.pseudonym_key.get_secret_value())
+        result = ingest_dir(source, warehouse or settings.warehouse, mapping=mapping or settings.export_mapping,
+                            pseudonym_key=settings.pseudonym_key.get_secret_value(), rekey=rekey)
     except UnusableInput as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -119,15 +123,56 @@ def _prefect_env(settings: Settings) -> None:
 @app.command()
 def run(
     retrain: Annotated[bool, typer.Option(help="Retrain and re-register; --no-retrain scores with the current champion.")] = True,
+    mapping: Annotated[Optional[Path], typer.Option(
+        help="YAML mapping of the export, as for `ingest`; default CONTINUITY_EXPORT_MAPPING.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, show the traceback too.")] = False,
 ) -> None:
-    """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish."""
-    settings = Settings()
+    """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish.
+
+    Exit code 0: the week is published; 2: the run stopped, said why in one sentence (--debug: with the traceback).
+    """
+    settings = Settings(export_mapping=mapping) if mapping else Settings()
     _prefect_env(settings)
     from continuity.flows.report import print_summary
     from continuity.flows.weekly import weekly
 
-    result = weekly(settings=settings, retrain=retrain)
+    loggers = [] if debug else [logging.getLogger(name) for name in _PREFECT_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(_drop_traceback)
+    try:
+        result = weekly(settings=settings, retrain=retrain)
+    except Exception as exc:
+        if debug:
+            raise
+        console.print(f"[red]error:[/red] {_in_one_sentence(exc)}")
+        raise typer.Exit(2) from None
+    finally:
+        for logger in loggers:
+            logger.removeFilter(_drop_traceback)
     print_summary(console, result, settings)
+
+
+_PREFECT_LOGGERS = ("prefect.task_runs", "prefect.flow_runs", "prefect.engine", "prefect")
+
+
+def _drop_traceback(record: logging.LogRecord) -> bool:
+    """Prefect logs a failed task's or flow's traceback; `run` says what failed in one sentence instead."""
+    record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _in_one_sentence(error: Exception) -> str:
+    """What stopped the run, as a person can act on it: the data's and the registry's own errors say it
+    themselves; anything else is named, with where to look."""
+    from continuity.features.ingest import UnusableInput
+    from continuity.models.registry import IncompatibleChampion
+
+    text = " ".join(str(error).split())
+    known = isinstance(error, (ValueError, LookupError, UnusableInput, IncompatibleChampion))
+    if known and not isinstance(error, KeyError) and text:
+        return text
+    return (f"The weekly run stopped on an unexpected {type(error).__name__}: {text or 'no message'} "
+            "(`continuity run --debug` shows where).")
 
 
 @app.command()

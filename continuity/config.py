@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
 # Six months, the least the AI Act (art. 26(6)) lets a deployer keep a high-risk system's logs.
 MIN_AUDIT_RETENTION_DAYS = 183
+# The built-in key: accepted only for the synthetic sector (features.ingest refuses it for a real export).
+DEMO_PSEUDONYM_KEY = "continuity-demo-key-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -29,9 +31,13 @@ class Settings(BaseSettings):
     export_dir: Path | None = Field(default=None, description="Export files to ingest; default HOME/sector/exports.")
     mlflow_tracking_uri: str | None = Field(default=None, description="Default: sqlite:///HOME/mlflow.db.")
     mlflow_artifact_root: Path | None = Field(default=None, description="Default: HOME/mlartifacts.")
+    export_mapping: Path | None = Field(
+        default=None, description="YAML mapping of the export's file, column and label names (as `ingest --mapping`); "
+        "the weekly flow ingests with it. `run --mapping` overrides it.",
+    )
     registered_model_name: str = "continuity-voluntary-leaving"
     pseudonym_key: SecretStr = Field(
-        default=SecretStr("continuity-demo-key-not-for-production"),
+        default=SecretStr(DEMO_PSEUDONYM_KEY),
         description="Key of the keyed hash that pseudonymises client ids; never stored with the data.",
     )
     access_db_path: Path | None = Field(

@@ -20,6 +20,12 @@ its commit leaves the warehouse as it was.
 Exit codes: 0 all loaded; 1 some rows quarantined; 2 unusable input (``UnusableInput``
 is raised with a one-line message and nothing is written).
 
+The key is guarded: ``load_log.key_check`` holds a fingerprint of the key (HMAC of a fixed text,
+never the key); a load with a key whose fingerprint differs from the warehouse's is refused (exit 2),
+as that would give one client two pseudonyms (``rekey=True`` is refused too: not supported yet).
+The built-in demo key (``DEMO_PSEUDONYM_KEY``) is refused unless ``sector.json`` lies beside the
+export folder, i.e. for anything but the synthetic sector.
+
 Row numbers are those a person sees in the file: header = row 1, first data row = row 2.
 Formula-looking text (``=``, ``+``, ``-``, ``@`` ...) in free-text/id columns is stored
 neutralised with a leading apostrophe and reported as a warning (see ``spreadsheet_safety``).
@@ -35,6 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from continuity.config import DEMO_PSEUDONYM_KEY
 from continuity.features import contract as C
 from continuity.features import validation as V
 from continuity.features.mapping import MappingError, load_mapping
@@ -178,11 +185,15 @@ def _rename(table: C.Table, path: Path, result: ReadResult, mapping) -> tuple[pd
 
 
 def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, pseudonym_key: str,
-               export_date: date | None = None) -> IngestReport:
+               export_date: date | None = None, rekey: bool = False) -> IngestReport:
     """Ingest one export folder into the warehouse; see the module docstring. Raises ``UnusableInput``."""
     source, warehouse = Path(source), Path(warehouse)
     if not pseudonym_key:
         raise UnusableInput("pseudonym key is empty: set CONTINUITY_PSEUDONYM_KEY")
+    if pseudonym_key == DEMO_PSEUDONYM_KEY and not (source.parent / "sector.json").exists():
+        raise UnusableInput(f"{source}: the built-in demo pseudonym key is only for the synthetic sector; set "
+                            "CONTINUITY_PSEUDONYM_KEY to a long random secret of your own (kept outside the "
+                            "warehouse, the same for every load) before loading a real export")
     try:
         mp = load_mapping(Path(mapping) if mapping else None)
     except MappingError as e:
@@ -224,7 +235,12 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
         existing = _existing_keys(con)
         prev_check = _previous_key_check(con)
         if prev_check and prev_check != kcheck:
-            report.warnings.append("the pseudonym key differs from the previous load's: client pseudonyms will not match")
+            if rekey:
+                raise UnusableInput("re-key not supported yet: start a new warehouse (CONTINUITY_WAREHOUSE_PATH) "
+                                    "and load the export into it with the new key")
+            raise UnusableInput(f"{warehouse}: the pseudonym key differs from the one this warehouse was loaded with "
+                                "(its fingerprint is stored), so the same client would get two pseudonyms; "
+                                "set CONTINUITY_PSEUDONYM_KEY back to that key, or load into a new warehouse")
 
         # 2. validate, table by table, referenced tables first
         valid_keys: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in existing.items()}

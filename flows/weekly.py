@@ -8,7 +8,8 @@ and the published week agree after every run, also one stopped halfway (a run th
 stopped after publishing and before moving the alias moves it at its start).
 
 Task logic lives in `features/` and `models/` (tested without Prefect); the tasks
-here only move data between them. I/O tasks retry; pure steps do not. Caching is
+here only move data between them. I/O tasks retry, unless the data or the registry's state is at
+fault (that fails the same way every time); pure steps do not. Caching is
 off: every run recomputes from the warehouse, which is the single source of truth.
 """
 
@@ -25,8 +26,23 @@ from prefect.cache_policies import NO_CACHE
 from continuity.config import Settings
 from continuity.warehouse import connect, has_table, replace_table
 
-IO = dict(retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE, persist_result=False)
+
+def _may_pass(task, task_run, state) -> bool:
+    """Whether a failed I/O task is worth retrying: not when the data or the registry's state is at fault
+    (a ValueError and its kin, an unusable export), which fails the same way on every try."""
+    from continuity.features.ingest import UnusableInput
+    from continuity.models.registry import IncompatibleChampion
+
+    error = state.result(raise_on_failure=False)
+    return not isinstance(error, (ValueError, LookupError, TypeError, UnusableInput, IncompatibleChampion))
+
+
+IO = dict(retries=2, retry_delay_seconds=3, retry_condition_fn=_may_pass, cache_policy=NO_CACHE, persist_result=False)
 PURE = dict(cache_policy=NO_CACHE, persist_result=False)
+
+
+class NoChampion(LookupError):
+    """Scoring without retraining before any model has become the champion."""
 
 
 @dataclass
@@ -46,15 +62,21 @@ class WeeklyResult:
 
 @task(**IO)
 def ingest_exports(settings: Settings) -> dict:
-    from continuity.features.ingest import ingest_dir
-
-    report = ingest_dir(settings.exports, settings.warehouse, export_date=_export_date(settings),
-                        pseudonym_key=settings.pseudonym_key.get_secret_value())
+    report = ingest_settings(settings)
     payload = report.to_json()
     if report.exit_code:
         get_run_logger().warning("ingest quarantined %d rows; see the quarantine table",
                                  sum(t["quarantined"] for t in payload["tables"].values()))
     return payload
+
+
+def ingest_settings(settings: Settings):
+    """The ingest of the weekly run, as `continuity ingest` does it: same mapping (CONTINUITY_EXPORT_MAPPING
+    or `run --mapping`), same key; plain function, so it is tested without Prefect."""
+    from continuity.features.ingest import ingest_dir
+
+    return ingest_dir(settings.exports, settings.warehouse, mapping=settings.export_mapping,
+                      export_date=_export_date(settings), pseudonym_key=settings.pseudonym_key.get_secret_value())
 
 
 def _export_date(settings: Settings) -> date | None:
@@ -97,10 +119,12 @@ def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd
 def train(settings: Settings):
     """Fit every candidate and choose the champion on a validation period inside the training weeks."""
     from continuity.features.feature_spec import model_features
+    from continuity.models.split import plan_windows
     from continuity.models.training import default_candidates, train as train_candidates
 
     snapshots, labels, _ = _training_frames(settings)
-    return train_candidates(snapshots, labels, candidates=default_candidates(model_features(settings.health_inputs)))
+    return train_candidates(snapshots, labels, candidates=default_candidates(model_features(settings.health_inputs)),
+                            windows=plan_windows(snapshots, labels))
 
 
 @task(**PURE)
@@ -111,7 +135,7 @@ def evaluate(selection, settings: Settings):
 
     snapshots, labels, oracle = _training_frames(settings)
     incumbent = comparable_champion(settings)
-    return evaluate_held_out(selection, snapshots, labels, oracle=oracle,
+    return evaluate_held_out(selection, snapshots, labels, selection.holdout_weeks, oracle=oracle,
                              incumbent=None if incumbent is None else incumbent.forecaster)
 
 
@@ -152,6 +176,16 @@ def document(settings: Settings, version: str) -> None:
     model = load_version(settings, version)
     card_texts(settings, model)
     logged_reference(settings, model)
+
+
+@task(**IO)
+def require_champion(settings: Settings) -> None:
+    """Scoring without retraining needs a champion: say so before ingesting anything."""
+    from continuity.models.registry import champion_version
+
+    if champion_version(settings) is None:
+        raise NoChampion("There is no champion model yet to score with: run `continuity run` without "
+                         "--no-retrain first.")
 
 
 @task(**IO)
@@ -227,6 +261,8 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     from continuity.models.drift import alerts
 
     settings = settings or Settings()
+    if not retrain:
+        require_champion(settings)
     finish_promotion(settings)
     ingest_report = ingest_exports(settings)
     load_oracle(settings)

@@ -8,11 +8,86 @@ was known on that date, exactly as it will be used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from continuity.models.targets import CENSORED, snapshot_key, validate_labels
+from continuity.features.snapshots import WARM_UP_WEEKS
+from continuity.models.targets import CENSORED, EVENT, snapshot_key, validate_labels
+
+# The fewest weeks a model is fitted on before the calibration stretch: half a year, the longest
+# look-back of the inputs (26 weeks), so that a worker's weekly rows span enough changes (pay steps,
+# team moves, sick leave) and enough exits to learn from.
+MIN_TRAINING_WEEKS = 26
+# The fewest voluntary leavers in those training weeks: with fewer than about 10 events a survival
+# fit follows individual leavers, not a pattern, even with the Cox model's penalty and the trees'
+# shallow splits; validation and test quality show how far above it an export must be.
+MIN_TRAINING_LEAVERS = 10
+# The fewest test weeks the chosen model is reported on: one quarter, the shortest horizon.
+MIN_TEST_WEEKS = 13
+
+
+class InsufficientHistory(ValueError):
+    """The export is too short, or has too few leavers, to train, calibrate and test a model honestly."""
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the weekly run cuts the history: the last `holdout_weeks` test; the `calibration_weeks` +
+    max(`horizons`) weeks before them calibrate and validate (`calibrate_held_out`); training is the rest."""
+
+    holdout_weeks: int
+    calibration_weeks: int
+    horizons: tuple[int, ...]  # the horizons the held-out stretch is long enough to calibrate
+
+
+def minimum_weeks(calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52)) -> int:
+    """The shortest history a run can use: training, the shortest calibration stretch, and the test weeks."""
+    return MIN_TRAINING_WEEKS + min(horizons) + calibration_weeks + MIN_TEST_WEEKS
+
+
+def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int = 52,
+                 calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52)) -> Windows:
+    """The full windows where the history allows them, else test and calibration stretch shrunk alike.
+
+    With at least MIN_TRAINING_WEEKS before the full windows nothing changes. On a shorter
+    history both shrink in proportion, leaving exactly MIN_TRAINING_WEEKS to train on, the
+    calibration stretch no shorter than `calibration_weeks` + min(`horizons`) and the test no
+    shorter than MIN_TEST_WEEKS; horizons longer than the stretch can follow are left uncalibrated.
+    InsufficientHistory, in one sentence saying what is missing, below those minimums or with
+    fewer than MIN_TRAINING_LEAVERS voluntary leavers in the training weeks.
+    """
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    weeks = 0 if dates.empty else int((dates.max() - dates.min()).days // 7) + 1
+    least = minimum_weeks(calibration_weeks, horizons)
+    needs = (f"needs at least {least} weekly snapshots ({least + WARM_UP_WEEKS} weeks of export, the first "
+             f"{WARM_UP_WEEKS} only warm up the features) and {MIN_TRAINING_LEAVERS} voluntary leavers in the weeks "
+             "it trains on")
+    full_stretch = max(horizons) + calibration_weeks
+    spare = weeks - MIN_TRAINING_WEEKS
+    if spare >= holdout_weeks + full_stretch:
+        test, stretch = holdout_weeks, full_stretch
+    else:
+        shortest = min(horizons) + calibration_weeks
+        stretch = max(shortest, round(full_stretch * spare / (holdout_weeks + full_stretch)))
+        test = spare - stretch
+        if test < MIN_TEST_WEEKS:
+            raise InsufficientHistory(f"The weekly run {needs}; this export gives {weeks} weekly snapshots.")
+    reach = stretch - calibration_weeks
+    calibrated = tuple(h for h in horizons if h <= reach)
+    split_date = dates.max() - pd.Timedelta(weeks=test - 1)
+    start = split_date - pd.Timedelta(weeks=stretch)
+    label_dates = pd.to_datetime(labels["snapshot_date"])
+    known = censor_at(labels[label_dates < start], start)
+    leavers = known.loc[known["exit_reason"].eq(EVENT), "worker_id"].nunique()
+    if leavers == 0:
+        raise InsufficientHistory(f"The weekly run {needs}; this export has no voluntary leaver before "
+                                  f"{start:%Y-%m-%d}: include past leavers, not only current staff.")
+    if leavers < MIN_TRAINING_LEAVERS:
+        raise InsufficientHistory(f"The weekly run {needs}; this export has only {leavers} voluntary leavers "
+                                  f"before {start:%Y-%m-%d}.")
+    return Windows(test, stretch - max(calibrated), calibrated)
 
 
 @dataclass(frozen=True)

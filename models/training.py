@@ -27,7 +27,7 @@ from continuity.models.cox import CoxForecaster
 from continuity.models.fairness import audit_forecaster, proxy_check
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import Oracle, evaluate
-from continuity.models.split import time_split
+from continuity.models.split import Windows, time_split
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Selection:
     fairness: pd.DataFrame | None = None  # the chosen candidate's fairness audit on the test weeks
     incumbent_fairness: pd.DataFrame | None = None  # the champion's, on the same rows
     proxies: dict | None = None  # how well the chosen candidate's inputs predict each protected attribute
+    holdout_weeks: int = 52  # the test weeks `test_date` starts, for `evaluate_held_out`
 
     @property
     def forecaster(self) -> Forecaster:
@@ -78,13 +79,22 @@ def train(
     calibration_weeks: int = 13,
     candidates: Sequence[Forecaster] | None = None,
     horizons: Sequence[int] = HORIZONS,
+    windows: Windows | None = None,
 ) -> Selection:
-    """Needs training weeks before the held-out stretch: more than `holdout_weeks` + max(horizons) + `calibration_weeks`."""
+    """Needs training weeks before the held-out stretch: more than `holdout_weeks` + max(horizons) + `calibration_weeks`.
+
+    `windows` (`continuity.models.split.plan_windows`), when given, replaces the three: the
+    windows fitted to a short history.
+    """
     candidates = candidates or default_candidates()
+    calibrated = horizons
+    if windows is not None:
+        holdout_weeks, calibration_weeks = windows.holdout_weeks, windows.calibration_weeks
+        calibrated = windows.horizons
     outer = time_split(snapshots, labels, holdout_weeks)
     held_out = {
         c.name: calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
-                                   calibration_weeks, horizons)
+                                   calibration_weeks, calibrated)
         for c in candidates
     }
     validation = {name: h.validation for name, h in held_out.items()}
@@ -99,6 +109,7 @@ def train(
         validation=validation,
         validation_date=next(iter(held_out.values())).period_start,
         test_date=outer.split_date,
+        holdout_weeks=holdout_weeks,
     )
 
 

@@ -6,6 +6,11 @@ occupation come from outside, and a value such as '=HYPERLINK(...)' must open as
 The advisory notice (``continuity.advisory.NOTICE``) is a last column, ``notice``, on every row rather
 than a line above the header: the file stays one header and rows for any CSV reader, and a row copied
 or filtered out of it still says what it is not for.
+
+The CSV is for Dutch Excel: ``;`` between cells, a decimal comma, and probabilities (and the change
+since last week, in percentage points) as percentages rounded to one decimal, their columns named
+``..._pct``. The workbook keeps the probabilities as fractions. Both carry the clients at stake:
+``active_clients`` (open assignments) and ``weighted_clients`` (their relational exposure summed).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import pandas as pd
 from continuity.advisory import NOTICE
 from continuity.spreadsheet_safety import neutralise_frame
 from continuity.serving.deps import RiskSelection
-from continuity.serving.schemas import RiskItem
+from continuity.serving.schemas import NO_CLIENTS, RiskItem
 
 DRIVERS = 3
-PROBABILITIES = tuple(f"p_{h}w{end}" for h in (13, 26) for end in ("", "_low", "_high"))
+PROBABILITIES = tuple(f"p_{h}w{end}" for h in (13, 26, 52) for end in ("", "_low", "_high"))
+CLIENTS = ("active_clients", "weighted_clients")
 
 
 def risk_frame(selection: RiskSelection) -> pd.DataFrame:
@@ -35,11 +41,14 @@ def risk_frame(selection: RiskSelection) -> pd.DataFrame:
     for position, record in enumerate(selection.workers, start=1):
         drivers = record["drivers"] + [None] * DRIVERS
         item = RiskItem.model_validate(record)
+        exposure = week.worker_exposure.get(record["worker_id"], NO_CLIENTS)
         rows.append({
             "position": position, "sector_rank": record["rank"], "worker_id": record["worker_id"],
             "organisation_id": record["organisation_id"], "team_id": record["team_id"], "occupation": record["occupation"],
             **{column: getattr(item, column) for column in PROBABILITIES},
             f"change_{selection.horizon}w": getattr(item, change), "withheld": item.withheld,
+            "active_clients": int(exposure.get("active_clients") or 0),
+            "weighted_clients": float(exposure.get("weighted_clients") or 0.0),
             **{
                 f"driver_{k + 1}": f"{driver['label']} ({driver['direction']} risk)" if driver else None
                 for k, driver in enumerate(drivers[:DRIVERS])
@@ -52,13 +61,20 @@ def risk_frame(selection: RiskSelection) -> pd.DataFrame:
 def _columns(horizon: int) -> list[str]:
     return [
         "position", "sector_rank", "worker_id", "organisation_id", "team_id", "occupation", *PROBABILITIES,
-        f"change_{horizon}w", "withheld", *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
+        f"change_{horizon}w", "withheld", *CLIENTS, *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
     ]
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
+    """Dutch Excel's CSV: ``;``, decimal comma, percentages rounded to one decimal (see the module docstring)."""
+    out = frame.copy()
+    percent = [c for c in out.columns if c.startswith(("p_", "change_"))]
+    for column in percent:
+        out[column] = (100 * pd.to_numeric(out[column], errors="coerce").astype(float)).round(1)
+    out["weighted_clients"] = out["weighted_clients"].astype(float).round(1)
+    out = out.rename(columns={c: f"{c}_pct" for c in percent})
     # utf-8-sig: Excel reads the byte-order mark and shows accented occupations correctly.
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return out.to_csv(index=False, sep=";", decimal=",", float_format="%.1f").encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame) -> bytes:

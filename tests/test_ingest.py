@@ -446,9 +446,9 @@ def test_client_ids_pseudonymised_and_key_not_stored(tmp_path):
     assert all(i.startswith("p_") and len(i) == 20 for i in ids)
     raw = (tmp_path / "wh.duckdb").read_bytes()
     assert KEY.encode() not in raw and b"K1;" not in raw
-    # another key gives other pseudonyms and a warning
-    r = ingest(write_export(tmp_path / "ex"), tmp_path, key="other-key")
-    assert any("pseudonym key differs" in w for w in r.warnings)
+    # another key would give other pseudonyms: refused (tests/test_ingest_mapping_key.py)
+    with pytest.raises(UnusableInput, match="pseudonym key differs"):
+        ingest(write_export(tmp_path / "ex"), tmp_path, key="other-key")
 
 
 def _dump(tmp_path: Path) -> dict[str, list]:

@@ -54,13 +54,25 @@ def test_horizon_other_than_13_26_or_52_is_422(client):
 def test_csv_export_matches_the_list_and_neutralises_formulas(client, published):
     listed = client.get("/risk-list", params={"horizon": 13, "page_size": 500}).json()["items"]
     response = client.get("/risk-list.csv", params={"horizon": 13})
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     formula = published("select worker_id, occupation from worker_snapshot where starts_with(occupation, '=')").iloc[0]
 
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     assert [row["worker_id"] for row in rows] == [item["worker_id"] for item in listed]
-    assert {"p_13w", "p_26w", "change_13w", "driver_1", "model"} <= set(rows[0])
+    assert {"p_13w_pct", "p_26w_pct", "p_52w_pct", "change_13w_pct", "active_clients", "weighted_clients",
+            "driver_1", "model"} <= set(rows[0])
+    # Dutch Excel: percentages rounded to one decimal, with a decimal comma
+    for row, item in zip(rows, listed):
+        for h in (13, 26, 52):
+            shown = row[f"p_{h}w_pct"]
+            if item[f"p_{h}w"] is None:
+                assert shown == ""
+            else:
+                assert "." not in shown and float(shown.replace(",", ".")) == pytest.approx(100 * item[f"p_{h}w"], abs=0.051)
+    exposure = client.get(f"/workers/{listed[0]['worker_id']}/exposure").json()["summary"]
+    assert int(rows[0]["active_clients"]) == exposure["active_clients"]
+    assert float(rows[0]["weighted_clients"].replace(",", ".")) == pytest.approx(exposure["weighted_clients"], abs=0.051)
     assert rows[0]["driver_1"].startswith(listed[0]["drivers"][0]["label"])
     exported = next(row for row in rows if row["worker_id"] == formula.worker_id)
     assert exported["occupation"] == "'" + formula.occupation

@@ -73,10 +73,12 @@ def test_pages_show_the_interval_and_the_reason(home, api, browser):
 
 def test_csv_carries_the_intervals_and_empties_a_withheld_row(api):
     rows = {row["worker_id"]: row for row in csv.DictReader(io.StringIO(
-        api.get("/risk-list.csv", params={"page_size": 100}).content.decode("utf-8-sig")))}
+        api.get("/risk-list.csv", params={"page_size": 100}).content.decode("utf-8-sig")), delimiter=";")}
     shown = api.get(f"/workers/{SHOWN}").json()
-    assert float(rows[SHOWN]["p_26w_low"]) == pytest.approx(shown["p_26w_low"])
-    assert float(rows[SHOWN]["p_26w_high"]) == pytest.approx(shown["p_26w_high"])
+    # percentages rounded to one decimal, decimal comma (Dutch Excel)
+    assert float(rows[SHOWN]["p_26w_low_pct"].replace(",", ".")) == pytest.approx(100 * shown["p_26w_low"], abs=0.051)
+    assert float(rows[SHOWN]["p_26w_high_pct"].replace(",", ".")) == pytest.approx(100 * shown["p_26w_high"], abs=0.051)
     assert rows[SHOWN]["withheld"] == ""
-    assert [rows[WITHHELD][c] for c in ("p_13w", "p_13w_low", "p_26w", "p_26w_high", "change_26w")] == [""] * 5
+    assert [rows[WITHHELD][c] for c in ("p_13w_pct", "p_13w_low_pct", "p_26w_pct", "p_26w_high_pct", "p_52w_pct",
+                                        "change_26w_pct")] == [""] * 6
     assert rows[WITHHELD]["withheld"] == WITHHELD_REASON

@@ -249,7 +249,7 @@ def test_every_page_states_the_figures_are_advisory_and_the_uses_out_of_scope(ap
 
 def test_the_csv_carries_the_notice_in_a_column_and_stays_one_header_and_rows(client):
     text = client.get("/risk-list.csv", params={"team_id": "team-a1"}).content.decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
 
     assert len(rows) == client.get("/risk-list", params={"team_id": "team-a1"}).json()["total"]
     assert list(rows[0])[-1] == "notice" and {row["notice"] for row in rows} == {NOTICE}
