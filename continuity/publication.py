@@ -18,9 +18,8 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ class Publication:
 
     folder: Path
     manifest: dict[str, Any]
+    _read: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def score_date(self) -> date:
@@ -62,11 +62,9 @@ class Publication:
         return self.manifest["model_version"]
 
     def table(self, name: str) -> pd.DataFrame:
-        return self._tables[name]
-
-    @cached_property
-    def _tables(self) -> dict[str, pd.DataFrame]:
-        return {name: pd.read_parquet(self.folder / f"{name}.parquet") for name in TABLES}
+        if name not in self._read:
+            self._read[name] = pd.read_parquet(self.folder / f"{name}.parquet")
+        return self._read[name]
 
 
 class Publications:
