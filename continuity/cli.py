@@ -40,6 +40,17 @@ class ExportFormat(str, Enum):
     parquet = "parquet"
 
 
+class SynthWorld(str, Enum):
+    """The hazard models of `continuity.synth.worlds.WORLDS`, named here so that `--help` needs no numpy."""
+
+    proportional = "proportional"
+    interactions = "interactions"
+
+
+WORLD_HELP = ("Hazard model of voluntary leaving: proportional (one fixed hazard ratio per driver) or "
+              "interactions (effects that change with tenure, interact, bend and wear off).")
+
+
 @app.command()
 def synth(
     out: Annotated[Optional[Path], typer.Option(
@@ -48,13 +59,14 @@ def synth(
     years: Annotated[int, typer.Option(min=1, max=20, help="Years of weekly history.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
     format: Annotated[ExportFormat, typer.Option("--format", help="Export file format.")] = ExportFormat.parquet,
+    world: Annotated[SynthWorld, typer.Option(help=WORLD_HELP)] = SynthWorld.proportional,
 ) -> None:
     """Generate the synthetic Dutch social-work sector as data-contract export files."""
     from continuity.synth.generate import generate_sector
     from continuity.synth.report import print_sector
 
     summary = generate_sector(out or Settings().home / "sector", workers=workers, years=years, seed=seed,
-                              fmt=format.value)
+                              fmt=format.value, world=world.value)
     print_sector(console, summary)
 
 
@@ -77,9 +89,12 @@ def ingest(
       contacts            contacts between client and worker (optional)
       funding_contracts   the municipal contracts of each organisation
 
+    Columns, labels, dates and the mapping file: docs/data-contract.md.
+
     Exit code 0: everything loaded; 1: some rows quarantined; 2: input unusable, nothing written.
     """
     from continuity.features.ingest import UnusableInput, ingest_dir
+    from continuity.features.ingest_summary import print_ingest
 
     settings = Settings()
     try:
@@ -92,12 +107,7 @@ def ingest(
     if report:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(payload, indent=2, default=str))
-    for name, counts in payload["tables"].items():
-        console.print(f"{name}: read {counts['read']}, loaded {counts['loaded']}, quarantined {counts['quarantined']}")
-    for error in payload["errors"][:20]:
-        console.print(f"[yellow]{error['file']}[/yellow] row {error['row']} column {error['column']}: {error['reason']} ({error['value']!r})")
-    if len(payload["errors"]) > 20:
-        console.print(f"... and {len(payload['errors']) - 20} more errors (see --report)")
+    print_ingest(console, payload)
     raise typer.Exit(result.exit_code)
 
 
@@ -127,13 +137,17 @@ def run(
     retrain: Annotated[bool, typer.Option(help="Retrain and re-register; --no-retrain scores with the current champion.")] = True,
     mapping: Annotated[Optional[Path], typer.Option(
         help="YAML mapping of the export, as for `ingest`; default CONTINUITY_EXPORT_MAPPING.")] = None,
+    base_model: Annotated[Optional[str], typer.Option(
+        metavar="NAME|models:/NAME/VERSION", help="Registered base model to recalibrate on this organisation's "
+        "weeks (see `continuity base-model`); default CONTINUITY_BASE_MODEL.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="On failure, show the traceback too.")] = False,
 ) -> None:
     """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish.
 
     Exit code 0: the week is published; 2: the run stopped, said why in one sentence (--debug: with the traceback).
     """
-    settings = Settings(export_mapping=mapping) if mapping else Settings()
+    given = {"export_mapping": mapping, "base_model": base_model}
+    settings = Settings(**{key: value for key, value in given.items() if value is not None})
     _prefect_env(settings)
     from continuity.flows.report import print_summary
     from continuity.flows.weekly import weekly
@@ -152,6 +166,28 @@ def run(
         for logger in loggers:
             logger.removeFilter(_drop_traceback)
     print_summary(console, result, settings)
+
+
+@app.command("base-model")
+def base_model(
+    workers: Annotated[int, typer.Option(min=20, help="Positions in the synthetic sector it is trained on.")] = 2000,
+    years: Annotated[int, typer.Option(min=3, max=20, help="Years of synthetic history; from 3 its test weeks follow 26 weeks.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic sector.")] = 0,
+) -> None:
+    """Train a base model on the synthetic sector and register it, for an organisation too small to train its own.
+
+    It takes this organisation's inputs (CONTINUITY_HEALTH_FEATURES as set for its export). `continuity run
+    --base-model continuity-base` (or CONTINUITY_BASE_MODEL) then recalibrates it on the organisation's weeks.
+    """
+    settings = Settings()
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from continuity.models.sector_base import register_synthetic_base
+
+    console.print(f"Training a base model on a synthetic sector of {workers} positions over {years} years ...")
+    base = register_synthetic_base(settings, workers=workers, years=years, seed=seed)
+    console.print(f"Registered {base.name} v{base.version} ({base.chosen}; on the synthetic test weeks C-index "
+                  f"{base.test['c_index']:.3f}, ECE at 26 weeks {base.test['ece_26w']:.3f}) in {settings.tracking_uri}.\n"
+                  f"Use it with `continuity run --base-model {base.name}` or CONTINUITY_BASE_MODEL={base.name}.")
 
 
 _PREFECT_LOGGERS = ("prefect.task_runs", "prefect.flow_runs", "prefect.engine", "prefect")
@@ -220,6 +256,11 @@ def _option_values(ctx: typer.Context, option: str, given: Optional[list[str]]) 
     return [*(given or ()), *ctx.args]
 
 
+class TabularMetric(str, Enum):
+    c_index = "c-index"
+    auc = "auc"
+
+
 @app.command("evaluate-csv", context_settings=SEVERAL_VALUES)
 def evaluate_csv(
     ctx: typer.Context,
@@ -234,9 +275,16 @@ def evaluate_csv(
         "instead. With --drop too, give each flag one column: --protected A --protected B.")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Folds of the stratified cross-validation.")] = 5,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats of the cross-validation.")] = 3,
+    metric: Annotated[TabularMetric, typer.Option(
+        help="What tuning and the choice maximise: Harrell's C-index of the duration, or the ROC AUC of the event "
+        "(for files whose columns are derived from tenure, which inflates any C-index).")] = TabularMetric.c_index,
+    time_budget: Annotated[float, typer.Option(
+        min=0, metavar="SECONDS", help="Seconds of hyperparameter search, shared equally over outer folds and "
+        "candidates; each share scores the defaults, then random configurations until it is spent (0: defaults "
+        "only).")] = 120.0,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
 ) -> None:
-    """Run the project's models on any single-table HR file with repeated stratified cross-validation."""
+    """Run survival models on any single-table HR file: nested, repeated stratified cross-validation."""
     from continuity.features.readers import UnreadableFile
     from continuity.features.tabular_file import TabularFileError
     from continuity.models.tabular import evaluate_csv as evaluate, print_evaluation
@@ -247,7 +295,8 @@ def evaluate_csv(
     protected = _option_values(ctx, "--protected", protected) if protected else []
     drop = _option_values(ctx, "--drop", drop) if drop or not protected else []
     try:
-        result = evaluate(file, duration, event, drop=drop, folds=folds, repeats=repeats, protected=protected)
+        result = evaluate(file, duration, event, drop=drop, folds=folds, repeats=repeats, protected=protected,
+                          metric=metric.value, time_budget=time_budget)
     except (UnreadableFile, TabularFileError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -277,14 +326,42 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("quality")
 def bench_quality(
     json_out: Annotated[Optional[Path], typer.Option(
-        "--json", help="Write the figures as JSON here; default HOME/quality.json.")] = None,
+        "--json", help="Write the figures as JSON here; default HOME/quality.json (quality-WORLD.json for "
+        "another world).")] = None,
+    world: Annotated[SynthWorld, typer.Option(help=WORLD_HELP)] = SynthWorld.proportional,
 ) -> None:
-    """Rolling backtest on the default synthetic sector, next to the oracle, and the IBM file by cross-validation."""
+    """Rolling backtest on a synthetic sector, next to the oracle, and the IBM file by cross-validation."""
     from continuity.benchmarks.quality import quality_benchmark
 
     settings = Settings()
-    result = quality_benchmark(json_out or settings.home / "quality.json", settings)
+    default_out = "quality.json" if world is SynthWorld.proportional else f"quality-{world.value}.json"
+    result = quality_benchmark(json_out or settings.home / default_out, settings, world.value)
     console.print_json(json.dumps(result, default=str))
+
+
+@bench_app.command("survival-files")
+def bench_survival_files(
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the figures as JSON here; default HOME/survival-files.json.")] = None,
+    time_budget: Annotated[float, typer.Option(
+        min=0, metavar="SECONDS", help="Tuning seconds per data set (as evaluate-csv's --time-budget).")] = 120.0,
+    folds: Annotated[int, typer.Option(min=2, help="Outer folds.")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats of the outer cross-validation.")] = 1,
+) -> None:
+    """evaluate-csv on the IBM file and public survival data sets (lifelines, scikit-survival), timed, with the
+    goal: the nested selection beats the best of Cox, random survival forest and XGBoost AFT by one fold's sd."""
+    from continuity.benchmarks.survival_files import survival_files_benchmark
+
+    settings = Settings()
+    result = survival_files_benchmark(json_out or settings.home / "survival-files.json", settings,
+                                      time_budget=time_budget, folds=folds, repeats=repeats)
+    table = Table("data set", "rows", "metric", "chosen", "nested selection", "best baseline", "goal met", "seconds")
+    for name, r in result.items():
+        g = r["goal"]
+        table.add_row(name, str(r["rows"]), g["metric"], r["chosen"], f"{g['selection']:.3f}",
+                      f"{g['best_baseline']} {g['baseline']:.3f} ± {g['baseline_std']:.3f}", str(g["met"]),
+                      f"{r['seconds']:.0f}")
+    console.print(table)
 
 
 @bench_app.command("api")
@@ -351,6 +428,32 @@ def token_list() -> None:
         table.add_row(t["token_id"], t["role"], t["organisation_id"] or "", ", ".join(t["teams"] or []),
                       t["worker_id"] or "", str(t["created_at"]), str(t["revoked_at"] or ""))
     console.print(table)
+
+
+case_numbers_app = typer.Typer(help="The organisation's own case numbers for its clients, shown to hr and managers.",
+                               no_args_is_help=True)
+app.add_typer(case_numbers_app, name="case-numbers")
+
+
+@case_numbers_app.command("load")
+def case_numbers_load(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV, Parquet or Excel with columns client_id and "
+                                         "case_number, client_id as in the assignments export.")],
+) -> None:
+    """Load (or replace) the lookup from client to case number. The client id is pseudonymised with the ingest's key
+    and the lookup kept owner-only under HOME/private, apart from the warehouse and the published weeks; only hr
+    and manager tokens see it, on the clients in their scope, each showing audited.
+
+    Exit code 0: loaded; 2: the file is unusable (nothing changed)."""
+    from continuity.features.case_numbers import UnusableLookup, load_case_numbers
+
+    settings = Settings()
+    try:
+        clients = load_case_numbers(file, settings.case_numbers, settings.pseudonym_key.get_secret_value())
+    except UnusableLookup as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"loaded case numbers for {clients} clients into {settings.case_numbers} (replacing any before)")
 
 
 audit_app = typer.Typer(help="The audit log of individual reads and refused attempts.", no_args_is_help=True)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         "the weekly flow ingests with it. `run --mapping` overrides it.",
     )
     registered_model_name: str = "continuity-voluntary-leaving"
+    base_model: str | None = Field(
+        default=None, description="A registered base model (a NAME, its newest version, or models:/NAME/VERSION, "
+        "models:/NAME@ALIAS) the weekly flow recalibrates on the organisation's own weeks: chosen when it beats "
+        "a model trained on own data, or alone when the export is too short to train on. `continuity base-model` "
+        "registers one from the synthetic sector; `run --base-model` overrides it.",
+    )
     pseudonym_key: SecretStr = Field(
         default=SecretStr(DEMO_PSEUDONYM_KEY),
         description="Key of the keyed hash that pseudonymises client ids; never stored with the data.",
@@ -97,6 +103,12 @@ class Settings(BaseSettings):
     def published(self) -> Path:
         """Folder of the published weeks the answers read (``continuity.publication``)."""
         return self.published_dir or self.home / "published"
+
+    @cached_property
+    def case_numbers(self) -> Path:
+        """The organisation's own case number per pseudonymised client (``continuity case-numbers load``): a
+        file of its own under HOME/private, owner-only, never in the warehouse or a publication."""
+        return self.home / "private" / "case_numbers.parquet"
 
     @cached_property
     def access_db(self) -> Path:

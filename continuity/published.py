@@ -55,7 +55,8 @@ RISK_SCORES = PublishedTable(
         Column("organisation_id", "str", "employer at the score date"),
         Column("team_id", "str", "team at the score date"),
         *_per_horizon("{column}", "float", "P(leaving voluntarily within {h} weeks), competing exits accounted for"),
-        Column("rank", "int", "1 = highest probability of leaving within 26 weeks"),
+        Column("rank", "int", "1 = highest probability of leaving within 26 weeks among the workers whose "
+               "probabilities are shown; empty where withheld (those rows come last, by worker id)", nullable=True),
         Column("drivers", "str", 'JSON [{"feature", "label", "direction", "contribution", "hazard_ratio", '
                '"actionable", "health"}]: the top three actionable drivers, then up to two others '
                "(continuity.models.explanation)"),
@@ -180,6 +181,18 @@ CLIENT_FAMILIARITY = PublishedTable(
     ),
 )
 
+CLIENT_CONTINUITY = PublishedTable(
+    "client_continuity",
+    "For each client with an open assignment to a scored worker, the discontinuity of the last year: what the "
+    "client discontinuity monitor ranks by, with client_exposure's bonds and risk_scores' probabilities.",
+    (
+        Column("client_id", "str", "pseudonymised client id"),
+        Column("new_faces_12m", "int", "workers the client first met (assignment or contact) in the last 52 weeks"),
+        Column("distinct_workers_12m", "int", "different workers in the last 52 weeks, new or known"),
+        Column("handovers_12m", "int", "assignments ended by a handover or the worker leaving in the last 52 weeks"),
+    ),
+)
+
 WORKER_DOMAINS = PublishedTable(
     "worker_domains",
     "The domains each worker had cases in during the last year.",
@@ -224,7 +237,10 @@ MONITORING = PublishedTable(
         Column("expected", "float", "sum of that week's published probabilities at the horizon", nullable=True),
         Column("realised", "float", "voluntary leavers among its scored workers within the horizon", nullable=True),
         Column("observed_expected", "float", "realised / expected", nullable=True),
-        Column("alert", "bool", "PSI >= 0.25, or O/E outside 0.8-1.25"),
+        Column("oe_low", "float", "lower end of its 90% interval (exact Poisson on the realised count)",
+               nullable=True),
+        Column("oe_high", "float", "upper end", nullable=True),
+        Column("alert", "bool", "PSI >= 0.25, or an O/E interval wholly outside 0.8-1.25"),
         Column("reason", "str", "the alert in words", nullable=True),
     ),
     history=True,
@@ -258,7 +274,7 @@ FAIRNESS = PublishedTable(
 
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
-    FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, WORKER_DOMAINS,
+    FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS,
     MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)

@@ -13,8 +13,17 @@ the assignment-weeks of the brief. With N encounters, n_j with worker j, K worke
 * KPC = share of encounters with a worker the client already knew in the year before the
   window (a contact, or an assignment running then); NULL for a client who knew nobody
   then, because a new client cannot yet have a familiar face to keep;
-* distinct_workers_12m and handovers_12m (assignments ended by 'handover' or
-  'worker_left') over the 52 weeks before t, whatever the window.
+* distinct_workers_12m, new_faces_12m (workers the client first met, by an assignment
+  that began or a first contact, in that year: the unfamiliar faces a client had to start
+  over with) and handovers_12m (assignments ended by 'handover' or 'worker_left') over the
+  52 weeks before t, whatever the window.
+
+Workers are counted as people, not employments: where the export gives a ``person_key``,
+every employment of one person is one *carer*. A team that follows its work to the
+tender's winner under new employee numbers is then no new face and no handover to its
+clients: an assignment ended while the same person takes the client on again within
+``CONTINUED_WITHIN_DAYS`` is not counted as a handover. Without a person key each
+employment is its own carer, as before.
 
 Only rows dated before t are read; an assignment ending at or after t counts as open.
 """
@@ -31,28 +40,34 @@ from continuity.warehouse import has_table
 YEAR_DAYS = 364
 WINDOW_WEEKS = 52
 HANDOVER_END_REASONS = ("handover", "worker_left")
+# A transfer ends one employment and starts the next a day later; a week allows for exports that
+# date the new assignment at the next Monday.
+CONTINUED_WITHIN_DAYS = 7
 
 INDEX_COLUMNS = ("client_id", "encounters", "source", "upc", "coc", "secon", "mmci", "kpc",
-                 "distinct_workers_12m", "handovers_12m")
+                 "distinct_workers_12m", "new_faces_12m", "handovers_12m")
 
 _NO_CONTACTS = "(select null::varchar as client_id, null::varchar as worker_id, null::date as contact_date where false)"
 
 _CTES = """
+carers as ({carers}),
 open_clients as (
     select distinct client_id from assignments
     where start_date < $t and (end_date is null or end_date >= $t)
 ),
 contact_encounters as (
-    select c.client_id, c.worker_id, c.contact_date as encounter_date
+    select c.client_id, coalesce(k.carer, c.worker_id) as carer, c.contact_date as encounter_date
     from {contacts} c semi join open_clients o on c.client_id = o.client_id
+    left join carers k on k.worker_id = c.worker_id
     where c.contact_date >= $window_start and c.contact_date < $t
 ),
 window_weeks as (
     select cast($t as date) - 7 * cast(k as integer) as week_start from range(1, $window_weeks + 1) as r(k)
 ),
 assignment_encounters as (
-    select a.client_id, a.worker_id, w.week_start as encounter_date
+    select distinct a.client_id, coalesce(k.carer, a.worker_id) as carer, w.week_start as encounter_date
     from assignments a
+    left join carers k on k.worker_id = a.worker_id
     join window_weeks w on a.start_date < w.week_start + 7 and (a.end_date is null or a.end_date >= w.week_start)
     where a.client_id in (select client_id from open_clients)
       and a.client_id not in (select client_id from contact_encounters)
@@ -63,8 +78,8 @@ encounters as (
     select *, 'assignment_weeks' as source from assignment_encounters
 ),
 pairs as (
-    select client_id, worker_id, count(*) as n, max(encounter_date) as last_encounter
-    from encounters group by client_id, worker_id
+    select client_id, carer, count(*) as n, max(encounter_date) as last_encounter
+    from encounters group by client_id, carer
 ),
 sources as (select distinct client_id, source from encounters),
 client_totals as (
@@ -72,39 +87,60 @@ client_totals as (
     from pairs group by client_id
 ),
 sequences as (
-    select client_id, avg(cast(worker_id = previous as integer)) as secon
-    from (select client_id, worker_id,
-                 lag(worker_id) over (partition by client_id order by encounter_date, worker_id) as previous
+    select client_id, avg(cast(carer = previous as integer)) as secon
+    from (select client_id, carer,
+                 lag(carer) over (partition by client_id order by encounter_date, carer) as previous
           from encounters)
     where previous is not null
     group by client_id
 ),
 familiar as (
-    select client_id, worker_id from {contacts}
-    where contact_date >= $prior_start and contact_date < $window_start
-    union
-    select client_id, worker_id from assignments
-    where start_date < $window_start and (end_date is null or end_date >= $prior_start)
+    select f.client_id, coalesce(k.carer, f.worker_id) as carer from (
+        select client_id, worker_id from {contacts}
+        where contact_date >= $prior_start and contact_date < $window_start
+        union
+        select client_id, worker_id from assignments
+        where start_date < $window_start and (end_date is null or end_date >= $prior_start)
+    ) f left join carers k on k.worker_id = f.worker_id
 ),
 known_provider as (
     select p.client_id,
-           sum(p.n) filter (where f.worker_id is not null) as familiar_encounters
-    from pairs p left join familiar f on f.client_id = p.client_id and f.worker_id = p.worker_id
+           sum(p.n) filter (where f.carer is not null) as familiar_encounters
+    from pairs p left join (select distinct client_id, carer from familiar) f
+        on f.client_id = p.client_id and f.carer = p.carer
     group by p.client_id
 ),
 knew_someone as (select distinct client_id from familiar),
 year_workers as (
-    select client_id, count(distinct worker_id) as distinct_workers_12m from (
+    select y.client_id, count(distinct coalesce(k.carer, y.worker_id)) as distinct_workers_12m from (
         select client_id, worker_id from assignments
         where start_date < $t and (end_date is null or end_date >= $year_start)
         union all
         select client_id, worker_id from {contacts} where contact_date >= $year_start and contact_date < $t
-    ) group by client_id
+    ) y left join carers k on k.worker_id = y.worker_id
+    group by y.client_id
+),
+year_new_faces as (
+    select client_id, count(*) as new_faces_12m from (
+        select m.client_id, coalesce(k.carer, m.worker_id) as carer, min(m.first_met) as first_met from (
+            select client_id, worker_id, start_date as first_met from assignments where start_date < $t
+            union all
+            select client_id, worker_id, contact_date from {contacts} where contact_date < $t
+        ) m left join carers k on k.worker_id = m.worker_id
+        group by all
+    ) where first_met >= $year_start
+    group by client_id
 ),
 year_handovers as (
-    select client_id, count(*) as handovers_12m from assignments
-    where end_reason in {handover_reasons} and end_date >= $year_start and end_date < $t
-    group by client_id
+    select a.client_id, count(*) as handovers_12m
+    from assignments a left join carers ka on ka.worker_id = a.worker_id
+    where a.end_reason in {handover_reasons} and a.end_date >= $year_start and a.end_date < $t
+      and not exists (
+          select 1 from assignments b left join carers kb on kb.worker_id = b.worker_id
+          where b.client_id = a.client_id and b.worker_id <> a.worker_id
+            and coalesce(kb.carer, b.worker_id) = coalesce(ka.carer, a.worker_id)
+            and b.start_date >= a.end_date and b.start_date <= a.end_date + {continued_within})
+    group by a.client_id
 ),
 indices as (
     select
@@ -119,6 +155,7 @@ indices as (
         case when ks.client_id is not null
              then coalesce(kp.familiar_encounters, 0) / ct.n_total end as kpc,
         coalesce(yw.distinct_workers_12m, 0) as distinct_workers_12m,
+        coalesce(yn.new_faces_12m, 0) as new_faces_12m,
         coalesce(yh.handovers_12m, 0) as handovers_12m
     from open_clients o
     left join client_totals ct on ct.client_id = o.client_id
@@ -127,6 +164,7 @@ indices as (
     left join known_provider kp on kp.client_id = o.client_id
     left join knew_someone ks on ks.client_id = o.client_id
     left join year_workers yw on yw.client_id = o.client_id
+    left join year_new_faces yn on yn.client_id = o.client_id
     left join year_handovers yh on yh.client_id = o.client_id
 )
 """
@@ -139,7 +177,15 @@ def continuity_ctes(con: duckdb.DuckDBPyConnection) -> str:
     """
     contacts = "contacts" if has_table(con, "contacts") else _NO_CONTACTS
     reasons = "(" + ", ".join(f"'{r}'" for r in HANDOVER_END_REASONS) + ")"
-    return _CTES.format(contacts=contacts, handover_reasons=reasons)
+    return _CTES.format(contacts=contacts, handover_reasons=reasons, carers=_carers(con),
+                        continued_within=CONTINUED_WITHIN_DAYS)
+
+
+def _carers(con: duckdb.DuckDBPyConnection) -> str:
+    """worker_id -> carer: the person key where the export gives one, else the employment itself."""
+    if has_table(con, "workers") and "person_key" in con.table("workers").columns:
+        return "select worker_id, coalesce(person_key, worker_id) as carer from workers"
+    return "select null::varchar as worker_id, null::varchar as carer where false"
 
 
 def index_parameters(t: date, window_weeks: int) -> dict:

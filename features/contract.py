@@ -1,6 +1,6 @@
 """The data contract: the tables an organisation exports and the columns each must have.
 
-Column names here are the field names of the data contract (docs/definitions.md#data-contract).
+Column names here are the field names of the data contract (docs/data-contract.md#tables).
 Mutable worker attributes (team, contract type, fte, pay scale and step) are the
 values *at hire*; every later change is an ``hr_events`` row carrying the new value.
 That makes every table append-only in time, so the state of a worker at any
@@ -43,6 +43,8 @@ WORKERS = Table(
     "workers",
     (
         Column("worker_id", "str"),
+        # The same person under every employment (a tender transfer, a move within the sector); optional.
+        Column("person_key", "str", required=False),
         Column("organisation_id", "str"),
         Column("team_id", "str"),
         Column("region", "str"),
@@ -147,6 +149,14 @@ ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 """Columns whose values must come from the sector vocabulary (after the mapping's label translation)."""
 
+OPEN_LABELS: frozenset[tuple[str, str]] = frozenset({("workers", "occupation")})
+"""Label columns whose vocabulary is open: every organisation names some jobs its own way, and a job is
+no error. A label outside ``ALLOWED_LABELS`` loads as exported, is counted in the ingest report, and the
+models group it as ``OTHER_LABEL`` (``feature_spec.Feature.categories``); the mapping's ``values`` can
+map it onto a known label instead."""
+
+OTHER_LABEL = "other"
+
 RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
     # (table, column): (low, high, low_inclusive); high is always inclusive.
     ("workers", "fte"): (0.0, 1.2, False),
@@ -199,7 +209,8 @@ FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
 LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "workers", "hr_events", "assignments", "contacts")
 """Referenced tables come first."""
 
-PSEUDONYMISED: dict[str, tuple[str, ...]] = {"assignments": ("client_id",), "contacts": ("client_id",)}
+PSEUDONYMISED: dict[str, tuple[str, ...]] = {"workers": ("person_key",), "assignments": ("client_id",),
+                                             "contacts": ("client_id",)}
 """Columns replaced by a keyed hash at ingest."""
 
 HEALTH_EVENTS: tuple[str, ...] = ("sick_leave",)

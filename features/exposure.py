@@ -65,34 +65,39 @@ open_pairs as (
     where a.start_date < $t and (a.end_date is null or a.end_date >= $t)
     group by a.worker_id, a.client_id
 ),
-relationships as (
-    select worker_id, client_id, datediff('day', min(since), $t) / 7.0 as relationship_weeks from (
-    select a.worker_id, a.client_id, min(a.start_date) as since
-    from assignments a semi join open_pairs o on o.worker_id = a.worker_id and o.client_id = a.client_id
-    where a.start_date < $t group by a.worker_id, a.client_id
-    union all
-    select c.worker_id, c.client_id, min(c.encounter_date)
-    from encounters c semi join open_pairs o on o.worker_id = c.worker_id and o.client_id = c.client_id
-    group by c.worker_id, c.client_id
-    ) group by worker_id, client_id
+open_carers as (
+    select o.worker_id, o.client_id, coalesce(k.carer, o.worker_id) as carer
+    from open_pairs o left join carers k on k.worker_id = o.worker_id
+),
+relationships as (  -- since the person first cared for the client, under any employment
+    select o.worker_id, o.client_id, datediff('day', min(s.since), $t) / 7.0 as relationship_weeks
+    from open_carers o join (
+        select a.client_id, coalesce(k.carer, a.worker_id) as carer, min(a.start_date) as since
+        from assignments a left join carers k on k.worker_id = a.worker_id
+        where a.start_date < $t group by all
+        union all
+        select client_id, carer, min(encounter_date) from encounters group by all
+    ) s on s.client_id = o.client_id and s.carer = o.carer
+    group by o.worker_id, o.client_id
 ),
 usual as (
-    select client_id, worker_id from (
-        select client_id, worker_id, row_number() over (
-                   partition by client_id order by n desc, last_encounter desc, worker_id) as place
+    select client_id, carer from (
+        select client_id, carer, row_number() over (
+                   partition by client_id order by n desc, last_encounter desc, carer) as place
         from pairs)
     where place = 1
 )
 select o.*, r.relationship_weeks,
        coalesce(p.n, 0) as n_cw, coalesce(ct.n_total, 0) as n_c, coalesce(ct.n_squared, 0) as n_squared,
        coalesce(p.n / ct.n_total, 0.0) as contact_share,
-       u.worker_id is not null as usual_provider,
+       u.carer is not null as usual_provider,
        i.upc, i.coc, i.secon, i.mmci, i.kpc, i.distinct_workers_12m, i.handovers_12m
 from open_pairs o
+join open_carers oc on oc.worker_id = o.worker_id and oc.client_id = o.client_id
 join relationships r on r.worker_id = o.worker_id and r.client_id = o.client_id
-left join pairs p on p.client_id = o.client_id and p.worker_id = o.worker_id
+left join pairs p on p.client_id = o.client_id and p.carer = oc.carer
 left join client_totals ct on ct.client_id = o.client_id
-left join usual u on u.client_id = o.client_id and u.worker_id = o.worker_id
+left join usual u on u.client_id = o.client_id and u.carer = oc.carer
 join indices i on i.client_id = o.client_id
 order by o.worker_id, o.client_id
 """

@@ -11,6 +11,9 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from continuity.features.contract import OTHER_LABEL
+from continuity.vocabulary import OCCUPATIONS
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -39,13 +42,23 @@ class Feature:
     protected: bool = False
     categorical: bool = False
     derived: Threshold | None = None  # an indicator the models compute from another feature
+    # The categories a model may learn, where the export's vocabulary is open (contract.OPEN_LABELS): any
+    # other label is grouped as OTHER_LABEL, so one organisation's own job titles share one effect and a
+    # title first seen at scoring time meets a category the model knows.
+    categories: tuple[str, ...] | None = None
+
+    def grouped(self, values):
+        """``values`` (text) with every label outside ``categories`` as OTHER_LABEL; missing stays missing."""
+        if self.categories is None:
+            return values
+        return values.where(values.isna() | values.isin(self.categories), OTHER_LABEL)
 
 
 FEATURES: tuple[Feature, ...] = (
     Feature("tenure_weeks", "time in the organisation"),
     Feature("age_band", "age band", protected=True, categorical=True),
     Feature("gender", "gender", protected=True, categorical=True),
-    Feature("occupation", "occupation", categorical=True),
+    Feature("occupation", "occupation", categorical=True, categories=OCCUPATIONS),
     Feature("is_temporary", "temporary or flex contract"),
     Feature("weeks_to_contract_end", "weeks until the temporary contract ends"),
     Feature("fte", "working hours (fte)"),

@@ -10,7 +10,13 @@ rows in ONE DuckDB transaction:
   export replace the warehouse rows with the same key, others are added; so loading the same
   export twice changes nothing and a newer export updates what it contains;
 - every failing row goes to ``quarantine`` (one row per problem: load_id, table_name, file,
-  row, column, value, reason) and to the report; loaded + quarantined = read, per table;
+  row, column, value, reason) and to the report; rows the mapping's ``ignore`` leaves out are
+  counted, not quarantined; loaded + quarantined + ignored = read, per table;
+- a row that refers to a quarantined row (an assignment of a quarantined worker) is quarantined
+  too, under a reason of its own, and the report counts those rows per parent table
+  (``lost_with_parent``), so the one broken label that took thousands of rows along shows as such;
+- labels outside an open vocabulary (``contract.OPEN_LABELS``: occupations) load and are counted
+  per label (``unknown_labels``);
 - ``load_log`` records each file of each load (file hash, time, counts).
 
 ``load_id`` is derived from the input (file hashes, mapping, export date, key check), so the
@@ -67,6 +73,7 @@ class TableCounts:
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
+    ignored: int = 0
 
 
 @dataclass
@@ -79,12 +86,28 @@ class RowError:
 
 
 @dataclass
+class Problem:
+    """Quarantined rows of one table that share a column and a reason: what a person reads first.
+    A reference to a quarantined parent row is counted in ``IngestReport.lost_with_parent`` instead."""
+    table: str
+    file: str
+    column: str | None
+    reason: str
+    rows: int
+    first_row: int | None
+
+
+@dataclass
 class IngestReport:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     load_id: str = ""
     export_date: date | None = None
+    problems: list[Problem] = field(default_factory=list)  # the errors counted by table, column and reason
+    lost_with_parent: dict[str, dict[str, int]] = field(default_factory=dict)  # parent table -> table -> rows
+    unknown_labels: dict[str, dict[str, int]] = field(default_factory=dict)  # "table.column" -> label -> rows
+    ignored: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> "column label" -> rows
 
     @property
     def exit_code(self) -> int:
@@ -94,6 +117,10 @@ class IngestReport:
         return {
             "tables": {name: asdict(c) for name, c in self.tables.items()},
             "errors": [asdict(e) for e in self.errors],
+            "problems": [asdict(p) for p in self.problems],
+            "lost_with_parent": self.lost_with_parent,
+            "unknown_labels": self.unknown_labels,
+            "ignored": self.ignored,
             "warnings": list(self.warnings),
             "load_id": self.load_id,
             "export_date": self.export_date.isoformat() if self.export_date else None,
@@ -114,6 +141,8 @@ LOAD_LOG_DDL = (
     "CREATE TABLE IF NOT EXISTS load_log (load_id VARCHAR, file VARCHAR, sha256 VARCHAR, loaded_at TIMESTAMP, "
     'table_name VARCHAR, "read" BIGINT, loaded BIGINT, quarantined BIGINT, export_date DATE, key_check VARCHAR)'
 )
+# Added with the mapping's ``ignore``: a warehouse loaded before it gains the column, zero for its old loads.
+LOAD_LOG_IGNORED = "ALTER TABLE load_log ADD COLUMN IF NOT EXISTS ignored BIGINT DEFAULT 0"
 
 
 # --------------------------------------------------------------------------- locating and reading
@@ -221,8 +250,15 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
         frame, extra = _rename(C.TABLES[name], path, result, mp)
         if extra:
             report.warnings.append(f"{path.name}: ignored column(s) not in the contract: {', '.join(extra)}")
+        skipped = V.ignored(C.TABLES[name], frame, mp)
+        if len(skipped):
+            report.ignored[name] = {k: int(v) for k, v in skipped.value_counts().items()}
+            report.warnings.append(f"{path.name}: {len(skipped):,} row(s) ignored as the mapping asks ("
+                                   + ", ".join(f"{k}: {v:,}" for k, v in report.ignored[name].items()) + ")")
+            frame = frame.drop(index=skipped.index)
         raw[name], reads[name], hashes[name] = frame, result, _sha256(path)
-        extras[name] = result.frame[extra]  # never stored; read only to catch health text (validation)
+        # never stored; read only to catch health text (validation)
+        extras[name] = result.frame.loc[frame.index, extra]
 
     kcheck = key_check(pseudonym_key)
     load_id = hashlib.sha256(
@@ -244,6 +280,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
 
         # 2. validate, table by table, referenced tables first
         valid_keys: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in existing.items()}
+        lost_keys: dict[tuple[str, str], set[str]] = {}
         staged: dict[str, pd.DataFrame] = {}
         quarantine_parts: list[pd.DataFrame] = []
         for name in C.LOAD_ORDER:
@@ -251,27 +288,31 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
                 continue
             table, path = C.TABLES[name], paths[name]
             frame, errors = _validate_table(table, path, raw[name], reads[name], mp, export_date, pseudonym_key,
-                                            valid_keys, report, extras[name])
+                                            valid_keys, lost_keys, report, extras[name])
             bad_rows = set(errors["row"].dropna().astype("int64"))
-            read_n = len(raw[name]) + len(reads[name].bad_rows)
+            ignored_n = sum(report.ignored.get(name, {}).values())
+            read_n = len(raw[name]) + len(reads[name].bad_rows) + ignored_n
             good = frame.loc[~frame.index.isin(bad_rows)]
             staged[name] = good
             for col, ref_table, ref_col in ((c, t, rc) for lst in C.FOREIGN_KEYS.values() for c, t, rc in lst):
                 if ref_table == name:
                     valid_keys.setdefault((ref_table, ref_col), set()).update(good[ref_col].dropna().unique())
-            report.tables[name] = TableCounts(read_n, len(good), len(bad_rows))
+                    lost_keys.setdefault((ref_table, ref_col), set()).update(
+                        frame.loc[frame.index.isin(bad_rows), ref_col].dropna().unique())
+            report.tables[name] = TableCounts(read_n, len(good), len(bad_rows), ignored_n)
             if read_n == 0:
                 report.warnings.append(f"{path.name}: header only, no data rows")
             if len(errors):
                 errors = errors.assign(file=path.name, table_name=name)
                 quarantine_parts.append(errors)
-            assert len(good) + len(bad_rows) == read_n, (name, len(good), len(bad_rows), read_n)
+            assert len(good) + len(bad_rows) + ignored_n == read_n, (name, len(good), len(bad_rows), read_n)
 
         quarantine = (pd.concat(quarantine_parts, ignore_index=True) if quarantine_parts
                       else V.empty_errors().assign(file=pd.Series(dtype=object), table_name=pd.Series(dtype=object)))
         report.errors = [RowError(f, (int(r) if r is not None and not pd.isna(r) else None), c, v, why)
                          for f, r, c, v, why in zip(quarantine["file"], quarantine["row"].astype(object),
                                                    quarantine["column"], quarantine["value"], quarantine["reason"])]
+        report.problems, report.lost_with_parent = _problems(quarantine)
 
         # 3. write, all or nothing
         _write(con, staged, quarantine, report, paths, hashes, load_id, export_date, kcheck)
@@ -300,10 +341,16 @@ def _previous_key_check(con) -> str | None:
 
 
 def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadResult, mp, export_date: date,
-                    key: str, valid_keys: dict[tuple[str, str], set[str]], report: IngestReport,
-                    extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    key: str, valid_keys: dict[tuple[str, str], set[str]], lost_keys: dict[tuple[str, str], set[str]],
+                    report: IngestReport, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     log.info("validating %s (%d rows)", table.name, len(raw))
     co = V.coerce(table, raw, mp)
+    for col, labels in co.unknown_labels.items():
+        report.unknown_labels[f"{table.name}.{col}"] = labels
+        report.warnings.append(
+            f"{path.name}: {len(labels)} {col} label(s) outside the sector's list loaded as they are and grouped as "
+            f"'{C.OTHER_LABEL}' for the model (map them onto a known one under values.{col} in the mapping): "
+            + ", ".join(f"{label} ({rows:,})" for label, rows in labels.items()))
     for col, rows in co.formula_cells.items():
         report.warnings.append(
             f"{path.name}: {len(rows)} value(s) in column {col} looked like spreadsheet formulas "
@@ -321,7 +368,7 @@ def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadRes
     bad = set(pd.concat(errors)["row"].astype("int64"))
     survivors = frame.loc[~frame.index.isin(bad)]
     if len(survivors):
-        ischema, reasons = V.integrity_schema(table, valid_keys, set(mp.organisations))
+        ischema, reasons = V.integrity_schema(table, valid_keys, lost_keys, set(mp.organisations))
         ierr = V.run_schema(ischema, survivors, reasons)
         dup = ierr["check"] == "uniqueness"
         if dup.any():
@@ -342,7 +389,7 @@ def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadRes
                                "reason": [why for _, _, why in read.bad_rows]})
         allerr = pd.concat([allerr, ragged], ignore_index=True)
     allerr = allerr.sort_values(["row"], kind="stable").reset_index(drop=True)
-    return frame, allerr[V.ERROR_COLUMNS]
+    return frame, allerr[[*V.ERROR_COLUMNS, "check"]]
 
 
 def _fill_values(errors: pd.DataFrame, raw: pd.DataFrame, typed: pd.DataFrame, table: C.Table) -> pd.DataFrame:
@@ -381,6 +428,7 @@ def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, repor
             con.execute(contract_ddl(table))
         con.execute(QUARANTINE_DDL)
         con.execute(LOAD_LOG_DDL)
+        con.execute(LOAD_LOG_IGNORED)
         for name in C.LOAD_ORDER:
             if name not in staged:
                 continue
@@ -407,9 +455,10 @@ def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, repor
             con.register("q", q)
             con.execute('INSERT INTO quarantine SELECT load_id, table_name, file, "row", "column", value, reason FROM q')
             con.unregister("q")
-        rows = [(load_id, paths[n].name, hashes[n], now, n, c.read, c.loaded, c.quarantined, export_date, kcheck)
-                for n, c in report.tables.items()]
-        con.executemany("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows = [(load_id, paths[n].name, hashes[n], now, n, c.read, c.loaded, c.quarantined, export_date, kcheck,
+                 c.ignored) for n, c in report.tables.items()]
+        con.executemany('INSERT INTO load_log (load_id, file, sha256, loaded_at, table_name, "read", loaded, '
+                        "quarantined, export_date, key_check, ignored) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         log.info("committing load %s", load_id)
         con.execute("COMMIT")
     except BaseException:
@@ -417,16 +466,27 @@ def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, repor
         raise
 
 
-def report_lines(report: IngestReport, limit: int = 20) -> list[str]:
-    """A short human summary, for the command line."""
-    lines = [f"{n}: read {c.read}, loaded {c.loaded}, quarantined {c.quarantined}" for n, c in report.tables.items()]
-    lines += [f"warning: {w}" for w in report.warnings]
-    for e in report.errors[:limit]:
-        lines.append(f"{e.file} row {e.row} column {e.column}: {e.reason} (value {e.value!r})")
-    if len(report.errors) > limit:
-        lines.append(f"... and {len(report.errors) - limit} more problems (see the report JSON)")
-    return lines
+def _problems(quarantine: pd.DataFrame) -> tuple[list[Problem], dict[str, dict[str, int]]]:
+    """The quarantine's own problems counted by table, column and reason (most rows first), and apart from
+    them the rows that went with a quarantined parent, per parent table and table: thousands of cases lost
+    with their worker are one problem (the worker's), not thousands."""
+    if quarantine.empty:
+        return [], {}
+    check = quarantine["check"].fillna("").astype(str)
+    with_parent = check.str.startswith(V.PARENT_CHECK)
+    own = quarantine.loc[~with_parent].assign(column=lambda q: q["column"].fillna(""))
+    grouped = (own.groupby(["table_name", "file", "column", "reason"], sort=False)["row"]
+               .agg(rows="nunique", first_row="min").reset_index()
+               .sort_values("rows", ascending=False, kind="stable"))
+    problems = [Problem(t, f, c or None, why, int(n), None if pd.isna(first) else int(first))
+                for t, f, c, why, n, first in grouped.itertuples(index=False)]
+    parent = quarantine.loc[with_parent].assign(
+        parent=check[with_parent].str.removeprefix(V.PARENT_CHECK).str.split(" ").str[0])
+    lost: dict[str, dict[str, int]] = {}
+    for (ref, name), rows in parent.groupby(["parent", "table_name"], sort=False)["row"]:
+        lost.setdefault(ref, {})[name] = int(rows.nunique())
+    return problems, lost
 
 
-__all__ = ["ingest_dir", "IngestReport", "TableCounts", "RowError", "UnusableInput", "report_lines", "contract_ddl"]
+__all__ = ["ingest_dir", "IngestReport", "TableCounts", "RowError", "Problem", "UnusableInput", "contract_ddl"]
 

@@ -26,6 +26,8 @@ def pseudonymise(series: pd.Series, key: str) -> pd.Series:
     if not key:
         raise ValueError("the pseudonym key is empty")
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if not len(uniques):  # all null (an optional column the export leaves empty): nothing to hash
+        return pd.Series(None, index=series.index, dtype=object)
     hashed = pd.Index([pseudonym(u, key) for u in uniques], dtype=object)
     out = pd.Series(hashed.take(codes, allow_fill=True, fill_value=None), index=series.index, dtype=object)
     return out

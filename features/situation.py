@@ -12,6 +12,8 @@ plans and sector aggregates are computed from the published week alone:
   each client: an open secondary assignment, any assignment running in the last year, or
   contacts in the last year (the client's own primary worker included; a planner leaves
   out the leaver);
+* ``client_continuity``: for the open clients of the scored workers, the new faces,
+  distinct workers and handovers of the last year (the client discontinuity monitor);
 * ``worker_domains``: the domains each worker had cases in during the last year.
 """
 
@@ -22,6 +24,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, index_parameters
 from continuity.warehouse import has_table
 
 NO_CASELOAD = "no caseload"
@@ -83,6 +86,17 @@ _FAMILIARITY_CONTACTS_SQL = """
     where c.contact_date < $t and c.contact_date >= $since
 """
 
+_CONTINUITY_SQL = f"""
+with {{indices}},
+clients as (
+    select distinct a.client_id from assignments a semi join _scored s on s.worker_id = a.worker_id where {_OPEN}
+)
+select i.client_id, i.new_faces_12m::bigint as new_faces_12m,
+       i.distinct_workers_12m::bigint as distinct_workers_12m, i.handovers_12m::bigint as handovers_12m
+from indices i semi join clients c on c.client_id = i.client_id
+order by i.client_id
+"""
+
 _DOMAINS_SQL = """
 select distinct worker_id, domain from assignments
 where start_date < $t and (end_date is null or end_date >= $since)
@@ -127,6 +141,20 @@ def client_familiarity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Serie
         con.unregister("_scored")
 
 
+def client_continuity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Series) -> pd.DataFrame:
+    """Per open client of the scored workers: new faces, distinct workers and handovers in the 52 weeks before t,
+    as ``continuity_indices`` counts them (people, not employments).
+
+    New faces are the sector's count of unfamiliar workers a client had to start over with, which
+    distinct_workers_12m (everyone seen, long-known workers too) does not tell."""
+    con.register("_scored", pd.DataFrame({"worker_id": scored}))
+    try:
+        return con.execute(_CONTINUITY_SQL.format(indices=continuity_ctes(con)),
+                           index_parameters(t, WINDOW_WEEKS)).df()
+    finally:
+        con.unregister("_scored")
+
+
 def worker_domains(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     return con.execute(_DOMAINS_SQL, {"t": t, "since": t - timedelta(days=YEAR_DAYS)}).df()
 
@@ -137,5 +165,6 @@ def situation(con: duckdb.DuckDBPyConnection, t: date, snapshot: pd.DataFrame) -
         "worker_snapshot": worker_snapshot(con, t, snapshot),
         "voluntary_leavers": voluntary_leavers(con, t),
         "client_familiarity": client_familiarity(con, t, snapshot.worker_id),
+        "client_continuity": client_continuity(con, t, snapshot.worker_id),
         "worker_domains": worker_domains(con, t),
     }

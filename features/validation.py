@@ -2,7 +2,7 @@
 
 Three steps, each on whole frames:
 
-1. ``coerce``: text -> contract types (decimal commas, dd-mm-yyyy / ISO dates, Dutch
+1. ``coerce``: text -> contract types (decimal commas, dates as ``dates.py`` reads them, Dutch
    booleans, labels translated by the mapping). A cell that cannot be typed is an error.
 2. ``row_schema(...)``: a pandera schema built from ``contract.py`` (required fields, ranges,
    allowed labels, date order, no dates after the export date) run with ``lazy=True``;
@@ -13,7 +13,6 @@ Three steps, each on whole frames:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,13 +21,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from continuity.features import contract as C
+from continuity.features import dates
 from continuity.features.mapping import Mapping, label_key
 
 ERROR_COLUMNS = ["row", "column", "value", "reason"]
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
-_ISO_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _TRUE = {"true", "t", "1", "ja", "j", "yes", "y", "waar", "x", "1.0"}
 _FALSE = {"false", "f", "0", "nee", "n", "no", "onwaar", "0.0"}
 _MAX_VALUE_CHARS = 200
@@ -39,6 +36,7 @@ class Coerced:
     frame: pd.DataFrame          # contract columns, typed
     errors: pd.DataFrame         # ERROR_COLUMNS
     formula_cells: dict[str, pd.Index]  # text column -> rows whose value was neutralised
+    unknown_labels: dict[str, dict[str, int]]  # open label column (C.OPEN_LABELS) -> label outside it -> rows
 
 
 def empty_errors() -> pd.DataFrame:
@@ -95,24 +93,9 @@ def _text(series: pd.Series) -> pd.Series:
     return _factor(series).text()
 
 
-def _parse_date(text: str) -> tuple[object, bool]:
-    for rx, order in ((_ISO, "ymd"), (_DMY, "dmy"), (_ISO_SLASH, "ymd")):
-        m = rx.match(text)
-        if m:
-            a, b, c = (int(g) for g in m.groups()[:3])
-            y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
-            if not 1800 <= y <= 2200:
-                return None, False
-            try:
-                return pd.Timestamp(date(y, mo, d)), True
-            except ValueError:
-                return None, False
-    return None, False
-
-
 def _parse_uniques(f, parsed: pd.Series, parse_one, missing):
     """Finish a vectorised parse of a column's distinct values: the fast path's misses go through
-    the lenient `parse_one` (Dutch dates, decimal commas); returns the values and the rows that failed."""
+    the lenient `parse_one` (decimal commas); returns the values and the rows that failed."""
     bad = np.zeros(len(f.uniques), dtype=bool)
     for i in np.flatnonzero(parsed.isna().to_numpy()):
         value, ok = parse_one(f.uniques[i])
@@ -149,7 +132,12 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
     out: dict[str, pd.Series] = {}
     errs: list[pd.DataFrame] = []
     formulas: dict[str, pd.Index] = {}
+    unknown: dict[str, dict[str, int]] = {}
     idx = raw.index
+    date_text = {c.name: _factor(raw[c.name]) for c in table.columns if c.dtype == "date" and c.name in raw.columns
+                 and not pd.api.types.is_datetime64_any_dtype(raw[c.name])}
+    orders = frozenset() if mapping.date_format else dates.orders_shown(
+        u for f in date_text.values() for u in f.uniques)
     for col in table.columns:
         if col.name not in raw.columns:
             out[col.name] = pd.Series(None if col.dtype in ("str",) else pd.NA, index=idx,
@@ -161,12 +149,15 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
                 v = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
                 out[col.name] = v.dt.normalize().astype("datetime64[ns]")
                 continue
-            f = _factor(s)
-            parsed, rows = _parse_uniques(
-                f, pd.to_datetime(pd.Series(f.uniques, dtype=object), format="%Y-%m-%d", errors="coerce"),
-                _parse_date, pd.NaT)
+            f = date_text[col.name]
+            parsed = pd.to_datetime(pd.Series(f.uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
+            reasons = np.full(len(f.uniques), None, dtype=object)
+            for i in np.flatnonzero(parsed.isna().to_numpy()):
+                value, reasons[i] = dates.parse(f.uniques[i], orders, mapping.date_format)
+                parsed.iloc[i] = pd.NaT if value is None else value
+            rows = f.rows_where(pd.notna(reasons))
             if len(rows):
-                errs.append(_errors(rows, col.name, f.text()[rows], "not a valid date (expected YYYY-MM-DD or DD-MM-YYYY)"))
+                errs.append(_errors(rows, col.name, f.text()[rows], f.take(reasons, None)[rows]))
             fast = f.take(parsed.astype("datetime64[ns]").to_numpy(), np.datetime64("NaT", "ns"), "datetime64[ns]")
             out[col.name] = fast.astype("datetime64[ns]")
         elif col.dtype in ("int", "float"):
@@ -201,21 +192,44 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
             out[col.name] = f.take(np.array([v for v, _ in parsed], dtype=object), None).astype("boolean")
         else:  # text
             f = _factor(s)
-            if (table.name, col.name) in C.ALLOWED_LABELS:
+            labelled = (table.name, col.name) in C.ALLOWED_LABELS
+            if labelled:
                 labels = mapping.label_table(table.name, col.name)
-                out[col.name] = f.take(np.array([labels.get(label_key(u), u) for u in f.uniques], dtype=object), None)
+                t = f.take(np.array([labels.get(label_key(u), u) for u in f.uniques], dtype=object), None)
             else:
                 t = f.text()
-                if col.name not in C.PSEUDONYMISED.get(table.name, ()):
-                    mask = formula_mask(t)
-                    if mask.any():
-                        formulas[col.name] = mask[mask].index
-                        t = t.copy()
-                        t[mask] = "'" + t[mask]
-                out[col.name] = t
+            # a closed vocabulary quarantines anything else; open labels and free text are stored as exported
+            stored_as_exported = not labelled or (table.name, col.name) in C.OPEN_LABELS
+            if stored_as_exported and col.name not in C.PSEUDONYMISED.get(table.name, ()):
+                mask = formula_mask(t)
+                if mask.any():
+                    formulas[col.name] = mask[mask].index
+                    t = t.copy()
+                    t[mask] = "'" + t[mask]
+            if (table.name, col.name) in C.OPEN_LABELS:
+                outside = t[t.notna() & ~t.isin(C.ALLOWED_LABELS[(table.name, col.name)])]
+                if len(outside):
+                    unknown[col.name] = {str(k): int(v) for k, v in outside.value_counts().items()}
+            out[col.name] = t
     frame = pd.DataFrame(out, index=idx)
     errors = pd.concat(errs, ignore_index=True) if errs else empty_errors()
-    return Coerced(frame, errors, formulas)
+    return Coerced(frame, errors, formulas, unknown)
+
+
+def ignored(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> pd.Series:
+    """``"column label"`` for each row of ``raw`` (contract names) that the mapping's ``ignore`` leaves out;
+    a label is matched as written in the file and as translated by ``values``, ignoring case and spaces."""
+    hits = pd.Series(index=raw.index[:0], dtype=object)
+    for column, wanted in mapping.ignored_labels(table.name).items():
+        if column not in raw.columns:
+            continue
+        f = _factor(raw[column].loc[~raw.index.isin(hits.index)])
+        labels = mapping.label_table(table.name, column)
+        match = np.array([label_key(u) in wanted or label_key(labels.get(label_key(u), u)) in wanted
+                          for u in f.uniques], dtype=bool)
+        rows = f.rows_where(match)
+        hits = pd.concat([hits, f.text()[rows].map(lambda label, c=column: f"{c} {label}")])
+    return hits
 
 
 _PANDAS_DTYPE = {"str": object, "int": "Int64", "float": "float64", "date": "datetime64[ns]", "bool": "boolean"}
@@ -230,7 +244,7 @@ def row_schema(table: C.Table, export_date: date) -> tuple[pa.DataFrameSchema, d
     for col in table.columns:
         checks: list[pa.Check] = []
         allowed = C.ALLOWED_LABELS.get((table.name, col.name))
-        if allowed is not None:
+        if allowed is not None and (table.name, col.name) not in C.OPEN_LABELS:
             msg = f"allowed labels: {', '.join(allowed)}"
             checks.append(pa.Check.isin(list(allowed), name=msg, error=msg))
         rng = C.RANGES.get((table.name, col.name))
@@ -307,9 +321,13 @@ def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, wide: dict[str, 
     return empty_errors().assign(check=pd.Series(dtype=object))
 
 
-def integrity_schema(table: C.Table, valid: dict[tuple[str, str], set[str]], declared_orgs: set[str]
-                     ) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
-    """Foreign keys (against the valid rows of referenced tables and the warehouse) and unique natural keys."""
+def integrity_schema(table: C.Table, valid: dict[tuple[str, str], set[str]], lost: dict[tuple[str, str], set[str]],
+                     declared_orgs: set[str]) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
+    """Foreign keys (against the valid rows of referenced tables and the warehouse) and unique natural keys.
+
+    A reference to a row that was in the export but quarantined (``lost``) fails its own check, named
+    ``PARENT_CHECK`` + the referenced table, so the report can say which rows went with their parent
+    instead of counting them as errors of their own."""
     columns: dict[str, pa.Column] = {}
     reasons: dict[str, tuple[str, str]] = {}
     for col, ref_table, ref_col in C.FOREIGN_KEYS.get(table.name, ()):
@@ -318,14 +336,22 @@ def integrity_schema(table: C.Table, valid: dict[tuple[str, str], set[str]], dec
             allowed |= declared_orgs
             reason = f"{col} not found in {ref_table} (nor declared in the mapping's organisations)"
         else:
-            reason = f"{col} not found in {ref_table} (missing, or its row there was quarantined)"
-        name = f"fk {col}"
+            reason = f"{col} not found in {ref_table}"
+        quarantined = frozenset(lost.get((ref_table, ref_col), set()) - allowed)
+        name, parent = f"fk {col}", f"{PARENT_CHECK}{ref_table} {col}"
         reasons[name] = (col, reason)
-        columns[col] = pa.Column(None, checks=[pa.Check(lambda s, a=frozenset(allowed): _isin(s, a), name=name)],
-                                 nullable=True, required=True)
+        reasons[parent] = (col, f"{col} found in {ref_table} only on quarantined rows (its parent row was quarantined)")
+        columns[col] = pa.Column(None, checks=[
+            pa.Check(lambda s, a=frozenset(allowed | quarantined): _isin(s, a), name=name),
+            pa.Check(lambda s, q=quarantined: ~_isin(s, q) | s.isna(), name=parent),
+        ], nullable=True, required=True)
     key = list(table.key)
     schema = pa.DataFrameSchema(columns, unique=key, report_duplicates="exclude_first", strict=False)
     return schema, reasons
+
+
+PARENT_CHECK = "parent "
+"""Prefix of the check name of a reference to a quarantined row; the referenced table follows."""
 
 
 def _isin(series: pd.Series, allowed: frozenset) -> pd.Series:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from continuity.config import Settings
+from continuity.features.ingest_summary import print_ingest
 from continuity.warehouse import connect
 
 
@@ -18,12 +19,7 @@ QUALITY = {"c_index": "C-index", "auc_13w": "AUC 13w", "auc_26w": "AUC 26w", "au
 
 
 def print_summary(console: Console, result, settings: Settings) -> None:
-    sizes = Table(title="Data ingested")
-    for column in ("table", "read", "loaded", "quarantined"):
-        sizes.add_column(column, justify="right" if column != "table" else "left")
-    for name, counts in result.ingest["tables"].items():
-        sizes.add_row(name, *(f"{counts[k]:,}" for k in ("read", "loaded", "quarantined")))
-    console.print(sizes)
+    print_ingest(console, result.ingest)
     console.print(f"Weekly snapshots: {result.snapshot_rows:,} worker-weeks; scored week {result.score_date}: "
                   f"{result.scored_workers:,} active workers")
 
@@ -38,11 +34,15 @@ def print_summary(console: Console, result, settings: Settings) -> None:
         console.print(quality)
         console.print(f"Chosen candidate {'became' if result.promoted else 'did NOT become'} the champion "
                       "(it must be no worse in C-index and in ECE at 26 weeks on the same weeks).")
+    if result.source is not None:
+        console.print(f"Model fitted on: {result.source}" + (f" ({result.reason})." if result.reason else "."))
+        if not result.metrics:
+            console.print("No test weeks of its own: the history only covers calibrating the base model.")
 
     with connect(settings.warehouse, read_only=True) as con:
         top = con.execute(
             "select rank, worker_id, organisation_id, team_id, p_13w, p_26w, p_52w, drivers from risk_scores "
-            "where score_date = ? order by rank limit 10", [result.score_date]).fetchall()
+            "where score_date = ? and rank is not null order by rank limit 10", [result.score_date]).fetchall()
     risk = Table(title=f"Top 10 of the risk list, week of {result.score_date} "
                        f"(model {result.model_name} v{result.model_version}; advisory)")
     for column in ("rank", "worker", "organisation", "team", "P(13w)", "P(26w)", "P(52w)", "top drivers"):
@@ -52,8 +52,8 @@ def print_summary(console: Console, result, settings: Settings) -> None:
         words = "; ".join(f"{ARROW[d['direction']]} {d['label']}" for d in json.loads(drivers) if not d.get("health"))
         risk.add_row(str(rank), worker, org, team, f"{p13:.1%}", f"{p26:.1%}", f"{p52:.1%}", words)
     console.print(risk)
-    console.print(f"Drift check: {len(result.alerts)} alert(s) (PSI >= 0.25, or O/E outside 0.8-1.25; "
-                  "GET /monitoring)")
+    console.print(f"Drift check: {len(result.alerts)} alert(s) (PSI >= 0.25, or an O/E interval wholly outside "
+                  "0.8-1.25; GET /monitoring)")
     for alert in result.alerts:
         console.print(f"  alert: {alert}")
     if any(result.purged.values()):

@@ -55,6 +55,8 @@ class WeeklyResult:
     model_version: str
     metrics: dict = field(default_factory=dict)  # model name -> held-out metrics; "oracle", "incumbent" when known
     chosen: str | None = None
+    source: str | None = None  # what the chosen candidate was fitted on (own data, or a base model recalibrated)
+    reason: str = ""  # why that source, in figures (empty without a base model)
     promoted: bool | None = None  # whether the chosen candidate became the champion (None: no retraining)
     alerts: list[str] = field(default_factory=list)  # the week's drift alerts (continuity.models.drift)
     purged: dict = field(default_factory=dict)  # rows removed under retention, per table (continuity.retention)
@@ -62,11 +64,16 @@ class WeeklyResult:
 
 @task(**IO)
 def ingest_exports(settings: Settings) -> dict:
+    from continuity.features.ingest_summary import summary_lines
+
     report = ingest_settings(settings)
     payload = report.to_json()
+    logger = get_run_logger()
     if report.exit_code:
-        get_run_logger().warning("ingest quarantined %d rows; see the quarantine table",
-                                 sum(t["quarantined"] for t in payload["tables"].values()))
+        logger.warning("ingest quarantined %d rows; see the quarantine table",
+                       sum(t["quarantined"] for t in payload["tables"].values()))
+    for line in summary_lines(payload):
+        logger.warning("ingest: %s", line)
     return payload
 
 
@@ -118,13 +125,31 @@ def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd
 @task(**PURE)
 def train(settings: Settings):
     """Fit every candidate and choose the champion on a validation period inside the training weeks."""
+    snapshots, labels, _ = _training_frames(settings)
+    return train_or_recalibrate(settings, snapshots, labels)
+
+
+def train_or_recalibrate(settings: Settings, snapshots: pd.DataFrame, labels: pd.DataFrame):
+    """Train on the organisation's own weeks, with the base model (CONTINUITY_BASE_MODEL) recalibrated beside them
+    when there is one; a history too short to train on is recalibrated on alone, or, without a base model,
+    stops with the sentence saying what is missing (`split.InsufficientHistory`)."""
     from continuity.features.feature_spec import model_features
-    from continuity.models.split import plan_windows
+    from continuity.models.registry import load_base_model
+    from continuity.models.sector_base import same_contract
+    from continuity.models.split import InsufficientHistory, plan_recalibration, plan_windows
     from continuity.models.training import default_candidates, train as train_candidates
 
-    snapshots, labels, _ = _training_frames(settings)
-    return train_candidates(snapshots, labels, candidates=default_candidates(model_features(settings.health_inputs)),
-                            windows=plan_windows(snapshots, labels))
+    features = model_features(settings.health_inputs)
+    base = load_base_model(settings, settings.base_model) if settings.base_model else None
+    if base is not None:
+        same_contract(base.forecaster, features, f"{base.name} v{base.version}")
+    try:
+        windows, candidates = plan_windows(snapshots, labels), default_candidates(features)
+    except InsufficientHistory:
+        if base is None:
+            raise
+        windows, candidates = plan_recalibration(snapshots, labels), ()
+    return train_candidates(snapshots, labels, candidates=candidates, windows=windows, base=base)
 
 
 @task(**PURE)
@@ -145,21 +170,26 @@ def register(selection, settings: Settings) -> tuple[str, bool]:
     than the champion in rank, calibration and fairness (a first model has nothing to be compared with)."""
     from continuity.models.fairness import fairness_metrics, log_audit
     from continuity.models.promotion import refusals
-    from continuity.models.registry import log_forecaster, register_version
+    from continuity.models.registry import SOURCE_TAG, champion_version, log_forecaster, register_version
 
-    metrics = {f"test_{k}": v for k, v in selection.test[selection.chosen].items()}
+    test = selection.test.get(selection.chosen)
+    metrics = {f"test_{k}": v for k, v in (test or {}).items()}
     metrics |= {f"validation_{k}": v for k, v in selection.validation[selection.chosen].items()}
     for source, figures in (("oracle", selection.oracle), ("incumbent", selection.incumbent)):
         metrics |= {f"{source}_{k}": v for k, v in (figures or {}).items()}
     metrics |= fairness_metrics(selection.fairness) if selection.fairness is not None else {}
     metrics |= {f"proxy_auc_{attribute}": auc for attribute, auc in (selection.proxies or {}).items()}
-    params = {"validation_from": str(selection.validation_date.date()), "test_from": str(selection.test_date.date())}
-    run_id = log_forecaster(selection.forecaster, metrics, params, settings)
+    params = {"validation_from": str(selection.validation_date.date())}
+    params |= {"test_from": str(selection.test_date.date())} if test is not None else {}
+    run_id = log_forecaster(selection.forecaster, metrics, params, settings, tags={SOURCE_TAG: selection.source})
     if selection.fairness is not None:
         log_audit(settings, run_id, selection.fairness)
-    found = refusals(selection.test[selection.chosen], selection.incumbent, fairness=selection.fairness,
-                     incumbent_fairness=selection.incumbent_fairness)
-    passed = selection.incumbent is None or not found
+    if test is not None:
+        found = refusals(test, selection.incumbent, fairness=selection.fairness,
+                         incumbent_fairness=selection.incumbent_fairness)
+    else:  # too short a history for test weeks of its own: nothing to hold against a champion
+        found = [] if champion_version(settings) is None else ["no test weeks of its own to compare with the champion"]
+    passed = not found or (selection.incumbent is None and test is not None)
     if found:
         verdict = "is held back and the champion stays" if not passed else "becomes the first champion, although"
         get_run_logger().warning("candidate %s %s: %s", selection.chosen, verdict, "; ".join(found))
@@ -267,13 +297,13 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     ingest_report = ingest_exports(settings)
     load_oracle(settings)
     snapshot_rows, score_date = build_features(settings)
-    metrics, chosen, promoted, candidate = {}, None, None, None
+    metrics, chosen, promoted, candidate, source, reason = {}, None, None, None, None, ""
     if retrain:
         selection = evaluate(train(settings), settings)
         metrics = dict(selection.test)
         metrics |= {source: figures for source, figures in
                     (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
-        chosen = selection.chosen
+        chosen, source, reason = selection.chosen, selection.source, selection.reason
         version, promoted = register(selection, settings)
         document(settings, version)
         candidate = version if promoted else None
@@ -284,5 +314,6 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
     purged = purge_expired(settings)
     return WeeklyResult(score_date=score_date, ingest=ingest_report, snapshot_rows=snapshot_rows,
                         scored_workers=len(week["risk_scores"]), model_name=model.name,
-                        model_version=str(model.version), metrics=metrics, chosen=chosen, promoted=promoted,
+                        model_version=str(model.version), metrics=metrics, chosen=chosen, source=source,
+                        reason=reason, promoted=promoted,
                         alerts=alerts(week["monitoring"]), purged=purged)

@@ -47,7 +47,7 @@ from sklearn.linear_model import LogisticRegression
 
 from continuity.horizons import risk_column
 from continuity.models.base import Forecaster
-from continuity.models.metrics import concordance, horizon_status, observed_outcomes
+from continuity.models.metrics import concordance, expected_calibration_error, horizon_status, observed_outcomes
 from continuity.models.split import censor_at, thin
 from continuity.models.targets import snapshot_key
 
@@ -133,6 +133,27 @@ class HorizonCalibrator:
     def horizons(self) -> tuple[int, ...]:
         return tuple(self.maps_)
 
+    def calibrated(self, risk: pd.DataFrame) -> pd.DataFrame:
+        """The `p_<h>w` columns of the model's `risk` mapped at each calibrated horizon, the others as they are."""
+        return risk.assign(**{risk_column(h): self._apply(m, risk[risk_column(h)].to_numpy())
+                              for h, m in self.maps_.items() if risk_column(h) in risk})
+
+    def keeping(self, fallback: HorizonCalibrator | None) -> Self:
+        """Keep `fallback`'s maps (and intervals) at the horizons this one could not learn.
+
+        A base model recalibrated on an organisation's short history learns the horizons its
+        weeks can follow; at the longer ones the calibration it brought from the sector is
+        still better than none. Both must map the same model's raw probabilities by the same method.
+        """
+        if fallback is None:
+            return self
+        if fallback.method != self.method:
+            raise ValueError(f"cannot keep {fallback.method} maps beside {self.method} ones")
+        for h in sorted(set(fallback.maps_) - set(self.maps_)):
+            self.maps_[h], self.resampled_[h] = fallback.maps_[h], fallback.resampled_[h]
+        self.maps_ = dict(sorted(self.maps_.items()))
+        return self
+
     def _fit_one(self, p: np.ndarray, left: np.ndarray, weight: np.ndarray | None = None):
         if self.method == "isotonic":
             return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, left, sample_weight=weight)
@@ -167,17 +188,48 @@ def calibrate_held_out(
     serves both choosing the model and calibrating it, and neither looks past `cutoff`.
     """
     dates = snapshot_key(snapshots)["snapshot_date"]
-    start = cutoff - pd.Timedelta(weeks=max(horizons) + calibration_weeks)
+    start = _held_out_start(cutoff, calibration_weeks, horizons)
     if not (dates < start).any():
         raise ValueError(f"no training weeks before the calibration period starting {start:%Y-%m-%d}")
     train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < start], start)
     fitted = clone(candidate).fit(snapshots[dates < start], train_labels)
-    held_out = thin(snapshots[(dates >= start) & (dates < cutoff)], candidate.thin_every)
+    return recalibrate(fitted, snapshots, labels, cutoff, calibration_weeks, horizons, method)
+
+
+def recalibrate(
+    fitted: Forecaster,
+    snapshots: pd.DataFrame,
+    labels: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    calibration_weeks: int = 13,
+    horizons: Sequence[int] = CALIBRATED_HORIZONS,
+    method: Literal["isotonic", "platt"] = "platt",
+) -> HeldOutCalibration:
+    """Learn a fitted forecaster's calibration, and its validation figures, on the held-out period up to `cutoff`.
+
+    The forecaster is either fitted just before that period (`calibrate_held_out`) or a base
+    model fitted on other data (a sector), which an organisation too small to train its own
+    recalibrates on its own weeks; it is scored without any calibration it brought along. Its
+    validation figures are the C-index and, per calibrated horizon, the ECE after this
+    calibration: on the rows the maps were learnt on, so optimistic, but alike for every
+    forecaster calibrated on the same rows, which is what choosing among them needs.
+    """
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    start = _held_out_start(cutoff, calibration_weeks, horizons)
+    held_out = thin(snapshots[(dates >= start) & (dates < cutoff)], fitted.thin_every)
     outcomes = observed_outcomes(held_out, labels, cutoff)
-    risk = fitted.predict_risk(held_out, horizons)
+    risk = fitted.predict_risk(held_out, horizons, calibrated=False)
     validation = concordance(outcomes, risk[risk_column(max(horizons))], tau=max(horizons))
     calibrator = HorizonCalibrator(method).fit(risk, outcomes, horizons, clusters=held_out["worker_id"])
+    calibrated = calibrator.calibrated(risk)
+    for h in calibrator.horizons:
+        known, left = horizon_status(outcomes, h)
+        validation[f"ece_{h}w"] = expected_calibration_error(calibrated.loc[known, risk_column(h)], left[known])
     return HeldOutCalibration(calibrator, validation, start)
+
+
+def _held_out_start(cutoff: pd.Timestamp, calibration_weeks: int, horizons: Sequence[int]) -> pd.Timestamp:
+    return cutoff - pd.Timedelta(weeks=max(horizons) + calibration_weeks)
 
 
 def _cluster_weights(groups: np.ndarray, left: np.ndarray, rng: np.random.Generator):

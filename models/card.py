@@ -26,6 +26,7 @@ from continuity.advisory import ADVISORY, OUT_OF_SCOPE, OUT_OF_SCOPE_USES
 from continuity.config import Settings
 from continuity.features.feature_spec import BY_NAME, FEATURES
 from continuity.horizons import HORIZONS
+from continuity.models.metrics import INTERVAL_SLACK
 from continuity.models.registry import Champion, log_text, logged_text, tracking_client
 
 INTENDED_USE = "Intended use"
@@ -97,7 +98,14 @@ def model_card(facts: CardFacts) -> Card:
             "calibration map refitted on bootstrap resamples of the held-out workers, at the worker's own "
             "model probability. It states how well the rate among workers scored alike is known, not how "
             "certain one person's future is. Where the fairness audit finds the model unreliable for a "
-            "worker's group, the probability is withheld and the reason shown instead."),
+            "worker's group, the probability is withheld and the reason shown instead.\n\n"
+            "Measured on the held-out weeks, per horizon: the median width of the interval, and in how many "
+            "of the ten risk deciles the observed rate of leaving lies within the decile's mean interval, "
+            f"widened by {INTERVAL_SLACK} for the decile's own sampling noise (at least 8 of 10 is the bar). "
+            "'-': the horizon was not calibrated, or too few rows were followed that far."),
+    })
+    _add_table(card, f"{INTERVALS}/Measured", _intervals(facts.metrics))
+    card.add(**{
         DRIVERS: (
             "Each worker's drivers are the features that move their hazard of leaving most, relative to the "
             "average training worker: the Cox model's coefficient times the worker's distance from the mean, "
@@ -196,6 +204,16 @@ def _per_horizon(metrics: Mapping[str, float]) -> pd.DataFrame:
         table[label] = [_number(metrics.get(f"test_{key}_{h}w")) for h in HORIZONS]
     table["oracle AUC"] = [_number(metrics.get(f"oracle_auc_{h}w")) for h in HORIZONS]
     return pd.DataFrame(table)
+
+
+def _intervals(metrics: Mapping[str, float]) -> pd.DataFrame:
+    """The held-out figures of the intervals, as ``metrics.interval_metrics`` measured and the run logged them."""
+    coverage = [metrics.get(f"test_interval_coverage_{h}w") for h in HORIZONS]
+    return pd.DataFrame({
+        "horizon (weeks)": list(HORIZONS),
+        "median width": [_number(metrics.get(f"test_interval_width_{h}w")) for h in HORIZONS],
+        "deciles within": ["-" if c is None or pd.isna(c) else f"{c:.0f} of 10" for c in coverage],
+    })
 
 
 def _fairness_text(audit: pd.DataFrame | None) -> str:

@@ -13,11 +13,14 @@ scores. Two checks, each week:
   gives it, to 1/200).
 - **Outcomes.** Per horizon, for the latest published week whose horizon has passed, the
   voluntary leavers realised among its scored workers against the sum of their published
-  probabilities (observed / expected).
+  probabilities (observed / expected), with a 90% interval (``oe_interval``).
 
-An alert is a PSI of 0.25 or more (the usual bar for a shift worth acting on) or an O/E
-outside 0.8-1.25. With thousands of workers a KS or chi-square p-value is tiny for shifts
-of no practical size, so the tests are reported but do not alert by themselves.
+An alert is a PSI of 0.25 or more (the usual bar for a shift worth acting on), or an O/E
+whose 90% interval lies wholly outside 0.8-1.25: the rule the fairness gate applies to a
+group's O/E (``continuity.models.fairness``). A point O/E alone would alert on chance: where
+2 leavers are expected, a perfectly calibrated model sees 3 or more (an O/E of 1.5 or more)
+about one time in three. With thousands of workers a KS or chi-square p-value is tiny
+for shifts of no practical size, so the tests are reported but do not alert by themselves.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from continuity.warehouse import connect, has_table
 
 PSI_ALERT = 0.25
 OE_RANGE = (0.8, 1.25)
+OE_LEVEL = 0.9
 BINS = 10
 QUANTILES = 201  # the grid the KS test reads the training distribution from: steps of 0.5%
 REFERENCE_FILE = "drift_reference.json"
@@ -48,7 +52,7 @@ MISSING = "missing"
 OTHER = "(not seen in training)"
 
 COLUMNS = ("kind", "feature", "test", "psi", "statistic", "p_value", "cohort_date", "horizon",
-           "expected", "realised", "observed_expected", "alert", "reason")
+           "expected", "realised", "observed_expected", "oe_low", "oe_high", "alert", "reason")
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -181,12 +185,33 @@ def outcome_drift(con: duckdb.DuckDBPyConnection, data_end: date) -> pd.DataFram
             continue
         cohort, expected, realised = row
         ratio = realised / expected if expected > 0 else float("nan")
-        outside = not OE_RANGE[0] <= ratio <= OE_RANGE[1]
+        low, high = oe_interval(realised, expected)
+        # NaN bounds (nothing expected) compare False: no alert on a ratio that does not exist.
+        outside = high < OE_RANGE[0] or low > OE_RANGE[1]
         rows.append({"kind": "outcome", "cohort_date": cohort, "horizon": h, "expected": float(expected),
-                     "realised": float(realised), "observed_expected": ratio, "alert": outside,
+                     "realised": float(realised), "observed_expected": ratio, "oe_low": low, "oe_high": high,
+                     "alert": outside,
                      "reason": (f"{h} weeks after {cohort}: {realised} leavers against {expected:.1f} expected "
-                                f"(O/E {ratio:.2f}, outside {OE_RANGE[0]}-{OE_RANGE[1]})") if outside else None})
+                                f"(O/E {ratio:.2f}, 90% interval {low:.2f}-{high:.2f}, wholly outside "
+                                f"{OE_RANGE[0]}-{OE_RANGE[1]})") if outside else None})
     return _frame(rows)
+
+
+def oe_interval(realised: float, expected: float) -> tuple[float, float]:
+    """The OE_LEVEL interval of realised / expected leavers: Garwood's exact Poisson interval of the realised
+    count, divided by the expected one, as for a standardised mortality ratio.
+
+    The realised count is a sum of independent yes/no outcomes at the published probabilities (Poisson-binomial);
+    its variance, the sum of p(1 - p), is below the Poisson's sum of p, so the Poisson interval is a little wider
+    than the exact one: it errs towards not alerting. Exact rather than normal, because a small organisation's
+    horizon holds a handful of leavers, where a normal interval is too narrow and can go below zero.
+    NaN when nothing was expected."""
+    if not expected > 0:
+        return float("nan"), float("nan")
+    tail = (1 - OE_LEVEL) / 2
+    low = stats.chi2.ppf(tail, 2 * realised) / 2 if realised > 0 else 0.0
+    high = stats.chi2.ppf(1 - tail, 2 * realised + 2) / 2
+    return float(low / expected), float(high / expected)
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

@@ -94,6 +94,8 @@ class FeatureEncoder:
             for f in self.features
         }, index=snapshots.index)
         for f in self.categorical:
+            if self.categorical_features is None:  # snapshot features: open vocabularies are grouped
+                raw[f] = BY_NAME[f].grouped(raw[f])
             raw[f] = raw[f].astype("string").fillna("unknown").astype(object)
         for f in self.numeric:
             raw[f] = raw[f].astype("float64")

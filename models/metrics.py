@@ -18,6 +18,11 @@ would count and their colleagues who stayed would not). These are `auc_<h>w`
 (ROC AUC), `brier_<h>w`, `ece_<h>w` (the gate's calibration figure), the mean
 predicted and observed rate, and the top-decile list's precision and recall.
 
+The 90% intervals of a calibrated forecaster (``continuity.models.calibration``) are judged
+on the same rows: `interval_width_<h>w`, the median width over the scored rows, and
+`interval_coverage_<h>w`, in how many of the ten risk deciles of the rows known at h the
+observed rate lies within the decile's mean interval widened by `INTERVAL_SLACK`.
+
 Figures over the whole follow-up need a censoring model: Uno's C (`c_index_uno`)
 and the integrated Brier score (`ibs`) use scikit-survival's IPCW with a
 Kaplan-Meier censoring distribution estimated on the scored rows themselves, with
@@ -43,15 +48,21 @@ from continuity.models.targets import CENSORED, attach_labels, snapshot_key
 TOP_SHARE = 0.1
 # Fewer rows than this make ten risk deciles too thin to say anything about calibration.
 ECE_MIN_ROWS = 100
+# A decile's observed rate is itself an estimate: at a few hundred rows and rates near 10% its own
+# sampling noise is about 0.02, which the coverage check allows for beyond the interval.
+INTERVAL_SLACK = 0.02
 
 
 def evaluate(forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> dict:
-    """Every figure of a fitted forecaster (or the `Oracle`) on held-out rows followed as far as the labels reach."""
-    return forecast_metrics(
-        held_out_outcomes(snapshots, labels),
-        forecaster.predict_risk(snapshots, horizons),
-        forecaster.predict_cause_specific_survival(snapshots, np.arange(1, max(horizons) + 1)),
-    )
+    """Every figure of a fitted forecaster (or the `Oracle`) on held-out rows followed as far as the labels reach,
+    its intervals' figures included where it states intervals (the `Oracle`, the true hazard, has none)."""
+    outcomes = held_out_outcomes(snapshots, labels)
+    risk = forecaster.predict_risk(snapshots, horizons)
+    metrics = forecast_metrics(
+        outcomes, risk, forecaster.predict_cause_specific_survival(snapshots, np.arange(1, max(horizons) + 1)))
+    if hasattr(forecaster, "predict_interval"):
+        metrics |= interval_metrics(outcomes, risk, forecaster.predict_interval(snapshots, horizons))
+    return metrics
 
 
 def forecast_metrics(outcomes: pd.DataFrame, risk: pd.DataFrame, survival_at: np.ndarray) -> dict[str, float]:
@@ -84,6 +95,32 @@ def _at_horizon(outcomes: pd.DataFrame, p: pd.Series, h: int) -> dict[str, float
         f"top_decile_precision_{h}w": listed["precision"],
         f"top_decile_recall_{h}w": listed["recall"],
     }
+
+
+def interval_metrics(outcomes: pd.DataFrame, risk: pd.DataFrame, bounds: pd.DataFrame) -> dict[str, float]:
+    """Per horizon with an interval (`bounds`: `p_<h>w_low`, `p_<h>w_high`, as `predict_interval` gives them):
+    `interval_width_<h>w`, the median width over every row, as the published intervals are read; and
+    `interval_coverage_<h>w`, the deciles (of 10) of the rows known at h whose observed rate lies within their
+    mean interval widened by `INTERVAL_SLACK`, NaN on fewer than `ECE_MIN_ROWS` known rows.
+
+    The coverage is judged per decile rather than per row: an interval is for the rate among workers
+    scored alike, not for one person's yes or no, which no interval short of 0-1 would hold."""
+    metrics: dict[str, float] = {}
+    for h in horizons_in(risk.columns):
+        column = risk_column(h)
+        low, high = bounds[f"{column}_low"], bounds[f"{column}_high"]
+        if low.isna().all():  # a horizon the calibrator could not learn states no interval
+            continue
+        known, left = horizon_status(outcomes, h)
+        metrics[f"interval_width_{h}w"] = float((high - low).median())
+        metrics[f"interval_coverage_{h}w"] = np.nan
+        if known.sum() >= ECE_MIN_ROWS:
+            rows = pd.DataFrame({"p": risk[column].to_numpy(), "low": low.to_numpy(), "high": high.to_numpy(),
+                                 "left": left.to_numpy()})[known.to_numpy()]
+            deciles = rows.groupby(pd.qcut(rows["p"].rank(method="first"), 10, labels=False)).mean()
+            within = deciles["left"].between(deciles["low"] - INTERVAL_SLACK, deciles["high"] + INTERVAL_SLACK)
+            metrics[f"interval_coverage_{h}w"] = int(within.sum())
+    return metrics
 
 
 def horizon_status(outcomes: pd.DataFrame, horizon: float) -> tuple[pd.Series, pd.Series]:

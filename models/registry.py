@@ -49,6 +49,9 @@ FORMAT_TAG = "forecaster_format"
 PROMOTED_TAG = "promoted"  # the gate's verdict on a version
 REFUSALS_TAG = "gate_refusals"  # why the gate refused it (or, for a first model, what it found)
 INPUTS_TAG = "inputs"  # the model's input features, checked again before a run is registered
+SOURCE_TAG = "model_source"  # what the model was fitted on: own data, or a base model recalibrated
+# Where `continuity base-model` registers base models, and the name CONTINUITY_BASE_MODEL usually gives.
+BASE_MODEL_NAME = "continuity-base"
 # Given explicitly: MLflow would otherwise infer them by loading the model in a subprocess.
 _REQUIREMENTS = ("lifelines", "scikit-learn", "scikit-survival", "pandas", "numpy", "mlflow")
 
@@ -76,8 +79,9 @@ def experiment_id(client: MlflowClient, settings: Settings) -> str:
     return client.create_experiment(EXPERIMENT, artifact_location=settings.artifact_root.as_uri())
 
 
-def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings: Settings) -> str:
-    """Log one fitted forecaster as a run; returns the run id.
+def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings: Settings,
+                   tags: dict[str, str] | None = None) -> str:
+    """Log one fitted forecaster as a run, with `tags` beside the format's; returns the run id.
 
     The forecaster's own hyper-parameters are logged with `params`; metrics that
     are not finite numbers (an AUC undefined for want of leavers) are left out,
@@ -91,7 +95,8 @@ def log_forecaster(forecaster: Forecaster, metrics: dict, params: dict, settings
         # fills every integer feature (counts, flags, pay scale), so none is ever missing.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
         signature = infer_signature(example, forecaster.predict_risk(example))
-    tags = {FORMAT_TAG: FORECASTER_FORMAT, "kind": "forecaster", INPUTS_TAG: ",".join(forecaster.features)}
+    tags = {**(tags or {}), FORMAT_TAG: FORECASTER_FORMAT, "kind": "forecaster",
+            INPUTS_TAG: ",".join(forecaster.features)}
     with mlflow.start_run(experiment_id=experiment_id(client, settings), tags=tags) as run, \
             tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({"forecaster": forecaster.name, **forecaster.get_params(), **params})
@@ -135,21 +140,24 @@ def _environment() -> dict:
             "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pinned}]}
 
 
-def register_version(run_id: str, settings: Settings, passed_gate: bool, refusals: Sequence[str] = ()) -> str:
-    """Register the run's model as a new version, tagged with the gate's verdict (and its reasons); returns
-    the version. A run whose model uses a protected attribute is refused (ProtectedAttributeInModel).
+def register_version(run_id: str, settings: Settings, passed_gate: bool | None, refusals: Sequence[str] = (),
+                     name: str | None = None) -> str:
+    """Register the run's model as a new version of `name` (default: the organisation's model), tagged with
+    the gate's verdict (None: a base model, which no gate judges) and its reasons; returns the version.
+    A run whose model uses a protected attribute is refused (ProtectedAttributeInModel).
 
     The `champion` alias is not moved here but by ``promote`` once the week scored by this
     version is published, so that the alias and the published week never disagree."""
     client = tracking_client(settings)
-    name = settings.registered_model_name
+    name = name or settings.registered_model_name
     refuse_protected_inputs(f"run {run_id}", client.get_run(run_id).data.tags.get(INPUTS_TAG, "").split(","))
     if not client.search_registered_models(filter_string=f"name = '{name}'"):
         client.create_registered_model(name)
     # MLflow 3 keeps a logged model apart from its run's artifacts: register that model itself.
     model_id = client.get_run(run_id).outputs.model_outputs[0].model_id
     version = client.create_model_version(name, f"models:/{model_id}", run_id=run_id, model_id=model_id).version
-    client.set_model_version_tag(name, version, PROMOTED_TAG, str(passed_gate).lower())
+    if passed_gate is not None:
+        client.set_model_version_tag(name, version, PROMOTED_TAG, str(passed_gate).lower())
     if refusals:
         client.set_model_version_tag(name, version, REFUSALS_TAG, "; ".join(refusals))
     return str(version)
@@ -222,11 +230,11 @@ def load_champion(settings: Settings) -> Champion:
     return load_version(settings, str(version.version))
 
 
-def load_version(settings: Settings, version: str) -> Champion:
-    """The forecaster of one registered version (the one a published week names); IncompatibleChampion
-    if today's code cannot use it."""
+def load_version(settings: Settings, version: str, name: str | None = None) -> Champion:
+    """The forecaster of one registered version of `name` (default: the organisation's model; the version a
+    published week names); IncompatibleChampion if today's code cannot use it."""
     client = tracking_client(settings)
-    name = settings.registered_model_name
+    name = name or settings.registered_model_name
     registered = client.get_model_version(name, version)
     found = client.get_run(registered.run_id).data.tags.get(FORMAT_TAG)
     if found != FORECASTER_FORMAT:
@@ -241,10 +249,26 @@ def load_version(settings: Settings, version: str) -> Champion:
         version=str(version),
         run_id=registered.run_id,
     )
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-    return Champion(
-        forecaster=model.unwrap_python_model().forecaster,
-        name=name,
-        version=str(version.version),
-        run_id=version.run_id,
-    )
+
+
+def load_base_model(settings: Settings, reference: str) -> Champion:
+    """The base model `reference` names in the tracking store: `models:/NAME/VERSION`, `models:/NAME@ALIAS`, or a
+    registered NAME, whose newest version it is. LookupError, in one sentence, when there is none."""
+    client = tracking_client(settings)
+    name, _, pinned = reference.removeprefix("models:/").partition("/")
+    name, _, alias = name.partition("@")
+    try:
+        if alias:
+            version = client.get_model_version_by_alias(name, alias).version
+        elif pinned:
+            version = client.get_model_version(name, pinned).version
+        else:
+            version = max((v.version for v in client.search_model_versions(f"name = '{name}'")), key=int, default=None)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        version = None
+    if version is None:
+        raise LookupError(f"The base model {reference!r} is not registered in {settings.tracking_uri}: register one "
+                          "with `continuity base-model`, or leave CONTINUITY_BASE_MODEL (run --base-model) unset.")
+    return load_version(settings, str(version), name)

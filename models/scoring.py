@@ -3,7 +3,8 @@
 Each probability is published with its 90% interval (``continuity.models.calibration``).
 Where the fairness audit found the scoring model unreliable for a group a worker belongs
 to, the worker's probabilities are withheld, with the reason: decided here, when the week
-is published, so that every answer (API, page, export) reads the same verdict.
+is published, so that every answer (API, page, export) reads the same verdict. A withheld
+worker has no rank either, and the others are ranked among themselves (``rank_shown``).
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
         "model_name": model_name,
         "model_version": str(model_version),
     })
-    scores["rank"] = scores[risk_column(LIST_HORIZON)].rank(method="first", ascending=False).astype(int)
-    scores = scores.sort_values("rank").reset_index(drop=True)
+    scores = rank_shown(scores)
 
     curves = pd.DataFrame({
         "score_date": score_date,
@@ -57,6 +57,20 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
     })
     return scores, curves
 
+
+
+def rank_shown(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rank 1, 2, ... by the 26-week probability among the workers whose probabilities are shown (ties in row
+    order), those first; a withheld worker has no rank and comes after them, by worker id.
+
+    A place in a list sorted by probability is the probability in other words: a withheld worker ranked
+    among the others, or a gap in the others' ranks, would tell whoever reads the list roughly what
+    was withheld. So nothing about the others' ranks or order depends on a withheld probability."""
+    shown = scores["withheld"].isna()
+    rank = scores[risk_column(LIST_HORIZON)].where(shown).rank(method="first", ascending=False).astype("Int64")
+    scores = scores.assign(rank=rank)
+    return pd.concat([scores[shown].sort_values("rank"), scores[~shown].sort_values("worker_id")],
+                     ignore_index=True)
 
 
 def interval_columns() -> list[str]:
@@ -72,7 +86,7 @@ def withhold(scores: pd.DataFrame, groups: pd.DataFrame, fairness: pd.DataFrame 
     judged unreliable withholds them all: the horizons share the model and the
     list's order. The published probability stays in the table for the sector
     and team totals, where a group's error is one term among many; every answer
-    about the person shows null and the reason instead, and no interval.
+    about the person shows null and the reason instead, no interval and no rank (``rank_shown``).
     """
     if fairness is None or fairness.empty:
         return scores
@@ -89,4 +103,4 @@ def withhold(scores: pd.DataFrame, groups: pd.DataFrame, fairness: pd.DataFrame 
     withheld = scores["worker_id"].map(reasons)
     scores = scores.assign(withheld=withheld.astype(object).where(withheld.notna(), None))
     scores.loc[withheld.notna(), interval_columns()] = np.nan
-    return scores
+    return rank_shown(scores)

@@ -26,6 +26,10 @@ MIN_TRAINING_WEEKS = 26
 MIN_TRAINING_LEAVERS = 10
 # The fewest test weeks the chosen model is reported on: one quarter, the shortest horizon.
 MIN_TEST_WEEKS = 13
+# The fewest weeks of rows a base model fitted elsewhere is recalibrated on (each followed for the
+# shortest horizon): two months, so that the map is not one month's tender cycle. It learns two
+# numbers per horizon, not a model, so it needs far less than MIN_TRAINING_WEEKS.
+MIN_RECALIBRATION_WEEKS = 8
 
 
 class InsufficientHistory(ValueError):
@@ -59,25 +63,16 @@ def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: i
     fewer than MIN_TRAINING_LEAVERS voluntary leavers in the training weeks.
     """
     dates = snapshot_key(snapshots)["snapshot_date"]
-    weeks = 0 if dates.empty else int((dates.max() - dates.min()).days // 7) + 1
+    weeks = _weeks(dates)
     least = minimum_weeks(calibration_weeks, horizons)
     needs = (f"needs at least {least} weekly snapshots ({least + WARM_UP_WEEKS} weeks of export, the first "
              f"{WARM_UP_WEEKS} only warm up the features) and {MIN_TRAINING_LEAVERS} voluntary leavers in the weeks "
              "it trains on")
-    full_stretch = max(horizons) + calibration_weeks
-    spare = weeks - MIN_TRAINING_WEEKS
-    if spare >= holdout_weeks + full_stretch:
-        test, stretch = holdout_weeks, full_stretch
-    else:
-        shortest = min(horizons) + calibration_weeks
-        stretch = max(shortest, round(full_stretch * spare / (holdout_weeks + full_stretch)))
-        test = spare - stretch
-        if test < MIN_TEST_WEEKS:
-            raise InsufficientHistory(f"The weekly run {needs}; this export gives {weeks} weekly snapshots.")
-    reach = stretch - calibration_weeks
-    calibrated = tuple(h for h in horizons if h <= reach)
-    split_date = dates.max() - pd.Timedelta(weeks=test - 1)
-    start = split_date - pd.Timedelta(weeks=stretch)
+    test, stretch = _test_and_stretch(weeks - MIN_TRAINING_WEEKS, holdout_weeks, calibration_weeks, horizons)
+    if test < MIN_TEST_WEEKS:
+        raise InsufficientHistory(f"The weekly run {needs}; this export gives {weeks} weekly snapshots.")
+    calibrated = tuple(h for h in horizons if h <= stretch - calibration_weeks)
+    start = _stretch_start(dates, test, stretch)
     label_dates = pd.to_datetime(labels["snapshot_date"])
     known = censor_at(labels[label_dates < start], start)
     leavers = known.loc[known["exit_reason"].eq(EVENT), "worker_id"].nunique()
@@ -88,6 +83,60 @@ def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: i
         raise InsufficientHistory(f"The weekly run {needs}; this export has only {leavers} voluntary leavers "
                                   f"before {start:%Y-%m-%d}.")
     return Windows(test, stretch - max(calibrated), calibrated)
+
+
+def plan_recalibration(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int = 52,
+                       calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52)) -> Windows:
+    """The windows for recalibrating a base model fitted elsewhere: as `plan_windows`, without training weeks.
+
+    A history too short for both a test of MIN_TEST_WEEKS and the shortest calibration stretch
+    gives all its weeks to the calibration stretch and has no test weeks of its own
+    (`holdout_weeks` 0): one year of export, after the features' warm-up, is such a history.
+    InsufficientHistory, in one sentence, below min(`horizons`) + MIN_RECALIBRATION_WEEKS weekly
+    snapshots or with fewer than MIN_TRAINING_LEAVERS voluntary leavers in the calibration stretch:
+    the map would follow a handful of people, as a model would.
+    """
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    weeks = _weeks(dates)
+    least = min(horizons) + MIN_RECALIBRATION_WEEKS
+    needs = (f"Recalibrating the base model needs at least {least} weekly snapshots ({least + WARM_UP_WEEKS} weeks "
+             f"of export) and {MIN_TRAINING_LEAVERS} voluntary leavers in the weeks it calibrates on")
+    if weeks < least:
+        raise InsufficientHistory(f"{needs}; this export gives {weeks} weekly snapshots.")
+    test, stretch = _test_and_stretch(weeks, holdout_weeks, calibration_weeks, horizons)
+    if test < MIN_TEST_WEEKS:
+        test, stretch, calibration_weeks = 0, weeks, MIN_RECALIBRATION_WEEKS
+    calibrated = tuple(h for h in horizons if h <= stretch - calibration_weeks)
+    start = _stretch_start(dates, test, stretch)
+    cutoff = start + pd.Timedelta(weeks=stretch)
+    label_dates = pd.to_datetime(labels["snapshot_date"])
+    known = censor_at(labels[(label_dates >= start) & (label_dates < cutoff)], cutoff)
+    leavers = known.loc[known["exit_reason"].eq(EVENT), "worker_id"].nunique()
+    if leavers < MIN_TRAINING_LEAVERS:
+        raise InsufficientHistory(f"{needs}; this export has {leavers} voluntary leavers from {start:%Y-%m-%d} "
+                                  f"to {cutoff:%Y-%m-%d}.")
+    return Windows(test, stretch - max(calibrated), calibrated)
+
+
+def _weeks(dates: pd.Series) -> int:
+    return 0 if dates.empty else int((dates.max() - dates.min()).days // 7) + 1
+
+
+def _test_and_stretch(spare: int, holdout_weeks: int, calibration_weeks: int,
+                      horizons: Sequence[int]) -> tuple[int, int]:
+    """The test and calibration stretch from `spare` weeks: the full ones where they fit, else both shrunk
+    alike, the stretch no shorter than `calibration_weeks` + min(`horizons`); a test under MIN_TEST_WEEKS
+    is for the caller to refuse."""
+    full_stretch = max(horizons) + calibration_weeks
+    if spare >= holdout_weeks + full_stretch:
+        return holdout_weeks, full_stretch
+    stretch = max(min(horizons) + calibration_weeks, round(full_stretch * spare / (holdout_weeks + full_stretch)))
+    return spare - stretch, stretch
+
+
+def _stretch_start(dates: pd.Series, test: int, stretch: int) -> pd.Timestamp:
+    """The first week of the calibration stretch, which ends where the `test` last weeks begin."""
+    return dates.max() - pd.Timedelta(weeks=test - 1) - pd.Timedelta(weeks=stretch)
 
 
 @dataclass(frozen=True)
@@ -115,10 +164,13 @@ def censor_at(labels: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
 
 
 def time_split(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int) -> Split:
-    """Hold out the last `holdout_weeks` snapshot weeks; train on the weeks before, censored at the split."""
+    """Hold out the last `holdout_weeks` snapshot weeks; train on the weeks before, censored at the split.
+
+    0 holds nothing out: the split is a week after the last snapshot (`plan_recalibration` on a short history).
+    """
     dates = snapshot_key(snapshots)["snapshot_date"]
     split_date = dates.max() - pd.Timedelta(weeks=holdout_weeks - 1)
-    if holdout_weeks < 1 or not (dates < split_date).any():
+    if holdout_weeks < 0 or not (dates < split_date).any():
         raise ValueError(f"holdout_weeks={holdout_weeks} leaves no training weeks before {dates.max():%Y-%m-%d}")
     in_train = dates < split_date
     label_dates = pd.to_datetime(labels["snapshot_date"])

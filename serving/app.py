@@ -17,6 +17,8 @@ from continuity.access import AccessStore
 from continuity.advisory import NOTICE
 from continuity.config import Settings
 from continuity.serving.auditing import AuditJournal
+from continuity.serving.case_numbers import CaseNumbers
+from continuity.serving.discontinuity import DiscontinuityMonitor
 from continuity.serving.errors import invalid_request, nothing_published, problem
 from continuity.serving.middleware import BodyLimit, SecurityHeaders
 from continuity.serving.routes import api_router, docs, pages
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = ScoreStore(Publications(settings.published), on_load=app.state.forecasts.prepare)
     app.state.access = AccessStore(settings.access_db)
     app.state.audit = AuditJournal(app.state.access)
+    app.state.case_numbers = CaseNumbers(settings.case_numbers)
+    app.state.discontinuity = DiscontinuityMonitor()
     app.include_router(api_router)
     app.include_router(pages.router)
     app.include_router(pages.root)

@@ -138,6 +138,11 @@ class Audit:
     def __call__(self, worker_ids: Iterable[str]) -> None:
         self.journal.record(self.grant, self.endpoint, worker_ids, parameters=self.parameters)
 
+    def also(self, worker_ids: Iterable[str], shown: dict[str, str]) -> None:
+        """A further entry for what the answer showed beyond the workers' own data (``shown``, e.g. the clients
+        whose case numbers it gave), with the request's parameters, so each can be searched for on its own."""
+        self.journal.record(self.grant, self.endpoint, worker_ids, parameters=self.parameters | shown)
+
     def refusal(self, error: HTTPException, asked: Iterable[str] | None = None) -> HTTPException:
         """``error``, for the caller to raise; a 403 is recorded first, as an attempt at data outside
         the grant, with the workers ``asked`` for (by default the one the parameters name, if any).

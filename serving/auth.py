@@ -97,6 +97,7 @@ def grant_requiring(check: Callable[[Grant], None], *, worker: bool = False) -> 
             check(grant)
         except HTTPException as error:
             raise audit_of(request, grant).refusal(error)
+        request.state.grant = grant  # for the page's navigation (``templating.render``): the admin's own links
         return grant
 
     return dependency

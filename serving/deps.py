@@ -19,7 +19,8 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from continuity.access import Grant, Role
 from continuity.serving.auditing import Audit, audit_of
 from continuity.serving.auth import ReaderDep, ReviewerDep, grant_requiring
-from continuity.serving.schemas import Horizon
+from continuity.serving.case_numbers import CaseNumbers
+from continuity.serving.schemas import Horizon, RiskOrder
 from continuity.serving.forecast_answers import ForecastAnswers
 from continuity.serving.store import PublishedWeek, ScoreStore
 
@@ -104,10 +105,11 @@ ReviewedWorkerDep = Annotated[ScoredWorker, Depends(get_reviewed_worker)]
 
 @dataclass(frozen=True)
 class RiskSelection:
-    """The workers a risk list or export shows: in scope, matching the filters, ordered by the horizon."""
+    """The workers a risk list or export shows: in scope, matching the filters, in the order asked for at the horizon."""
 
     week: PublishedWeek
     horizon: int
+    order: RiskOrder
     workers: list[dict[str, Any]]
 
 
@@ -123,11 +125,12 @@ class RiskQuery:
     team_id: str | None
     occupation: str | None
     horizon: int
+    order: RiskOrder
 
     def select(self) -> RiskSelection:
         """Filtering by an organisation or team outside the caller's scope is a 403 (audited), not an empty list."""
         week = self.store.current()
-        visible = week.visible(self.grant, self.horizon)
+        visible = week.visible(self.grant, self.horizon, self.order)
         for column, what in (("organisation_id", "organisation"), ("team_id", "team")):
             value = getattr(self, column)
             if value is not None and all(record[column] != value for record in visible):
@@ -138,9 +141,9 @@ class RiskQuery:
             if getattr(self, column) is not None
         ]
         if not chosen:
-            return RiskSelection(week, self.horizon, visible)
+            return RiskSelection(week, self.horizon, self.order, visible)
         matching = [record for record in visible if all(record[column] == value for column, value in chosen)]
-        return RiskSelection(week, self.horizon, matching)
+        return RiskSelection(week, self.horizon, self.order, matching)
 
 
 async def risk_query(
@@ -150,8 +153,13 @@ async def risk_query(
     team_id: Annotated[str | None, Query(description="Only workers of this team.")] = None,
     occupation: Annotated[str | None, Query(description="Only workers of this occupation.")] = None,
     horizon: Annotated[Horizon, Query(description="Order by the probability of leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
+    sort: Annotated[RiskOrder, Query(description="probability: highest probability of leaving first; exposure: the "
+                                     "clients at stake, highest expected exposure first. Workers whose probability "
+                                     "is withheld come last by worker id either way.")] = RiskOrder.probability,
 ) -> RiskQuery:
-    return RiskQuery(request.app.state.store, grant, audit_of(request, grant), organisation_id, team_id, occupation, horizon)
+    # An empty filter is no filter: the page's form sends one for "all".
+    return RiskQuery(request.app.state.store, grant, audit_of(request, grant), organisation_id or None, team_id or None,
+                     occupation or None, horizon, sort)
 
 
 RiskQueryDep = Annotated[RiskQuery, Depends(risk_query)]
@@ -187,3 +195,10 @@ async def get_forecast_answers(request: Request) -> ForecastAnswers:
 
 
 ForecastAnswersDep = Annotated[ForecastAnswers, Depends(get_forecast_answers)]
+
+
+async def get_case_numbers(request: Request) -> CaseNumbers:
+    return request.app.state.case_numbers
+
+
+CaseNumbersDep = Annotated[CaseNumbers, Depends(get_case_numbers)]

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from continuity.serving.i18n import N_, SOURCE_LOCALE, PageError, gettext_for
 from continuity.serving.store import NothingPublished
 from continuity.serving.templating import render
 
@@ -49,8 +50,9 @@ async def nothing_published(request: Request, exc: NothingPublished) -> Response
     return await problem(request, StarletteHTTPException(503, str(exc)))
 
 
-TITLES = {401: "Please log in", 403: "Not allowed", 404: "Not found", 413: "Request too large",
-          503: "No scores published yet"}
+TITLES = {401: N_("Please log in"), 403: N_("Not allowed"), 404: N_("Not found"), 413: N_("Request too large"),
+          503: N_("No scores published yet")}
+OTHER_TITLE = N_("Something went wrong")
 
 
 async def problem(request: Request, exc: StarletteHTTPException) -> Response:
@@ -59,5 +61,11 @@ async def problem(request: Request, exc: StarletteHTTPException) -> Response:
         return await http_exception_handler(request, exc)
     if exc.status_code == 401:
         return RedirectResponse("/ui/login", status_code=303)
-    title = TITLES.get(exc.status_code, "Something went wrong")
-    return render(request, "error.html", exc.status_code, title=title, detail=exc.detail, week=None)
+    # The page's own messages are in the catalogue, or worded by their route (PageError); an answer the API
+    # shares (a scope refusal naming an id) is not: it shows as the API words it, marked as English, under a
+    # title in the reader's language.
+    gettext = gettext_for(request).gettext
+    detail = str(exc.detail) if isinstance(exc, PageError) else gettext(str(exc.detail))
+    english = not isinstance(exc, PageError) and detail == str(exc.detail)
+    return render(request, "error.html", exc.status_code, title=gettext(TITLES.get(exc.status_code, OTHER_TITLE)),
+                  detail=detail, detail_lang=SOURCE_LOCALE if english else None, week=None)

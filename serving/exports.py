@@ -10,7 +10,9 @@ or filtered out of it still says what it is not for.
 The CSV is for Dutch Excel: ``;`` between cells, a decimal comma, and probabilities (and the change
 since last week, in percentage points) as percentages rounded to one decimal, their columns named
 ``..._pct``. The workbook keeps the probabilities as fractions. Both carry the clients at stake:
-``active_clients`` (open assignments) and ``weighted_clients`` (their relational exposure summed).
+``active_clients`` (open assignments), ``weighted_clients`` (their relational exposure summed) and
+``expected_exposure_<h>w`` at the list's horizon (probability x weighted clients, empty where withheld),
+which orders the list when it is asked for by exposure.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 from continuity.advisory import NOTICE
 from continuity.spreadsheet_safety import neutralise_frame
 from continuity.serving.deps import RiskSelection
-from continuity.serving.schemas import NO_CLIENTS, RiskItem
+from continuity.serving.schemas import RiskItem
 
 DRIVERS = 3
 PROBABILITIES = tuple(f"p_{h}w{end}" for h in (13, 26, 52) for end in ("", "_low", "_high"))
@@ -34,34 +36,40 @@ def risk_frame(selection: RiskSelection) -> pd.DataFrame:
     """One row per worker in list order, drivers in plain words, the trend at the chosen horizon.
 
     Each probability with its 90% interval; a withheld one is empty, with the reason, as in the API
-    (read through `RiskItem`, which empties them).
+    (read through `RiskItem`, which empties them), and so are its position and rank: withheld rows
+    come last, apart from the ranked ones (``PublishedWeek.ranking``).
     """
     week, change = selection.week, f"p_{selection.horizon}w_change"
     rows: list[dict[str, Any]] = []
     for position, record in enumerate(selection.workers, start=1):
         drivers = record["drivers"] + [None] * DRIVERS
         item = RiskItem.model_validate(record)
-        exposure = week.worker_exposure.get(record["worker_id"], NO_CLIENTS)
         rows.append({
-            "position": position, "sector_rank": record["rank"], "worker_id": record["worker_id"],
+            "position": None if item.withheld else position, "sector_rank": item.rank,
+            "worker_id": record["worker_id"],
             "organisation_id": record["organisation_id"], "team_id": record["team_id"], "occupation": record["occupation"],
             **{column: getattr(item, column) for column in PROBABILITIES},
             f"change_{selection.horizon}w": getattr(item, change), "withheld": item.withheld,
-            "active_clients": int(exposure.get("active_clients") or 0),
-            "weighted_clients": float(exposure.get("weighted_clients") or 0.0),
+            "active_clients": item.active_clients, "weighted_clients": item.weighted_clients,
+            f"expected_exposure_{selection.horizon}w": getattr(item, f"expected_exposure_{selection.horizon}w"),
             **{
                 f"driver_{k + 1}": f"{driver['label']} ({driver['direction']} risk)" if driver else None
                 for k, driver in enumerate(drivers[:DRIVERS])
             },
             "week": week.score_date, "model": f"{week.model_name} v{week.model_version}", "notice": NOTICE,
         })
-    return neutralise_frame(pd.DataFrame(rows, columns=_columns(selection.horizon)))
+    frame = pd.DataFrame(rows, columns=_columns(selection.horizon))
+    # Whole numbers, and an expected exposure, empty where withheld.
+    frame = frame.astype({"position": "Int64", "sector_rank": "Int64",
+                          f"expected_exposure_{selection.horizon}w": "float64"})
+    return neutralise_frame(frame)
 
 
 def _columns(horizon: int) -> list[str]:
     return [
         "position", "sector_rank", "worker_id", "organisation_id", "team_id", "occupation", *PROBABILITIES,
-        f"change_{horizon}w", "withheld", *CLIENTS, *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
+        f"change_{horizon}w", "withheld", *CLIENTS, f"expected_exposure_{horizon}w",
+        *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
     ]
 
 

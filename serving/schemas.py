@@ -8,7 +8,7 @@ can be missing, not how it is computed in code.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, Field, model_validator
@@ -26,6 +26,14 @@ class Horizon(IntEnum):
 
 
 assert tuple(Horizon) == HORIZONS, "the API's horizons are the published ones"
+
+
+class RiskOrder(str, Enum):
+    """What orders the risk list: the probability of leaving, or the clients at stake (the expected exposure,
+    probability x weighted clients). Either way a worker whose probability is withheld comes last, by worker id."""
+
+    probability = "probability"
+    exposure = "exposure"
 
 Week = Annotated[date, Field(description="The score date (a Monday) of the published week this answer comes from.")]
 
@@ -61,6 +69,10 @@ CHANGE = ("Change in p_{h}w since the previous published week; null when the wor
 INTERVAL = ("{end} end of the 90% interval of p_{h}w: where the rate among workers the model scores alike lies, "
             "given the weeks its calibration was learnt on. Null when withheld or when the horizon had too few "
             "leavers to calibrate.")
+EXPECTED_EXPOSURE = ("P(leave within {h} weeks) x weighted clients; null when the probability is withheld, "
+                     "which it would reveal beside weighted_clients.")
+WEIGHTED_CLIENTS = ("Weighted exposure: the sum of the clients' relational exposure to this worker leaving, each "
+                    "client counted by what the loss costs them (usual provider, bond, need, continuity at stake).")
 WITHHELD = ("Why this worker's probabilities are not shown: the fairness audit found the model unreliable for a "
             "group they belong to. Null when they are shown; when set, every probability, change and interval is null.")
 
@@ -83,7 +95,9 @@ class RiskItem(BaseModel):
     p_13w_change: float | None = Field(description=CHANGE.format(h=13))
     p_26w_change: float | None = Field(description=CHANGE.format(h=26))
     p_52w_change: float | None = Field(description=CHANGE.format(h=52))
-    rank: int = Field(ge=1, description="Position in the sector-wide list of the week, 1 = highest p_26w.")
+    rank: int | None = Field(ge=1, description="Position in the sector-wide list of the week, 1 = highest p_26w, among "
+                             "the workers whose probabilities are shown. Null when withheld: a place in the list "
+                             "would tell the probability.")
     drivers: list[Driver] = Field(description="The three strongest drivers the organisation can act on, then up "
                                   "to two others; each changes the hazard by at least 5%.")
     relative_hazard: float = Field(gt=0, description="The worker's hazard of leaving voluntarily against the model's "
@@ -91,6 +105,11 @@ class RiskItem(BaseModel):
                                    "hazard ratios and other_factors.")
     other_factors: float = Field(gt=0, description="Hazard ratio of everything the drivers shown leave out (for "
                                  "managers and admins, health data included).")
+    active_clients: int = Field(ge=0, description="Clients with an open assignment to the worker.")
+    weighted_clients: float = Field(ge=0, description=WEIGHTED_CLIENTS)
+    expected_exposure_13w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=13))
+    expected_exposure_26w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=26))
+    expected_exposure_52w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=52))
 
     @model_validator(mode="after")
     def _withhold(self) -> Self:
@@ -99,16 +118,21 @@ class RiskItem(BaseModel):
             for h in HORIZONS:
                 for suffix in ("", "_change", "_low", "_high"):
                     setattr(self, f"p_{h}w{suffix}", None)
+                setattr(self, f"expected_exposure_{h}w", None)
         return self
 
 
 class RiskList(BaseModel):
     week: Week
-    horizon: Horizon = Field(description="The horizon in weeks whose probability orders the list.")
+    horizon: Horizon = Field(description="The horizon in weeks whose probability, or expected exposure, orders the list.")
+    sort: RiskOrder = Field(description="What orders the list: probability (highest first) or exposure (the "
+                            "clients at stake: highest expected exposure at the horizon first).")
     total: int = Field(ge=0, description="Number of scored workers matching the filters, over all pages.")
     page: int = Field(ge=1)
     page_size: int = Field(ge=1)
-    items: list[RiskItem] = Field(description="One page of workers, highest probability at the horizon first.")
+    items: list[RiskItem] = Field(description="One page of workers, highest first by `sort` at the horizon; workers "
+                                  "whose probability is withheld after all others, by worker id, so that their "
+                                  "place says nothing of it.")
 
 
 class SurvivalPoint(BaseModel):
@@ -119,9 +143,27 @@ class SurvivalPoint(BaseModel):
 
 class WorkerRisk(RiskItem):
     week: Week
-    survival: list[SurvivalPoint] = Field(description="Survival curve, week 0 to 52.")
+    survival: list[SurvivalPoint] = Field(description="Survival curve, week 0 to 52; empty when withheld.")
     model_name: str = Field(description="Registered model that produced the score.")
     model_version: str = Field(description="Version of that model.")
+
+    @model_validator(mode="after")
+    def _withhold_curve(self) -> Self:
+        """The curve passes through the probabilities at 13, 26 and 52 weeks: withheld with them."""
+        if self.withheld is not None:
+            self.survival = []
+        return self
+
+
+
+
+CASE_NUMBER = ("The organisation's own case number for the client, from the lookup it loaded (`continuity "
+               "case-numbers load`); given to hr and manager tokens only, each showing audited. Null for other "
+               "tokens and for a client the lookup lacks.")
+
+
+EXPECTED_CLIENTS = ("P(leave within {h} weeks) x active clients: how many of the worker's clients are expected to "
+                    "lose them within {h} weeks, a count of people; null when the probability is withheld.")
 
 
 class ExposureSummary(BaseModel):
@@ -130,10 +172,13 @@ class ExposureSummary(BaseModel):
     mean_relationship_weeks: float | None = Field(
         description="Mean length of the worker's client relationships in weeks; null when the worker has no clients."
     )
-    weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
-    expected_exposure_13w: float = Field(ge=0, description="P(leave within 13 weeks) x weighted clients.")
-    expected_exposure_26w: float = Field(ge=0, description="P(leave within 26 weeks) x weighted clients.")
-    expected_exposure_52w: float = Field(ge=0, description="P(leave within 52 weeks) x weighted clients.")
+    weighted_clients: float = Field(ge=0, description=WEIGHTED_CLIENTS)
+    expected_clients_13w: float | None = Field(ge=0, description=EXPECTED_CLIENTS.format(h=13))
+    expected_clients_26w: float | None = Field(ge=0, description=EXPECTED_CLIENTS.format(h=26))
+    expected_clients_52w: float | None = Field(ge=0, description=EXPECTED_CLIENTS.format(h=52))
+    expected_exposure_13w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=13))
+    expected_exposure_26w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=26))
+    expected_exposure_52w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=52))
 
 
 NO_CLIENTS = {
@@ -141,6 +186,7 @@ NO_CLIENTS = {
     "vulnerable_clients": 0,
     "mean_relationship_weeks": None,
     "weighted_clients": 0.0,
+    **{f"expected_clients_{h}w": 0.0 for h in HORIZONS},
     "expected_exposure_13w": 0.0,
     "expected_exposure_26w": 0.0,
     "expected_exposure_52w": 0.0,
@@ -180,6 +226,7 @@ class ClientExposure(BaseModel):
         description="Drop in the client's COC if this worker's contacts were gone; 0 when the client's COC is undefined."
     )
     exposure: float = Field(ge=0, description="What this worker leaving would cost this client (relational exposure).")
+    case_number: str | None = Field(default=None, description=CASE_NUMBER)
 
 
 class WorkerExposure(BaseModel):
@@ -203,9 +250,11 @@ class TeamWorker(BaseModel):
                                  "not scored then or withheld.")
     active_clients: int = Field(ge=0)
     vulnerable_clients: int = Field(ge=0)
-    weighted_clients: float = Field(ge=0, description="Sum of the clients' relational exposure to this worker leaving.")
-    expected_exposure: float | None = Field(ge=0, description="Probability x weighted clients: clients expected to lose "
-                                            "this worker; null when the probability is withheld.")
+    weighted_clients: float = Field(ge=0, description=WEIGHTED_CLIENTS)
+    expected_clients: float | None = Field(ge=0, description="Probability x active clients: how many of the worker's "
+                                           "clients are expected to lose them; null when the probability is withheld.")
+    expected_exposure: float | None = Field(ge=0, description="Probability x weighted clients: the expected weighted "
+                                            "exposure; null when the probability is withheld.")
 
 
 class TrustedClient(BaseModel):
@@ -219,6 +268,7 @@ class TrustedClient(BaseModel):
     probability: float | None = Field(ge=0, le=1, description="The worker's probability of leaving within the horizon; "
                                       "null when withheld.")
     expected_loss: float | None = Field(ge=0, description="Probability x exposure; null when the probability is withheld.")
+    case_number: str | None = Field(default=None, description=CASE_NUMBER)
 
 
 class TeamView(BaseModel):
@@ -229,8 +279,13 @@ class TeamView(BaseModel):
     model_name: str
     model_version: str
     expected_clients_affected: float = Field(
-        ge=0, description="Sum of the workers' expected exposure: clients expected to lose their trusted worker. "
+        ge=0, description="Sum of the workers' expected exposure (weighted, not a count of people). "
         "Workers whose probability is withheld are not counted: their share would be the total less the others'."
+    )
+    clients_at_stake: int = Field(ge=0, description="Clients whose usual provider is in this team (the `clients` listed).")
+    expected_clients_at_stake: float = Field(
+        ge=0, description="Of clients_at_stake, how many are expected to lose their trusted worker within the horizon: "
+        "the sum of their usual providers' probabilities, withheld ones not counted."
     )
     workers: list[TeamWorker] = Field(description="The team's scored workers, highest probability first.")
     clients: list[TrustedClient] = Field(

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from continuity.serving.schemas import Week
 
-ALERT = "Whether the check alerts: a PSI of 0.25 or more, or an observed/expected ratio outside 0.8-1.25."
+ALERT = ("Whether the check alerts: a PSI of 0.25 or more, or an observed/expected ratio whose 90% interval "
+         "lies wholly outside 0.8-1.25.")
 
 
 class FeatureDrift(BaseModel):
@@ -32,6 +33,10 @@ class OutcomeCheck(BaseModel):
     expected: float = Field(ge=0, description="Sum of that week's published probabilities at the horizon.")
     realised: float = Field(ge=0, description="Voluntary leavers among that week's scored workers within the horizon.")
     observed_expected: float | None = Field(description="realised / expected; null when nothing was expected.")
+    # Default null: a week published before the interval was computed has none.
+    oe_low: float | None = Field(None, description="Lower end of the ratio's 90% interval (Garwood's exact Poisson "
+                                             "interval of the realised count over the expected); null as the ratio.")
+    oe_high: float | None = Field(None, description="Upper end of the ratio's 90% interval; null as the ratio.")
     alert: bool = Field(description=ALERT)
     reason: str | None = Field(description="The alert in words; null without an alert.")
 

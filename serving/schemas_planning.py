@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from continuity.serving.schemas import Horizon, Week
+from continuity.serving.schemas import CASE_NUMBER, Horizon, Week
 
 ExpectedCount = Annotated[float, Field(ge=0)]
 
@@ -51,6 +51,7 @@ class HandoverItem(BaseModel):
     successor_p_leave: float | None = Field(
         ge=0, le=1, description="The successor's probability of leaving within the plan's horizon; null with no successor."
     )
+    case_number: str | None = Field(default=None, description=CASE_NUMBER)
 
 
 class HandoverPlanResponse(BaseModel):

@@ -28,7 +28,8 @@ import pandas as pd
 from continuity.access import Grant, Role
 from continuity.horizons import HORIZONS, LIST_HORIZON, risk_column
 from continuity.publication import NothingPublished, Publication, Publications
-from continuity.serving.schemas import NO_CLIENTS, RiskItem, WorkerExposure, WorkerRisk
+from continuity.serving.schemas import NO_CLIENTS, RiskItem, RiskOrder, WorkerExposure, WorkerRisk
+from continuity.translatable import N_
 
 __all__ = ["NothingPublished", "PublishedWeek", "ScoreStore", "read_week"]
 
@@ -72,6 +73,24 @@ def _curves(frame: pd.DataFrame) -> dict[str, list[tuple[int, float]]]:
     return dict(curves)
 
 
+def expected_exposure_column(horizon: int) -> str:
+    return f"expected_exposure_{horizon}w"
+
+
+def list_order(horizon: int, order: RiskOrder = RiskOrder.probability) -> Callable[[dict[str, Any]], tuple]:
+    """The sort key of a list of workers at a horizon: highest probability (or expected exposure, the clients at
+    stake) first, ties by worker id; a worker whose probability is withheld after every other, by worker id alone,
+    whatever the order, so that the probability the week keeps for the totals, and the exposure it would give,
+    decide nothing about where anyone stands (``continuity.models.scoring.rank_shown``)."""
+    column = risk_column(horizon) if order is RiskOrder.probability else expected_exposure_column(horizon)
+
+    def key(record: dict[str, Any]) -> tuple:
+        withheld = record["withheld"] is not None
+        return withheld, 0.0 if withheld else -record[column], record["worker_id"]
+
+    return key
+
+
 @dataclass(frozen=True)
 class PublishedWeek:
     """One score week as plain records, indexed for the questions the API answers.
@@ -107,21 +126,26 @@ class PublishedWeek:
     def occupations(self) -> frozenset[str]:
         return frozenset(record["occupation"] for record in self.ranked if record["occupation"] is not None)
 
-    def ranking(self, horizon: int) -> list[dict[str, Any]]:
-        """Every scored worker, highest probability of leaving within the horizon first."""
-        return self.ranked if horizon == LIST_HORIZON else self._rankings[horizon]
+    def ranking(self, horizon: int, order: RiskOrder = RiskOrder.probability) -> list[dict[str, Any]]:
+        """Every scored worker, highest probability of leaving within the horizon (or expected exposure) first;
+        those whose probability is withheld last, by worker id (at 26 weeks by probability the published ranks
+        give that order, ``read_week``)."""
+        if horizon == LIST_HORIZON and order is RiskOrder.probability:
+            return self.ranked
+        return self._rankings[horizon, order]
 
     @cached_property
-    def _rankings(self) -> dict[int, list[dict[str, Any]]]:
-        return {h: sorted(self.ranked, key=lambda record: (-record[risk_column(h)], record["worker_id"]))
-                for h in HORIZONS if h != LIST_HORIZON}
+    def _rankings(self) -> dict[tuple[int, RiskOrder], list[dict[str, Any]]]:
+        return {(h, order): sorted(self.ranked, key=list_order(h, order)) for h in HORIZONS for order in RiskOrder
+                if (h, order) != (LIST_HORIZON, RiskOrder.probability)}
 
-    def visible(self, grant: Grant, horizon: int) -> list[dict[str, Any]]:
-        """The ranking at the horizon as far as the grant may see it, filtered once per scope and
-        horizon: filtering every record on every request was most of a risk-list request's time."""
-        key = (grant.role, grant.organisation_id, grant.teams, horizon)
+    def visible(self, grant: Grant, horizon: int, order: RiskOrder = RiskOrder.probability) -> list[dict[str, Any]]:
+        """The ranking at the horizon as far as the grant may see it, filtered once per scope, horizon and
+        order: filtering every record on every request was most of a risk-list request's time."""
+        key = (grant.role, grant.organisation_id, grant.teams, horizon, order)
         if key not in self._visible:
-            self._visible[key] = [self.shown_to(grant, record) for record in self.ranking(horizon) if grant.sees(record)]
+            self._visible[key] = [self.shown_to(grant, record) for record in self.ranking(horizon, order)
+                                  if grant.sees(record)]
         return self._visible[key]
 
     def shown_to(self, grant: Grant, record: dict[str, Any]) -> dict[str, Any]:
@@ -176,11 +200,21 @@ class PublishedWeek:
         """Each scored worker's GET /workers/{worker_id}/exposure answer, validated and serialised once."""
         return {
             worker_id: WorkerExposure(
-                worker_id=worker_id, week=self.score_date, summary=self.worker_exposure.get(worker_id, NO_CLIENTS),
+                worker_id=worker_id, week=self.score_date, summary=self.exposure_summary(worker_id),
                 clients=self.clients.get(worker_id, []),
             ).model_dump_json().encode()
             for worker_id in self.by_worker
         }
+
+    def exposure_summary(self, worker_id: str) -> dict[str, Any]:
+        """The worker's exposure summary as a person may read it, with the expected clients losing the worker
+        (probability x active clients, a count of people) beside the expected weighted exposure; both empty
+        when the probability is withheld, since beside the clients they would tell it."""
+        summary = self.worker_exposure.get(worker_id, NO_CLIENTS)
+        record = self.by_worker[worker_id]
+        if record["withheld"] is not None:
+            return summary | {f"expected_{what}_{h}w": None for what in ("clients", "exposure") for h in HORIZONS}
+        return summary | {f"expected_clients_{h}w": record[risk_column(h)] * summary["active_clients"] for h in HORIZONS}
 
     def prepare(self) -> None:
         """Compute every per-week index and answer now, so that no request pays for it."""
@@ -194,7 +228,14 @@ def read_week(publication: Publication) -> PublishedWeek:
     risk = publication.table("risk_scores")
     occupations = publication.table("worker_snapshot").set_index("worker_id")["occupation"]
     risk = risk.assign(occupation=risk.worker_id.map(occupations), drivers=risk.drivers.map(json.loads))
-    risk = risk.sort_values(["rank", "worker_id"])
+    # Each worker's clients at stake ride along in the list, for its exposure order and columns; a worker
+    # without clients has no worker_exposure row and holds none.
+    exposure = publication.table("worker_exposure")
+    at_stake = ["active_clients", "weighted_clients", *map(expected_exposure_column, HORIZONS)]
+    risk = risk.merge(exposure[["worker_id", *at_stake]], on="worker_id", how="left")
+    risk = risk.fillna(dict.fromkeys(at_stake, 0)).astype({"active_clients": "int64"})
+    # A withheld worker has no rank (``rank_shown``): after the ranked ones, by worker id.
+    risk = risk.sort_values(["rank", "worker_id"], na_position="last")
     clients = publication.table("client_exposure").sort_values(["worker_id", "exposure"], ascending=[True, False])
     return PublishedWeek(
         score_date=publication.score_date,
@@ -226,7 +267,7 @@ class ScoreStore:
     def current(self) -> PublishedWeek:
         stamp = self.publications.stamp()
         if stamp is None:
-            raise NothingPublished("no week is published yet: run `continuity run`")
+            raise NothingPublished(N_("no week is published yet: run `continuity run`"))
         with self._lock:
             if self._week is None or stamp != self._stamp:
                 self._reload(stamp)

@@ -1,18 +1,25 @@
 """The team view a manager works from: each worker's risk and relational exposure, and the
-clients who would lose their trusted worker (the team member who is their usual provider)."""
+clients at stake: those who would lose their trusted worker, the team member who is their usual
+provider (``usual_provider`` in client_exposure: the worker with most of their contacts,
+``continuity.features.exposure``), not every client on a member's caseload."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from continuity.serving.store import PublishedWeek
+from continuity.serving.auditing import Audit
+from continuity.serving.case_numbers import CaseNumbers
+from continuity.serving.store import PublishedWeek, list_order
 
 
-def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int) -> dict[str, Any]:
-    """The TeamView body for the team's scored workers, with probabilities at the horizon (13, 26 or 52 weeks)."""
+def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int, case_numbers: CaseNumbers,
+              audit: Audit) -> dict[str, Any]:
+    """The TeamView body for the team's scored workers, with probabilities at the horizon (13, 26 or 52 weeks),
+    in the risk list's order (``list_order``): a withheld member last, where their hidden probability places
+    nobody; the clients carry their case numbers where the audit's grant may read them."""
     p, change = f"p_{horizon}w", f"p_{horizon}w_change"
     workers = []
-    for member in sorted(members, key=lambda record: (-record[p], record["worker_id"])):
+    for member in sorted(members, key=list_order(horizon)):
         exposure = week.worker_exposure.get(member["worker_id"], {})
         weighted = exposure.get("weighted_clients") or 0.0
         shown = _shown(member, p)
@@ -22,7 +29,8 @@ def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int) 
             "withheld": member["withheld"], "change": shown[change],
             "active_clients": exposure.get("active_clients") or 0,
             "vulnerable_clients": exposure.get("vulnerable_clients") or 0,
-            "weighted_clients": weighted, "expected_exposure": _times(shown[p], weighted),
+            "weighted_clients": weighted, "expected_clients": _times(shown[p], exposure.get("active_clients") or 0),
+            "expected_exposure": _times(shown[p], weighted),
         })
     clients = [
         {**client, "worker_id": member["worker_id"], "probability": _shown(member, p)[p],
@@ -32,10 +40,13 @@ def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int) 
         if client["usual_provider"]
     ]
     clients.sort(key=lambda c: (not c["vulnerable"], -c["complexity"], -c["exposure"], c["client_id"]))
+    clients = case_numbers.shown(audit.grant, audit, clients, (member["worker_id"] for member in members))
     return {
         "team_id": members[0]["team_id"], "organisation_id": members[0]["organisation_id"],
         "week": week.score_date, "horizon": horizon, "model_name": week.model_name, "model_version": week.model_version,
         "expected_clients_affected": sum(worker["expected_exposure"] or 0.0 for worker in workers),
+        "clients_at_stake": len(clients),
+        "expected_clients_at_stake": sum(client["probability"] or 0.0 for client in clients),
         "workers": workers, "clients": clients,
     }
 

@@ -69,6 +69,7 @@ def contract_tables(sim: Simulated, contacts_rng: np.random.Generator) -> dict[s
     tables = {
         "workers": _typed(TABLES["workers"], {
             "worker_id": wid,
+            "person_key": _ids("P", np.asarray(w["person"]), 6),
             "organisation_id": _labels(sector.org_ids, teams.org[w["team"]]),
             "team_id": _labels(teams.team_id, w["team"]),
             "region": _labels(teams.region, w["team"]),

@@ -21,6 +21,7 @@ from . import export
 from .hazard import WEEKS_PER_YEAR
 from .organisations import build_sector
 from .simulate import Simulated, Simulation
+from .worlds import DEFAULT_WORLD, WORLDS
 
 EPOCH = date(1970, 1, 1)
 MIN_WORKERS = 20
@@ -32,6 +33,7 @@ class SectorSummary:
 
     out_dir: str
     seed: int
+    world: str  # the hazard model voluntary leaving was drawn from (`synth.worlds`)
     workers: int
     years: int
     start: date
@@ -75,8 +77,13 @@ def _outflow(sim: Simulated) -> dict[str, float | dict[str, float]]:
 
 
 def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed: int = 0,
-                    fmt: Literal["csv", "parquet"] = "parquet", start: date = date(2020, 1, 6)) -> SectorSummary:
+                    fmt: Literal["csv", "parquet"] = "parquet", start: date = date(2020, 1, 6),
+                    world: str = DEFAULT_WORLD) -> SectorSummary:
     """Simulate `years` of weekly history for `workers` positions and write the sector to `out_dir`.
+
+    `world` names the hazard model of voluntary leaving (`synth.worlds.WORLDS`). A seed gives the
+    same sector layout (organisations, teams, funding) in every world; who leaves differs, and
+    with it everything drawn after.
 
     Writes ``exports/<table>.<fmt>`` in the data-contract format, ``oracle/oracle_hazard.parquet``
     (the true weekly hazards without the personal frailty) and ``sector.json``.
@@ -87,12 +94,14 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
         raise ValueError(f"need at least {MIN_WORKERS} workers and 1 year, got {workers} and {years}")
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {', '.join(WORLDS)}, got {world!r}")
     out_dir = Path(out_dir)
     layout_rng, weekly_rng, contacts_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     start_day = (start - EPOCH).days
     n_weeks = 52 * years
     sector = build_sector(layout_rng, workers, start_day, n_weeks)
-    sim = Simulation(sector, weekly_rng, start_day, n_weeks).run()
+    sim = Simulation(sector, weekly_rng, start_day, n_weeks, WORLDS[world]).run()
 
     tables = export.contract_tables(sim, contacts_rng)
     for name, table in tables.items():
@@ -102,6 +111,7 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
     summary = SectorSummary(
         out_dir=str(out_dir),
         seed=seed,
+        world=world,
         workers=workers,
         years=years,
         start=start,

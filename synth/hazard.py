@@ -1,10 +1,13 @@
 """The documented hazard model of the synthetic sector: who leaves in a week, and why.
 
-Voluntary leaving is proportional: weekly probability = baseline x the product of the
-hazard ratios of the drivers a worker is exposed to, the product capped at ``HR_CAP``.
+In the default world (`continuity synth --world proportional`) voluntary leaving is
+proportional: weekly probability = baseline x the product of the hazard ratios of the
+drivers a worker is exposed to, the product capped at ``HR_CAP``.
 Every ratio is the central value of a row of docs/evidence.md#hazard-ratios-per-driver.
 The simulation multiplies this by a personal frailty that no export records, so the
 oracle (this model without frailty) is the best a model could reach from the data.
+The second world, `synth.interactions`, reshapes some of these drivers so that they are
+not proportional; `synth.worlds` names both.
 
 Other exits compete in the same week: retirement, dismissal/disability and the end of
 a temporary contract that is not renewed.
@@ -72,7 +75,7 @@ class Drivers:
 
     tenure_weeks: np.ndarray
     age: np.ndarray
-    caseload_above_norm: np.ndarray
+    caseload_ratio: np.ndarray  # open primary cases / (norm x fte)
     complex_share: np.ndarray
     weeks_since_scale_step: np.ndarray
     weeks_since_manager_change: np.ndarray
@@ -82,37 +85,68 @@ class Drivers:
     last_spell_weeks: np.ndarray
     funding_insecure: np.ndarray
 
+    @property
+    def caseload_above_norm(self) -> np.ndarray:
+        return self.caseload_ratio > 1.0
+
+    @property
+    def starter(self) -> np.ndarray:
+        return self.tenure_weeks < STARTER_WEEKS
+
+
+# One hazard-ratio factor per driver that both worlds share (`synth.interactions` reshapes the others).
+def tenure_hr(d: Drivers) -> np.ndarray:
+    return np.asarray(TENURE_HR)[np.digitize(d.tenure_weeks, TENURE_BAND_WEEKS)]
+
+
+def age_hr(d: Drivers) -> np.ndarray:
+    return np.asarray(AGE_HR)[np.digitize(d.age, AGE_BANDS)]
+
+
+def starter_complex_hr(d: Drivers) -> np.ndarray:
+    return np.where(d.starter & (d.complex_share >= STARTER_COMPLEX_SHARE), HR_STARTER_COMPLEX, 1.0)
+
+
+def scale_step_hr(d: Drivers) -> np.ndarray:
+    return np.where(d.weeks_since_scale_step > NO_SCALE_STEP_WEEKS, HR_NO_SCALE_STEP, 1.0)
+
+
+def team_leavers_hr(d: Drivers) -> np.ndarray:
+    return np.where(d.team_leavers_26w >= TEAM_LEAVERS_MIN, HR_TEAM_LEAVERS, 1.0)
+
+
+def sick_hr(d: Drivers) -> np.ndarray:
+    recent_sick = d.weeks_since_sick <= 13
+    return np.select(
+        [recent_sick & (d.last_spell_weeks > LONG_SICK_WEEKS), recent_sick],
+        [HR_LONG_SICK, HR_SICK_13W],
+        1.0,
+    )
+
 
 def voluntary_ratio(d: Drivers) -> np.ndarray:
-    """Combined hazard ratio of voluntary leaving against the reference worker, capped."""
-    starter = d.tenure_weeks < STARTER_WEEKS
-    recent_sick = d.weeks_since_sick <= 13
+    """Combined hazard ratio of voluntary leaving against the reference worker, capped.
+
+    The factor functions above are shared with the interactions world (`synth.interactions`),
+    which keeps those drivers as they are and reshapes the others.
+    """
     ratio = (
-        np.asarray(TENURE_HR)[np.digitize(d.tenure_weeks, TENURE_BAND_WEEKS)]
-        * np.asarray(AGE_HR)[np.digitize(d.age, AGE_BANDS)]
+        tenure_hr(d)
+        * age_hr(d)
         * np.where(d.caseload_above_norm, HR_CASELOAD_ABOVE_NORM, 1.0)
-        * np.where(starter & (d.complex_share >= STARTER_COMPLEX_SHARE), HR_STARTER_COMPLEX, 1.0)
-        * np.where(d.weeks_since_scale_step > NO_SCALE_STEP_WEEKS, HR_NO_SCALE_STEP, 1.0)
+        * starter_complex_hr(d)
+        * scale_step_hr(d)
         * np.select(
             [d.weeks_since_manager_change <= 13, d.weeks_since_manager_change <= 26],
             [HR_NEW_MANAGER_0_3M, HR_NEW_MANAGER_4_6M],
             1.0,
         )
-        * np.where(d.team_leavers_26w >= TEAM_LEAVERS_MIN, HR_TEAM_LEAVERS, 1.0)
+        * team_leavers_hr(d)
         * np.where(d.temporary, HR_TEMPORARY, 1.0)
-        * np.select(
-            [recent_sick & (d.last_spell_weeks > LONG_SICK_WEEKS), recent_sick],
-            [HR_LONG_SICK, HR_SICK_13W],
-            1.0,
-        )
+        * sick_hr(d)
         * np.where(d.funding_insecure, HR_FUNDING_INSECURE, 1.0)
     )
     return np.minimum(ratio, HR_CAP)
-
-
-def voluntary_hazard(d: Drivers) -> np.ndarray:
-    """Weekly probability of voluntary leaving for an average-frailty worker."""
-    return BASELINE_VOLUNTARY_WEEKLY * voluntary_ratio(d)
 
 
 def retirement_hazard(age: np.ndarray) -> np.ndarray:

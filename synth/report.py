@@ -19,7 +19,7 @@ RATES = {
 def print_sector(console: Console, summary: SectorSummary) -> None:
     console.print(f"Synthetic sector written to {summary.out_dir}: {summary.workers:,} positions in "
                   f"{summary.organisations} organisations and {summary.teams} teams, weekly from "
-                  f"{summary.start} to {summary.export_date} (seed {summary.seed})")
+                  f"{summary.start} to {summary.export_date} (seed {summary.seed}, world {summary.world})")
     sizes = Table("export table", "rows", title="Export files")
     sizes.columns[1].justify = "right"
     for name, rows in summary.rows.items():

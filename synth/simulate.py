@@ -19,6 +19,7 @@ from .caseload import HANDOVER, SECONDARY_SHARE, WORKER_LEFT, ARRIVAL_PER_WEEK, 
 from .people import FTE_CHOICES, MAX_SCALE, MAX_STEP, Persons, Terms, draw_persons, draw_terms
 from .records import EventLog, OracleLog, WorkerLog
 from .organisations import Sector, Transfer
+from .worlds import World
 
 NEVER = -(10**6)
 PERMANENT = CONTRACT_TYPES.index("permanent")
@@ -109,8 +110,8 @@ class _Positions:
 
 
 class Simulation:
-    def __init__(self, sector: Sector, rng: np.random.Generator, start_day: int, n_weeks: int) -> None:
-        self.sector, self.rng, self.start_day, self.n_weeks = sector, rng, start_day, n_weeks
+    def __init__(self, sector: Sector, rng: np.random.Generator, start_day: int, n_weeks: int, world: World) -> None:
+        self.sector, self.rng, self.start_day, self.n_weeks, self.world = sector, rng, start_day, n_weeks, world
         self.pos = _Positions(sector.slot_team)
         self.workers = WorkerLog.empty()
         self.events = EventLog()
@@ -248,7 +249,7 @@ class Simulation:
         drivers = hazard.Drivers(
             tenure_weeks=(t - p.hire_day[at_risk]) / 7,
             age=age,
-            caseload_above_norm=counts[at_risk] > CASELOAD_NORM_PER_FTE * p.fte[at_risk],
+            caseload_ratio=counts[at_risk] / (CASELOAD_NORM_PER_FTE * p.fte[at_risk]),
             complex_share=complex_[at_risk] / np.maximum(counts[at_risk], 1),
             weeks_since_scale_step=(t - p.last_step_day[at_risk]) / 7,
             weeks_since_manager_change=(t - p.manager_change_day[at_risk]) / 7,
@@ -259,7 +260,7 @@ class Simulation:
             funding_insecure=self.sector.insecure[p.team[at_risk], k],
         )
         self.team_exits[:, ring_col] = 0  # the column now holds week k - 26, outside the next window
-        voluntary = hazard.voluntary_hazard(drivers)
+        voluntary = self.world.voluntary_hazard(drivers)
         other = hazard.other_exits(age, ends, moving_team)
         other_p = other.combined()
         self.oracle.add(p.row[at_risk], t, voluntary, other_p)

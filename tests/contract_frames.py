@@ -23,6 +23,7 @@ SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE
 def worker(worker_id: str, hire_date: date, **columns) -> dict:
     row = {
         "worker_id": worker_id,
+        "person_key": None,
         "organisation_id": "org1",
         "team_id": "team1",
         "region": "GM0363",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,8 @@ from continuity.features.feature_spec import MODEL_FEATURES
 from continuity.models.card import (
     FAIRNESS, FAIRNESS_COLUMNS, FAIRNESS_FILE, FILES, SECTIONS, CardFacts, card_texts, model_card, render,
 )
-from continuity.models.registry import Champion, load_champion, log_text, logged_text
+from continuity.horizons import HORIZONS
+from continuity.models.registry import Champion, load_champion, log_text, logged_text, tracking_client
 from continuity.publication import Publications
 
 
@@ -72,6 +74,26 @@ def fairness_figures_match(markdown: str, logged: pd.DataFrame) -> None:
         assert shown[column].tolist() == expected, column
 
 
+def interval_figures_match(markdown: str, metrics: dict[str, float]) -> None:
+    """The card's measured intervals are the run's `test_interval_*` metrics, '-' where it logged none."""
+    shown = card_table_under(markdown, "Measured").set_index("horizon (weeks)")
+    assert shown.index.tolist() == [str(h) for h in HORIZONS]
+    for h in HORIZONS:
+        width, coverage = metrics.get(f"test_interval_width_{h}w"), metrics.get(f"test_interval_coverage_{h}w")
+        assert shown.loc[str(h), "median width"] == ("-" if width is None else f"{width:.3f}"), h
+        assert shown.loc[str(h), "deciles within"] == ("-" if coverage is None else f"{coverage:.0f} of 10"), h
+
+
+def test_the_cards_intervals_section_shows_the_measured_width_and_coverage():
+    facts = _facts(None)
+    metrics = {**facts.metrics, "test_interval_width_13w": 0.0412, "test_interval_coverage_13w": 9.0,
+               "test_interval_width_26w": 0.0734, "test_interval_coverage_26w": 7.0}
+    markdown = render(model_card(replace(facts, metrics=metrics)))["markdown"]
+    interval_figures_match(markdown, metrics)
+    shown = card_table_under(markdown, "Measured").set_index("horizon (weeks)")
+    assert shown.loc["26"].tolist() == ["0.073", "7 of 10"] and shown.loc["52"].tolist() == ["-", "-"]
+
+
 def test_the_card_has_every_section_in_markdown_and_html():
     texts = render(model_card(_facts(_audit())))
     headings = [line.lstrip("#").strip() for line in texts["markdown"].splitlines() if line.startswith("# ")]
@@ -115,6 +137,14 @@ def test_the_published_card_is_the_one_logged_with_the_version_that_scored(weekl
     logged = logged_text(settings, champion.run_id, FAIRNESS_FILE)
     if logged is not None:  # the weekly run's own audit, once it logs one
         fairness_figures_match(published["markdown"], pd.DataFrame(json.loads(logged)))
+
+
+def test_the_published_cards_interval_figures_are_the_ones_logged_with_the_version(weekly_run):
+    settings, _ = weekly_run
+    markdown = Publications(settings.published).current().table("model_card").set_index("format").loc["markdown", "text"]
+    logged = tracking_client(settings).get_run(load_champion(settings).run_id).data.metrics
+    assert any(k.startswith("test_interval_width_") for k in logged)  # the run measured its intervals
+    interval_figures_match(markdown, logged)
 
 
 def test_a_versions_card_shows_the_fairness_figures_logged_with_it(weekly_run, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -51,3 +52,33 @@ def test_the_share_counts_exposed_workers_whose_drivers_raise_the_cause_and_driv
     assert causes["sick_leave_13w"]["named"] == 1.0 and causes["no_scale_step_3y"]["named"] == 0.0
     assert causes["funding_insecure"] == {"driver": "funding", "exposed": 0, "named": None}
     assert report["not_causes"] == pytest.approx(2 / 6)  # occupation and overtime
+
+
+def test_cause_ratios_recover_the_hazard_with_age_and_show_what_age_hides():
+    """Older workers leave less and more often lack a scale step: with age the fit finds the step's 1.15,
+    without age (as a model sees the inputs) the step looks protective; a cause unrelated to age keeps its ratio."""
+    from continuity.benchmarks.quality import cause_ratios
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    old = rng.random(n) < 0.4
+    overdue = rng.random(n) < np.where(old, 0.8, 0.1)
+    temporary = rng.random(n) < 0.2
+    snapshot = pd.DataFrame({
+        "worker_id": [f"w{i}" for i in range(n)], "snapshot_date": pd.Timestamp("2024-01-01"),
+        "weeks_since_manager_change": 400.0, "is_temporary": temporary.astype(int), "caseload_ratio": 0.9,
+        "sick_weeks_13w": 0.0, "weeks_since_scale_step": np.where(overdue, 200.0, 20.0), "team_leavers_26w": 0,
+        "months_to_funding_end": 60.0, "lost_tender": 0, "tenure_weeks": 300.0, "complex_share_starter": 0.0,
+        "age_band": np.where(old, "55+", "25-34"),
+    })
+    hazard = 0.002 * np.where(overdue, 1.15, 1.0) * np.where(old, 0.5, 1.0) * np.where(temporary, 1.3, 1.0)
+    oracle = pd.DataFrame({"worker_id": snapshot.worker_id, "week_start": snapshot.snapshot_date,
+                           "hazard_voluntary": hazard, "hazard_other": 0.0003})
+
+    ratios = cause_ratios(snapshot, oracle)
+
+    assert set(ratios) == {"temporary_contract", "no_scale_step_3y"}  # no one is exposed to the others
+    assert ratios["no_scale_step_3y"]["with_age"] == pytest.approx(1.15)
+    assert ratios["no_scale_step_3y"]["without_age"] < 1.0
+    assert ratios["temporary_contract"]["with_age"] == pytest.approx(1.3)
+    assert ratios["temporary_contract"]["without_age"] == pytest.approx(1.3, abs=0.02)

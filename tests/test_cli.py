@@ -222,11 +222,13 @@ def test_bench_quality_writes_under_home_and_reads_the_ibm_file_from_settings(ho
 
     calls = []
     monkeypatch.setattr(continuity.benchmarks.quality, "quality_benchmark",
-                        lambda out, settings: calls.append((out, settings.ibm_csv_path)) or {})
+                        lambda out, settings, world: calls.append((out, settings.ibm_csv_path, world)) or {})
     monkeypatch.setenv("CONTINUITY_IBM_CSV_PATH", "/data/ibm.csv")
 
     assert invoke("bench", "quality")[0] == 0
-    assert calls == [(home.home / "quality.json", Path("/data/ibm.csv"))]
+    assert invoke("bench", "quality", "--world", "interactions")[0] == 0
+    assert calls == [(home.home / "quality.json", Path("/data/ibm.csv"), "proportional"),
+                     (home.home / "quality-interactions.json", Path("/data/ibm.csv"), "interactions")]
     monkeypatch.delenv("CONTINUITY_IBM_CSV_PATH")
     assert Settings().ibm_csv_path == Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
 
@@ -238,7 +240,8 @@ def test_evaluate_csv_takes_protected_columns_and_refuses_ambiguous_extra_values
     write_dutch_export(path, rows=200, seed=1)
     out = tmp_path / "result.json"
     code, output = invoke("evaluate-csv", str(path), "--duration", "dienstjaren", "--event", "uit_dienst",
-                          "--folds", "2", "--repeats", "1", "--protected", "contract", "--json", str(out))
+                          "--folds", "2", "--repeats", "1", "--time-budget", "0", "--protected", "contract",
+                          "--json", str(out))
     assert code == 0, output
     assert {g["group"] for g in json.loads(out.read_text())["fairness"]["contract"]} == {"vast", "tijdelijk"}
     assert "protected 'contract', kept out of the models" in output

@@ -76,3 +76,33 @@ def test_only_clients_with_an_open_assignment_and_only_the_past(con):
     assert list(indices.client_id) == ["open"]
     assert indices.iloc[0].encounters == 1  # the contact at t is not yet known
     assert indices.iloc[0].handovers_12m == 0  # the hand-over at t is not yet known
+
+
+def _transferred_team(person_key: str | None):
+    """Client c was cared for by A at org1 until a lost tender; A went on at org2 under employee number A2
+    the next day. With a person key both numbers are one person."""
+    from contract_frames import worker
+
+    ended = weeks_before(20)
+    return {
+        "workers": [worker("A", weeks_before(200), person_key=person_key),
+                    worker("A2", ended + timedelta(days=1), person_key=person_key, organisation_id="org2")],
+        "assignments": [assignment("c", "A", weeks_before(80), end_date=ended, end_reason="worker_left"),
+                        assignment("c", "A2", ended + timedelta(days=1))],
+        "contacts": [contact("c", "A", weeks_before(k)) for k in (30, 25, 22)]
+                    + [contact("c", "A2", weeks_before(k)) for k in (15, 10, 5)],
+    }
+
+
+def test_a_team_that_follows_its_work_under_new_employee_numbers_is_no_new_face_and_no_handover(con):
+    load(con, **_transferred_team("P1"))
+    row = row_of(con, "c")
+    assert row.distinct_workers_12m == 1 and row.handovers_12m == 0 and row.new_faces_12m == 0
+    assert row.upc == 1.0 and row.secon == 1.0 and row.kpc == 1.0
+
+
+def test_without_a_person_key_each_employment_counts_as_a_worker(con):
+    load(con, **_transferred_team(None))
+    row = row_of(con, "c")
+    assert row.distinct_workers_12m == 2 and row.handovers_12m == 1 and row.new_faces_12m == 1
+    assert row.upc == 0.5 and row.secon == pytest.approx(4 / 5)

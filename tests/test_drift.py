@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continuity.models.drift import FLOOR, PSI_ALERT, REFERENCE_FILE, feature_drift, outcome_drift, psi, reference
+from continuity.models.drift import (
+    FLOOR, PSI_ALERT, REFERENCE_FILE, feature_drift, oe_interval, outcome_drift, psi, reference,
+)
 from continuity.models.encoding import FeatureEncoder
 from continuity.models.registry import load_champion, logged_text
 from continuity.publication import Publications
@@ -93,10 +95,54 @@ def test_realised_against_expected_leavers_per_horizon_once_the_horizon_has_pass
     assert checks.loc[13, "cohort_date"] == pd.Timestamp("2024-01-08")
     assert checks.loc[13, "expected"] == pytest.approx(40 * 0.05)
     assert checks.loc[13, "realised"] == 3
-    assert checks.loc[13, "observed_expected"] == pytest.approx(1.5) and checks.loc[13, "alert"]
+    assert checks.loc[13, "observed_expected"] == pytest.approx(1.5)
+    # 3 leavers where 2 were expected is chance: the interval (Garwood's 0.818-7.754 over 2) holds 0.8-1.25
+    assert (checks.loc[13, "oe_low"], checks.loc[13, "oe_high"]) == pytest.approx((0.818 / 2, 7.754 / 2), abs=1e-3)
+    assert not checks.loc[13, "alert"] and checks.loc[13, "reason"] is None
     assert checks.loc[26, "realised"] == 4 and checks.loc[26, "observed_expected"] == pytest.approx(1.0)
     assert not checks.loc[26, "alert"]
     assert 52 not in checks.index  # no published week is a year old yet
+
+
+def _cohort(con: duckdb.DuckDBPyConnection, n: int, p: float, leavers: int) -> pd.DataFrame:
+    """One published week of `n` workers at probability `p` (all horizons), `leavers` of whom left voluntarily
+    within 13 weeks; the 13-week outcome check of it."""
+    risk = pd.DataFrame({"score_date": date(2024, 1, 1), "worker_id": [f"W{i}" for i in range(n)],
+                         "p_13w": p, "p_26w": p, "p_52w": p})
+    workers = pd.DataFrame({"worker_id": risk.worker_id, "termination_date": [date(2024, 2, 1)] * leavers
+                            + [None] * (n - leavers), "termination_reason": ["voluntary"] * leavers + [None] * (n - leavers)})
+    con.register("r", risk)
+    con.register("w", workers)
+    con.execute("create or replace table risk_scores as select * from r")
+    con.execute("create or replace table workers as select * from w")
+    return outcome_drift(con, data_end=date(2024, 4, 15)).set_index("horizon").loc[13]
+
+
+def test_an_outcome_alerts_only_when_its_o_e_interval_lies_wholly_outside_the_range():
+    con = duckdb.connect()
+    # The same point O/E of 1.5: chance with 3 leavers against 2, a miscalibration with 150 against 100.
+    few, many = _cohort(con, 40, 0.05, 3), _cohort(con, 1000, 0.1, 150)
+    assert few["observed_expected"] == pytest.approx(many["observed_expected"]) == pytest.approx(1.5)
+    assert few["oe_low"] < 0.8 and not few["alert"]
+    assert many["oe_low"] > 1.25 and many["alert"]
+    assert "90% interval 1.30-1.72, wholly outside 0.8-1.25" in many["reason"]
+    # Too few leavers: 10 against 40 expected, the whole interval below 0.8.
+    too_few = _cohort(con, 400, 0.1, 10)
+    assert too_few["oe_high"] < 0.8 and too_few["alert"]
+    # The interval straddling a bound does not alert: 48 against 40 (O/E 1.2, interval about 0.94-1.52).
+    straddling = _cohort(con, 400, 0.1, 48)
+    assert straddling["oe_low"] < 1.25 < straddling["oe_high"] and not straddling["alert"]
+
+
+def test_the_o_e_interval_covers_a_calibrated_models_ratio_of_one_at_least_nine_times_in_ten():
+    """Leavers drawn at the published probabilities (Poisson-binomial): the exact Poisson interval errs wide."""
+    rng = np.random.default_rng(11)
+    for p in (rng.beta(2, 30, size=60), rng.beta(2, 12, size=2_000)):  # a few leavers, and many
+        realised = (rng.random((4_000, len(p))) < p).sum(axis=1)
+        bounds = np.array([oe_interval(r, p.sum()) for r in realised])
+        covered = ((bounds[:, 0] <= 1.0) & (1.0 <= bounds[:, 1])).mean()
+        assert 0.9 <= covered <= 0.99, covered
+    assert oe_interval(0, 3.0)[0] == 0.0 and all(math.isnan(b) for b in oe_interval(0, 0.0))
 
 
 def test_the_weekly_run_publishes_its_drift_check_from_the_reference_logged_with_the_model(weekly_run):

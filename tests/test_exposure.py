@@ -92,3 +92,21 @@ def test_the_more_vulnerable_client_gets_the_larger_share_of_exposure(con):
     _, clients = relational_exposure(con, T, risk(A=0.2))
     exposure = clients.set_index("client_id").exposure
     assert exposure["fragile"] == pytest.approx(1.5 * exposure["plain"])
+
+
+def test_a_transferred_workers_relationship_runs_on_under_the_new_employee_number(con):
+    """The same person (person key P1) cared for c at org1 as A and goes on at org2 as A2: the bond
+    counts from the first employment, and A2 holds all of the client's encounters as usual provider."""
+    from contract_frames import worker
+
+    moved = weeks_before(20)
+    load(con, workers=[worker("A", weeks_before(200), person_key="P1"),
+                       worker("A2", moved + timedelta(days=1), person_key="P1", organisation_id="org2")],
+         assignments=[assignment("c", "A", weeks_before(80), end_date=moved, end_reason="worker_left"),
+                      assignment("c", "A2", moved + timedelta(days=1))],
+         contacts=[contact("c", "A", weeks_before(30)), contact("c", "A2", weeks_before(5))])
+    _, clients = relational_exposure(con, T, risk(A2=0.2))
+    row = clients.set_index("client_id").loc["c"]
+    assert row.worker_id == "A2" and row.usual_provider and row.contact_share == 1.0
+    assert row.relationship_weeks == pytest.approx(80.0)
+    assert row.distinct_workers_12m == 1 and row.handovers_12m == 0

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,9 @@ def test_flow_publishes_one_scored_row_per_active_worker(weekly_run):
                               [result.score_date])
     assert len(scores) == result.scored_workers > 0
     assert scores["worker_id"].is_unique
-    assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
+    shown = scores["withheld"].isna()
+    assert sorted(scores.loc[shown, "rank"]) == list(range(1, shown.sum() + 1))
+    assert scores.loc[~shown, "rank"].isna().all()  # a withheld worker has no rank (models.scoring.rank_shown)
     assert ((scores["p_13w"] >= 0) & (scores["p_13w"] <= scores["p_26w"]) & (scores["p_26w"] <= scores["p_52w"])
             & (scores["p_52w"] <= 1)).all()
     drivers = [json.loads(d) for d in scores["drivers"]]
@@ -124,6 +127,22 @@ def test_a_worse_candidate_is_registered_but_the_champion_stays(weekly_run, copi
     # The gate passed it, but the alias moves only once a week scored by it is published.
     assert promoted and load_champion(copied_home).version == first.model_version
     assert client.get_model_version(copied_home.registered_model_name, version).tags["promoted"] == "true"
+
+
+def test_a_candidate_without_test_weeks_of_its_own_does_not_replace_a_champion(weekly_run, copied_home):
+    """A base model recalibrated on a one-year history (`split.plan_recalibration`) has no figures to hold
+    against a champion's: it is registered, tagged with its source, and held back."""
+    from continuity.models.registry import SOURCE_TAG
+
+    untested = replace(_selection(copied_home, {}, incumbent=None), test={}, holdout_weeks=0,
+                       source="base model continuity-base v1, recalibrated on this organisation's weeks")
+    version, promoted = _register(untested, copied_home)
+    assert not promoted
+    client = MlflowClient(copied_home.tracking_uri)
+    registered = client.get_model_version(copied_home.registered_model_name, version)
+    assert registered.tags["gate_refusals"] == "no test weeks of its own to compare with the champion"
+    assert client.get_run(registered.run_id).data.tags[SOURCE_TAG].startswith("base model continuity-base v1")
+    assert "test_from" not in client.get_run(registered.run_id).data.params
 
 
 def _published(settings: Settings):

@@ -75,7 +75,10 @@ def test_a_probability_is_withheld_with_its_reason_only_where_the_scoring_models
                                                  "weeks; the fairness audit found the model unreliable for "
                                                  "contract_type temporary or flex at 52 weeks")
     withheld = published["withheld"].notna()
-    assert withheld.tolist() == [False, False, True, False, False, True]
+    assert withheld.loc[ids].tolist() == [False, False, True, False, False, True]
+    # no rank, and after the ranked ones, who are ranked among themselves
+    assert published.index[-2:].tolist() == sorted([ids[2], ids[5]]) and published.loc[withheld, "rank"].isna().all()
+    assert published.loc[~withheld, "rank"].tolist() == [1, 2, 3, 4]
     assert published.loc[withheld, interval_columns()].isna().all().all()
     assert published.loc[~withheld, interval_columns()].notna().all().all()
     # The week keeps the probability itself for the sector's totals; the answers about the person hide it.

@@ -7,12 +7,14 @@ import pandas as pd
 import pytest
 
 from continuity.models.metrics import (
+    INTERVAL_SLACK,
     calibration_table,
     concordance,
     expected_calibration_error,
     forecast_metrics,
     horizon_status,
     integrated_brier,
+    interval_metrics,
     lead_times,
     top_list_precision_recall,
     top_share_flags,
@@ -122,3 +124,20 @@ def test_forecast_metrics_reports_every_figure_for_every_horizon():
     assert metrics["auc_13w"] == metrics["auc_26w"] == pytest.approx(1.0)
     assert np.isfinite(metrics["ibs"]) and np.isfinite(metrics["ece_26w"])
     assert {"brier_13w", "n_known_26w", "predicted_26w", "observed_26w", "top_decile_recall_13w"} <= metrics.keys()
+
+
+def test_interval_figures_are_the_median_width_and_the_deciles_whose_rate_lies_in_their_mean_interval():
+    p = np.repeat(np.arange(1, 11) / 20, 20)  # deciles predicting 5%, 10%, ... 50%, each leaving at that rate
+    left = np.concatenate([np.r_[np.ones(k), np.zeros(20 - k)] for k in range(1, 11)])
+    rows = outcomes(np.where(left == 1, 5.0, 60.0), np.where(left == 1, "voluntary", "censored"))
+    risk = pd.DataFrame({"p_13w": p / 2, "p_26w": p})
+    width = np.where(p > 0.35, 0.06, 0.02)  # three deciles with wider intervals: the median stays 0.02
+    shift = np.where(p > 0.35, 0.03 + INTERVAL_SLACK + 0.001, 0.0)  # their intervals lie above the rate, beyond the slack
+    bounds = pd.DataFrame({"p_13w_low": np.nan, "p_13w_high": np.nan,  # 13 weeks not calibrated: no interval
+                           "p_26w_low": p - width / 2 + shift, "p_26w_high": p + width / 2 + shift})
+    metrics = interval_metrics(rows, risk, bounds)
+    assert metrics == pytest.approx({"interval_width_26w": 0.02, "interval_coverage_26w": 7})
+    # within the slack still counts; fewer rows than ten deciles can judge leave the coverage unknown
+    assert interval_metrics(rows, risk, bounds.assign(p_26w_low=p + 0.019, p_26w_high=p + 0.03))["interval_coverage_26w"] == 10
+    few = interval_metrics(rows.iloc[:99], risk.iloc[:99], bounds.iloc[:99])
+    assert few["interval_width_26w"] == pytest.approx(0.02) and np.isnan(few["interval_coverage_26w"])

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from continuity.serving.routes import aggregates, audit, handover, health, me, reviews, risk, scenarios, teams, workers
-from continuity.serving.routes import card, monitoring
+from continuity.serving.routes import card, clients, monitoring
 
 api_router = APIRouter()
 api_router.include_router(risk.router)
@@ -18,3 +18,4 @@ api_router.include_router(reviews.router)
 api_router.include_router(me.router)
 api_router.include_router(card.router)
 api_router.include_router(monitoring.router)
+api_router.include_router(clients.router)

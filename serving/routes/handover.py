@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from continuity.access import Grant, Role
 from continuity.handover.planner import naive_plan, plan_handover, situation
 from continuity.serving.auth import ReaderDep
-from continuity.serving.deps import AuditDep, WeekDep, unreadable_worker
+from continuity.serving.deps import AuditDep, CaseNumbersDep, WeekDep, unreadable_worker
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import HandoverPlanResponse, HandoverRequest
 from continuity.serving.store import PublishedWeek
@@ -50,7 +50,8 @@ def _out_of_scope(week: PublishedWeek, grant: Grant) -> set[str]:
     "/handover-plans", response_model=HandoverPlanResponse,
     summary="A successor for each client of a leaving worker, compared with a naive plan",
 )
-def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit: AuditDep) -> HandoverPlanResponse:
+def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit: AuditDep,
+                  case_numbers: CaseNumbersDep) -> HandoverPlanResponse:
     """Each open primary client of the worker gets a successor from the same team (or organisation and
     region) with room under the caseload norm, preferring one who already knows the client, works in
     the client's domain and is likely to stay; solved as one assignment problem. Post again with
@@ -66,12 +67,14 @@ def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit:
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     plan, naive = plan_handover(now), naive_plan(now)
-    audit([leaver["worker_id"], *sorted({h.successor_id for h in plan.handovers if h.successor_id})])
+    shown = [leaver["worker_id"], *sorted({h.successor_id for h in plan.handovers if h.successor_id})]
+    audit(shown)
+    handovers = case_numbers.shown(grant, audit, ({
+        "client_id": h.client_id, "successor_id": h.successor_id, "reasons": list(h.reasons),
+        "successor_p_leave": h.successor_p_leave} for h in plan.handovers), shown)
     return HandoverPlanResponse(
         leaving_worker_id=plan.leaving_worker_id, date=plan.date, week=week.score_date,
-        horizon_weeks=plan.horizon_weeks, handovers=[
-            {"client_id": h.client_id, "successor_id": h.successor_id, "reasons": list(h.reasons),
-             "successor_p_leave": h.successor_p_leave} for h in plan.handovers],
+        horizon_weeks=plan.horizon_weeks, handovers=handovers,
         unplaced=list(plan.unplaced), expected_further_handovers=plan.expected_further_handovers,
         naive_expected_further_handovers=naive.expected_further_handovers, risk_assumption=plan.risk_assumption,
         scope_note=SCOPE_NOTES.get(grant.role),

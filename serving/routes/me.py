@@ -21,10 +21,11 @@ from continuity.serving.auth import WorkerDep
 from continuity.serving.routes.reviews import REVIEWS_SHOWN
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_oversight import OwnRecord
+from continuity.translatable import N_
 
 CARD = "/models/champion/card"
 READS_SHOWN = 100
-DATA_SOURCES = (
+DATA_SOURCES = N_(
     "Your employer's HR export: your contract (type, end date, hours, pay scale, occupation, team, start date); "
     "HR events (pay steps, sick leave spells and their length, team and manager changes, overtime); your client "
     "assignments and contacts (how many clients, their case complexity, how many are vulnerable; client ids are "

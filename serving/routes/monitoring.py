@@ -22,8 +22,13 @@ router = APIRouter(
 @router.get("/monitoring", response_model=Monitoring, summary="Input drift and realised against expected leavers")
 def monitoring(_: AdminDep, week: WeekDep) -> Monitoring:
     """Per model input, the PSI and a KS or chi-square test of this week against the training weeks; per
-    horizon, realised against expected leavers of the latest published week whose horizon has passed;
-    and the alerts among them."""
+    horizon, realised against expected leavers of the latest published week whose horizon has passed, with
+    its 90% interval; and the alerts among them."""
+    return week_monitoring(week)
+
+
+def week_monitoring(week: PublishedWeek) -> Monitoring:
+    """The published week's drift check as the API answers it and the admin's page (/ui/monitoring) shows it."""
     checks = _records(week)
     features = [FeatureDrift(**c) for c in checks if c["kind"] == "feature"]
     outcomes = [OutcomeCheck(**c) for c in checks if c["kind"] == "outcome"]

@@ -1,5 +1,5 @@
 """The web page for HR and managers: log in with a token, the risk list, a worker and its reviews, a team;
-and for a worker, their own view.
+for a worker, their own view; for the admin, the week's drift check.
 
 Server-rendered with Jinja2, plain forms and links, no JavaScript. Each page goes through the
 same scoped and audited dependencies as the API, so a page can show nothing the API would
@@ -16,16 +16,22 @@ import math
 from typing import Annotated
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from continuity.access import Action, Role
-from continuity.serving.auth import COOKIE, AccessDep, ReaderDep, ReviewerDep, WorkerDep, check_same_origin
+from continuity.serving.auth import COOKIE, AccessDep, AdminDep, ReaderDep, ReviewerDep, WorkerDep, check_same_origin
 from continuity.serving.charts import Plot
-from continuity.serving.deps import AuditDep, ReviewedWorkerDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep
+from continuity.serving.deps import (
+    AuditDep, CaseNumbersDep, ReviewedWorkerDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep,
+)
+from continuity.serving.i18n import PageError, gettext_for
+from continuity.serving.discontinuity import FLAG_NEW_FACES
+from continuity.serving.routes.clients import CaseloadReaderDep, monitor_page
 from continuity.serving.routes.me import own_record
+from continuity.serving.routes.monitoring import week_monitoring
 from continuity.serving.routes.reviews import REVIEWS_SHOWN, record_review
 from continuity.serving.schemas import Horizon
 from continuity.serving.schemas_oversight import Review, ReviewRequest
@@ -61,11 +67,13 @@ async def login(request: Request, access: AccessDep) -> Response:
     check_same_origin(request)
     form = await _form(request)
     if form is None:
-        return render(request, "login.html", status_code=400, error="The form could not be read: it is not valid UTF-8.")
+        return render(request, "login.html", status_code=400,
+                      error=gettext_for(request).gettext("The form could not be read: it is not valid UTF-8."))
     token = form.get("token", "").strip()
     grant = access.authenticate(token) if token else None
     if grant is None:
-        return render(request, "login.html", status_code=401, error="That token is unknown or has been revoked.")
+        return render(request, "login.html", status_code=401,
+                      error=gettext_for(request).gettext("That token is unknown or has been revoked."))
     hours = request.app.state.settings.session_hours
     session = await run_in_threadpool(access.open_session, grant, hours)
     response = RedirectResponse("/ui/me" if grant.role is Role.worker else "/ui/risk-list", status_code=303)
@@ -107,7 +115,8 @@ def risk_list(
     query.audit(item["worker_id"] for item in items)
     visible = selection.week.visible(query.grant, selection.horizon)
     return render(
-        request, "risk_list.html", week=selection.week, horizon=selection.horizon, items=items, page=page,
+        request, "risk_list.html", week=selection.week, horizon=selection.horizon, sort=selection.order.value,
+        items=items, page=page,
         pages=max(1, -(-len(selection.workers) // PAGE_SIZE)), total=len(selection.workers),
         filters={k: request.query_params.get(k) or "" for k in ("organisation_id", "team_id", "occupation")},
         options={
@@ -124,16 +133,33 @@ def my_record(request: Request, grant: WorkerDep) -> HTMLResponse:
     return render(request, "me.html", week=request.app.state.store.current(), record=record)
 
 
+@router.get("/monitoring")
+def monitoring(request: Request, _: AdminDep, week: WeekDep) -> HTMLResponse:
+    """The admin's drift check: the same figures as GET /monitoring, alerts first."""
+    return render(request, "monitoring.html", week=week, monitoring=week_monitoring(week))
+
+
+@router.get("/clients/discontinuity")
+def client_discontinuity(request: Request, grant: CaseloadReaderDep, page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+    """The monitor: the same ranking as GET /clients/discontinuity, flagged clients marked."""
+    monitor = monitor_page(request, grant, page, PAGE_SIZE)
+    return render(request, "clients_discontinuity.html", week=request.app.state.store.current(), monitor=monitor,
+                  pages=max(1, -(-monitor["total"] // PAGE_SIZE)), flag=FLAG_NEW_FACES)
+
+
 @router.get("/workers/{worker_id:path}")
-def worker(request: Request, scored: ScoredWorkerDep, grant: ReaderDep, access: AccessDep) -> HTMLResponse:
+def worker(request: Request, scored: ScoredWorkerDep, grant: ReaderDep, access: AccessDep, audit: AuditDep,
+           case_numbers: CaseNumbersDep) -> HTMLResponse:
     week, worker = scored.week, scored.record
     worker_id = worker["worker_id"]
+    clients = sorted(week.clients.get(worker_id, []), key=lambda c: (not c["vulnerable"], -c["complexity"], -c["exposure"]))
     plot = Plot()
     return render(
-        request, "worker.html", week=week, worker=worker, plot=plot, curve=plot.path(week.survival(worker_id)),
-        exposure=week.worker_exposure.get(worker_id), clients=sorted(
-            week.clients.get(worker_id, []), key=lambda c: (not c["vulnerable"], -c["complexity"], -c["exposure"])
-        ),
+        request, "worker.html", week=week, worker=worker, plot=plot,
+        # The curve passes through the probabilities: none for a withheld worker.
+        curve=None if worker["withheld"] else plot.path(week.survival(worker_id)),
+        exposure=week.exposure_summary(worker_id) if worker_id in week.worker_exposure else None,
+        clients=case_numbers.shown(grant, audit, clients, [worker_id]),
         reviews=[Review(**r) for r in access.reviews(worker_id=worker_id, limit=REVIEWS_SHOWN)[1]],
         reviewer=grant.role in (Role.hr, Role.manager), actions=list(Action),
     )
@@ -146,15 +172,20 @@ async def review(request: Request, scored: ReviewedWorkerDep, grant: ReviewerDep
     try:
         body = ReviewRequest(**(form or {}))
     except ValidationError as error:
-        raise HTTPException(400, "the review could not be recorded: choose an action and keep the note under "
-                                 f"2000 characters ({error.error_count()} problem(s))") from error
+        problems = error.error_count()
+        raise PageError(400, gettext_for(request).ngettext(
+            "the review could not be recorded: choose an action and keep the note under 2000 characters "
+            "(%(n)d problem)",
+            "the review could not be recorded: choose an action and keep the note under 2000 characters "
+            "(%(n)d problems)", problems) % {"n": problems}) from error
     await run_in_threadpool(record_review, access, grant, scored, body)
     return RedirectResponse(f"/ui/workers/{quote(scored.record['worker_id'], safe='')}", status_code=303)
 
 
 @router.get("/teams/{team_id:path}")
 def team(
-    request: Request, members: TeamDep, week: WeekDep, audit: AuditDep, horizon: Annotated[Horizon, Query()] = Horizon.weeks_26,
+    request: Request, members: TeamDep, week: WeekDep, audit: AuditDep, case_numbers: CaseNumbersDep,
+    horizon: Annotated[Horizon, Query()] = Horizon.weeks_26,
 ) -> HTMLResponse:
     audit(member["worker_id"] for member in members)
-    return render(request, "team.html", week=week, team=team_view(week, members, horizon))
+    return render(request, "team.html", week=week, team=team_view(week, members, horizon, case_numbers, audit))

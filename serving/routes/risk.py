@@ -28,7 +28,7 @@ def _risk_list_json(selection: RiskSelection, grant: Grant, page: int, page_size
     """The RiskList body: the envelope serialised by the model, the items spliced in from the JSON the
     week prepared for each worker (``items`` is the model's last field, so its empty list ends the envelope)."""
     envelope = RiskList(
-        week=selection.week.score_date, horizon=selection.horizon, total=len(selection.workers),
+        week=selection.week.score_date, horizon=selection.horizon, sort=selection.order, total=len(selection.workers),
         page=page, page_size=page_size, items=[],
     ).model_dump_json().encode()
     prepared = selection.week.item_json_for(grant)
@@ -43,8 +43,9 @@ async def risk_list(
     page_size: Annotated[int, Query(ge=1, le=500, description="Workers per page, 1 to 500.")] = 50,
 ) -> Response:
     """Workers of the caller's scope scored in the latest published week, by calibrated probability
-    of leaving voluntarily within the horizon (highest first), with the trend since last week and
-    the top drivers of each score. The workers returned are recorded in the audit log."""
+    of leaving voluntarily within the horizon (highest first), or with `sort=exposure` by their
+    clients at stake (expected exposure), with the trend since last week, the clients and the top
+    drivers of each score. The workers returned are recorded in the audit log."""
     selection = query.select()
     start = (page - 1) * page_size
     items = selection.workers[start : start + page_size]

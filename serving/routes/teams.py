@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from continuity.serving.deps import AuditDep, TeamDep, WeekDep
+from continuity.serving.deps import AuditDep, CaseNumbersDep, TeamDep, WeekDep
 from continuity.serving.schemas import Horizon, NOT_PUBLISHED, Problem, TeamView, UNAUTHENTICATED
 from continuity.serving.team import team_view
 
@@ -24,10 +24,11 @@ router = APIRouter(
 
 @router.get("/{team_id:path}", response_model=TeamView, summary="A team's workers, their exposure, and the clients at stake")
 def team(
-    members: TeamDep, week: WeekDep, audit: AuditDep,
+    members: TeamDep, week: WeekDep, audit: AuditDep, case_numbers: CaseNumbersDep,
     horizon: Annotated[Horizon, Query(description="Probabilities of leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
 ) -> TeamView:
     """Every scored worker of the team with the probability of leaving and the clients expected to
-    lose them; then the clients whose usual provider is in the team, most vulnerable first. Audited."""
+    lose them; then the clients whose usual provider is in the team, most vulnerable first, with their
+    case numbers for hr and managers. Audited."""
     audit(member["worker_id"] for member in members)
-    return TeamView(**team_view(week, members, horizon))
+    return TeamView(**team_view(week, members, horizon, case_numbers, audit))

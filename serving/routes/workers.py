@@ -2,14 +2,17 @@
 
 Both answers are served as the JSON the published week prepared when it was loaded
 (``PublishedWeek.risk_json``, ``exposure_json``), validated against the same models the
-OpenAPI document declares here; only the scope check and the audit run per request.
+OpenAPI document declares here; only the scope check and the audit run per request. An exposure
+answer for hr or a manager, once the organisation has loaded its case numbers, is built per request:
+it carries them (``serving.case_numbers``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from continuity.serving.deps import ScoredWorkerDep
+from continuity.serving.case_numbers import CASE_NUMBER_READERS
+from continuity.serving.deps import AuditDep, CaseNumbersDep, ScoredWorkerDep
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED, WorkerExposure, WorkerRisk
 
 router = APIRouter(
@@ -33,7 +36,14 @@ async def worker_risk(worker: ScoredWorkerDep) -> Response:
 
 
 @router.get("/{worker_id}/exposure", response_model=WorkerExposure, summary="What the worker's leaving costs their clients")
-async def worker_exposure(worker: ScoredWorkerDep) -> Response:
+async def worker_exposure(worker: ScoredWorkerDep, audit: AuditDep, case_numbers: CaseNumbersDep) -> Response:
     """Relational exposure: how many (vulnerable) clients depend on this worker and how much,
-    with each client's continuity indices; clients are pseudonymised, most exposed first. Audited."""
-    return Response(worker.week.exposure_json[worker.record["worker_id"]], media_type="application/json")
+    with each client's continuity indices; clients are pseudonymised, most exposed first, with their case
+    numbers for hr and managers. Audited."""
+    week, worker_id = worker.week, worker.record["worker_id"]
+    if audit.grant.role not in CASE_NUMBER_READERS or not case_numbers.lookup():
+        return Response(week.exposure_json[worker_id], media_type="application/json")
+    clients = case_numbers.shown(audit.grant, audit, week.clients.get(worker_id, []), [worker_id])
+    answer = WorkerExposure(worker_id=worker_id, week=week.score_date, summary=week.exposure_summary(worker_id),
+                            clients=clients)
+    return Response(answer.model_dump_json(), media_type="application/json")

@@ -26,8 +26,9 @@ from continuity.config import Settings
 from continuity.features.feature_spec import MODEL_FEATURES, in_words
 from continuity.models.explanation import DRIVERS
 from continuity.models.card import CardFacts, card_table, model_card, render
-from continuity.models.drift import feature_drift, reference
+from continuity.models.drift import feature_drift, oe_interval, reference
 from continuity.models.encoding import FeatureEncoder
+from continuity.models.scoring import rank_shown
 from continuity.publication import Publications, publish_week
 from continuity.published import HISTORY_TABLES, TABLES
 from continuity.serving.app import create_app
@@ -104,7 +105,7 @@ DOMAINS = ("wmo", "jeugd", "participatie")
 
 
 def _situation(workers: list[str], clients: pd.DataFrame, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
-    """The published week's snapshot, leavers, familiarity and domains for the fixture's workers."""
+    """The published week's snapshot, leavers, familiarity, client continuity and domains for the fixture's workers."""
     snapshot = pd.DataFrame({
         "worker_id": workers, "region": [REGIONS[_team(w)] for w in workers],
         "occupation": [occupation(w) for w in workers],
@@ -125,23 +126,30 @@ def _situation(workers: list[str], clients: pd.DataFrame, rng: np.random.Generat
     })
     domains = (clients[["worker_id", "domain"]].drop_duplicates() if len(clients)
                else pd.DataFrame(columns=["worker_id", "domain"]))
+    # The year's discontinuity per client, as client_exposure counts it; some clients met three or more new faces.
+    continuity = (clients.groupby("client_id", as_index=False)[["distinct_workers_12m", "handovers_12m"]].max()
+                  if len(clients) else pd.DataFrame(columns=["client_id", "distinct_workers_12m", "handovers_12m"]))
+    continuity["new_faces_12m"] = np.minimum(continuity.distinct_workers_12m, rng.integers(0, 5, size=len(continuity)))
     return {"worker_snapshot": snapshot, "voluntary_leavers": leavers, "client_familiarity": familiarity,
-            "worker_domains": domains}
+            "client_continuity": continuity, "worker_domains": domains}
 
 
 def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
     """The week's model card (with the week's fairness audit, when it has one) and drift check: the
     training weeks stand for a caseload 30% lower than this week's, so caseload alerts, as does the
-    13-week O/E of a made-up earlier week."""
+    13-week O/E of a made-up earlier week (its 90% interval wholly above 1.25)."""
     facts = CardFacts(model_name=MODEL_NAME, model_version=version, forecaster="cox", features=MODEL_FEATURES,
                       training_rows=5000, training_events=250, params={"test_from": "2023-06-05"},
                       metrics={"test_c_index": 0.7, "test_auc_26w": 0.72}, fairness=week.get("fairness"))
     snapshot = week["worker_snapshot"]
     encoder = FeatureEncoder(("caseload", "fte", "tenure_weeks", "occupation")).fit(snapshot)
     training = snapshot.assign(caseload=snapshot.caseload / 1.3)
+    expected, realised = np.array([10.0, 8.0]), np.array([25.0, 8.0])
+    low, high = zip(*(oe_interval(r, e) for r, e in zip(realised, expected)))
     outcomes = pd.DataFrame({"kind": "outcome", "cohort_date": pd.Timestamp("2023-12-04"), "horizon": [13, 26],
-                             "expected": [4.0, 8.0], "realised": [7.0, 8.0], "observed_expected": [1.75, 1.0],
-                             "alert": [True, False], "reason": ["13 weeks after 2023-12-04: O/E 1.75", None]})
+                             "expected": expected, "realised": realised, "observed_expected": realised / expected,
+                             "oe_low": low, "oe_high": high, "alert": [True, False],
+                             "reason": ["13 weeks after 2023-12-04: O/E 2.50, 90% interval wholly above 1.25", None]})
     drift = feature_drift(reference(encoder, training), encoder.raw(snapshot))
     checks = pd.DataFrame([*drift.to_dict("records"), *outcomes.to_dict("records")])
     return {"model_card": card_table(render(model_card(facts))), "monitoring": checks}
@@ -161,17 +169,19 @@ def _fairness(version: str) -> pd.DataFrame:
 
 
 def publish_fixture_week(settings: Settings, score_date: date, workers: list[str], version: str, seed: int,
-                         withheld: tuple[str, ...] = ()) -> None:
+                         withheld: tuple[str, ...] = (), hidden_p_26w: float | None = None) -> None:
     """Publish one score week through the weekly flow's own publishing step; `withheld` workers' probabilities
-    are withheld, as the weekly run does for a group the fairness audit found the model unreliable for."""
+    are withheld, as the weekly run does for a group the fairness audit found the model unreliable for, and
+    ranked as it ranks them; `hidden_p_26w`, when given, is their (kept, never shown) 26-week probability."""
     rng = np.random.default_rng(seed)
     p_26w = rng.beta(2, 12, size=len(workers))
+    if hidden_p_26w is not None:
+        p_26w[np.isin(workers, withheld)] = hidden_p_26w
     p_13w = 1 - np.sqrt(1 - p_26w)
     p_52w = 1 - (1 - p_26w) ** 2
     risk = pd.DataFrame({
         "worker_id": workers, "organisation_id": [TEAMS[_team(w)] for w in workers],
         "team_id": [_team(w) for w in workers], "p_13w": p_13w, "p_26w": p_26w, "p_52w": p_52w,
-        "rank": pd.Series(p_26w).rank(ascending=False, method="first").astype(int),
         "model_name": MODEL_NAME, "model_version": version,
     })
     risk = risk.join(pd.DataFrame([_drivers(rng) for _ in workers]))
@@ -179,6 +189,7 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
         risk[f"{column}_low"], risk[f"{column}_high"] = 0.8 * risk[column], np.minimum(1.25 * risk[column], 1.0)
     risk["withheld"] = np.where(risk.worker_id.isin(withheld), WITHHELD_REASON, None)
     risk.loc[risk.worker_id.isin(withheld), [c for c in risk if c.endswith(("_low", "_high"))]] = np.nan
+    risk = rank_shown(risk)
     weeks = np.arange(53)
     curves = pd.DataFrame([
         {"worker_id": w, "week": int(t), "survival": float((1 - p) ** (t / 26))}

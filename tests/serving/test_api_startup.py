@@ -36,7 +36,7 @@ def test_prepared_answers_are_what_the_models_would_serialise(app, settings):
     page = client.get("/risk-list", params={"page": 2, "page_size": 7, "horizon": 13})
     record = week.ranked[3]
 
-    expected = RiskList(week=week.score_date, horizon=13, total=len(week.ranked), page=2, page_size=7,
+    expected = RiskList(week=week.score_date, horizon=13, sort="probability", total=len(week.ranked), page=2, page_size=7,
                         items=[without_health(r) for r in week.ranking(13)[7:14]])
     assert page.json() == json.loads(expected.model_dump_json())
     assert client.get(f"/workers/{record['worker_id']}").json() == json.loads(

@@ -49,7 +49,10 @@ def test_monitoring_is_for_the_admin_with_the_published_checks_and_alerts(as_rol
     caseload = next(f for f in body["features"] if f["feature"] == "caseload")
     assert caseload["alert"] and caseload["psi"] >= 0.25 and caseload["test"] == "ks"
     assert [o["horizon"] for o in body["outcomes"]] == [13, 26]
-    assert body["outcomes"][0]["observed_expected"] == 1.75 and body["outcomes"][0]["alert"]
+    thirteen, twenty_six = body["outcomes"]
+    assert thirteen["observed_expected"] == 2.5 and thirteen["alert"] and thirteen["oe_low"] > 1.25
+    assert (thirteen["oe_low"], thirteen["oe_high"]) == tuple(checks.loc[checks.horizon == 13, ["oe_low", "oe_high"]].iloc[0])
+    assert twenty_six["oe_low"] < 1.0 < twenty_six["oe_high"] and not twenty_six["alert"]
     assert body["alerts"] == checks.loc[checks.alert, "reason"].tolist() and len(body["alerts"]) == 2
     for role in ("hr_a", "manager_a1", "sector"):
         assert as_role(role).get("/monitoring").status_code == 403, role

@@ -70,7 +70,11 @@ def test_exposure_summarises_and_lists_clients_most_exposed_first(client, publis
     clients = published("select * from client_exposure where score_date = ? and worker_id = ?", latest_week, worker_id)
 
     assert body["week"] == latest_week.isoformat()
-    assert body["summary"] == pytest.approx(summary.iloc[0].to_dict())
+    p = published("select p_13w, p_26w, p_52w from risk_scores where score_date = ? and worker_id = ?", latest_week, worker_id)
+    assert {k: body["summary"][k] for k in summary.columns} == pytest.approx(summary.iloc[0].to_dict())
+    # Beside the weighted exposure, a count of people: probability x clients.
+    assert body["summary"]["expected_clients_26w"] == pytest.approx(p.p_26w[0] * summary.active_clients[0])
+    assert body["summary"]["expected_clients_26w"] <= body["summary"]["active_clients"]
     assert len(body["clients"]) == body["summary"]["active_clients"] == len(clients)
     assert {c["client_id"] for c in body["clients"]} == set(clients["client_id"])
     exposures = [c["exposure"] for c in body["clients"]]

@@ -32,7 +32,8 @@ def api(home) -> TestClient:
 
 @pytest.fixture(scope="module")
 def browser(home) -> TestClient:
-    browser = TestClient(create_app(home), follow_redirects=False, headers={"Origin": "http://testserver"})
+    browser = TestClient(create_app(home), follow_redirects=False, headers={"Origin": "http://testserver"},
+                         cookies={"lang": "en"})  # the interval as English writes it
     assert browser.post("/ui/login", data={"token": create_token(home, "admin")}).status_code == 303
     return browser
 

@@ -43,7 +43,7 @@ def _token_id(settings, token: str) -> str:
 
 
 def _logged_in(app, token: str) -> TestClient:
-    browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE})
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE}, cookies={"lang": "en"})
     assert browser.post("/ui/login", data={"token": token}).status_code == 303
     return browser
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from continuity.access import create_token
 from continuity.config import Settings
@@ -22,8 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def _logged_in(app, token: str) -> TestClient:
-    """A client that, like a browser, names the page its forms come from (this site's)."""
-    browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE})
+    """A client that, like a browser, names the page its forms come from (this site's), and reads the pages in
+    English (the default is Dutch, tests/serving/test_i18n.py), the words these tests look for."""
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE}, cookies={"lang": "en"})
     response = browser.post("/ui/login", data={"token": token})
     assert response.status_code == 303 and response.headers["location"] == "/ui/risk-list"
     return browser
@@ -50,7 +52,8 @@ def test_with_nothing_published_the_page_says_what_to_run(tmp_path):
 
 @pytest.mark.parametrize("token", ["", "wrong", "revoked"])
 def test_bad_or_revoked_token_does_not_log_in(app, tokens, token):
-    response = TestClient(app, headers={"Origin": SITE}).post("/ui/login", data={"token": tokens.get(token, token)})
+    response = TestClient(app, headers={"Origin": SITE}, cookies={"lang": "en"}).post(
+        "/ui/login", data={"token": tokens.get(token, token)})
 
     assert response.status_code == 401
     assert "unknown or has been revoked" in response.text
@@ -92,6 +95,43 @@ def test_worker_page_read_is_audited(app, tokens, client):
     assert entries["total"] >= 1 and entries["items"][0]["role"] == "hr"
 
 
+def _row(page: str, cell: str) -> str:
+    """The table row of a page holding the given cell, from just after its "<tr" to its "</tr>"."""
+    before, after = page.split(cell, 1)
+    return before.rsplit("<tr", 1)[1] + cell + after.split("</tr>", 1)[0]
+
+
+def test_the_monitoring_page_shows_the_admin_each_inputs_drift_and_each_horizons_o_e_with_its_interval(
+        app, tokens, client, latest_week):
+    checks = client.get("/monitoring").json()
+    page = _logged_in(app, tokens["admin"]).get("/ui/monitoring")
+    assert page.status_code == 200 and ADVISORY in page.text and f"v{checks['model_version']}" in page.text
+    text = page.text
+    for feature in checks["features"]:
+        row = _row(text, f'<td class="feature">{feature["feature"]}</td>')
+        assert f'{feature["psi"]:.3f}' in row and f'{feature["p_value"]:.2g}' in row
+        assert row.startswith(' class="alert"') == feature["alert"]
+        assert str(escape(feature["reason"])) in row if feature["alert"] else "<td>no</td>" in row
+    for outcome in checks["outcomes"]:
+        row = _row(text, f'<td class="num">{outcome["horizon"]} weeks</td>')
+        assert f'{outcome["observed_expected"]:.2f} ({outcome["oe_low"]:.2f}–{outcome["oe_high"]:.2f})' in row
+        assert row.startswith(' class="alert"') == outcome["alert"]
+    alerts = text.split('<ul class="alerts" lang="en">')[1].split("</ul>")[0]  # the drift check's own sentences
+    assert alerts.count("<li>") == len(checks["alerts"]) == 2
+    assert all(str(escape(alert)) in alerts for alert in checks["alerts"])
+
+
+def test_only_the_admin_reaches_the_monitoring_page_and_finds_it_in_the_navigation(app, tokens):
+    admin = _logged_in(app, tokens["admin"])
+    assert 'href="/ui/monitoring"' in admin.get("/ui/risk-list").text
+    for role in ("hr_a", "manager_a1"):
+        browser = _logged_in(app, tokens[role])
+        assert 'href="/ui/monitoring"' not in browser.get("/ui/risk-list").text, role
+        refused = browser.get("/ui/monitoring")
+        assert refused.status_code == 403 and "only an admin token" in refused.text, role
+    assert TestClient(app, follow_redirects=False).get("/ui/monitoring").headers["location"] == "/ui/login"
+
+
 @pytest.fixture(scope="module")
 def served(app) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, for the browser."""
@@ -117,6 +157,7 @@ def test_browser_logs_in_sees_the_list_opens_a_worker_and_the_curve(served, toke
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
+            page.context.add_cookies([{"name": "lang", "value": "en", "url": served, "httpOnly": True}])
             page.goto(f"{served}/ui/risk-list")
             assert page.url.endswith("/ui/login")
             page.fill("#token", tokens["hr_a"])
@@ -133,6 +174,28 @@ def test_browser_logs_in_sees_the_list_opens_a_worker_and_the_curve(served, toke
             assert curve.count() == 1
             assert curve.get_attribute("d").startswith("M") and curve.get_attribute("d").count("L") == 52
             assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read the token
+        finally:
+            browser.close()
+
+
+def test_the_admin_opens_the_monitoring_page_from_the_navigation_in_a_browser(served, tokens):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{served}/ui/login?lang=en")
+            page.fill("#token", tokens["admin"])
+            page.click("button[type=submit]")
+            page.wait_for_url("**/ui/risk-list")
+            page.click("header nav >> text=Monitoring")
+            page.wait_for_url("**/ui/monitoring")
+            assert ADVISORY in page.inner_text(".advisory")
+            alerted = page.locator("table.drift tbody tr.alert td.feature").all_inner_texts()
+            assert alerted == ["caseload"]
+            assert page.locator("table.outcomes tbody tr").count() == 2
+            assert page.locator("table.outcomes tbody tr.alert").count() == 1
         finally:
             browser.close()
 

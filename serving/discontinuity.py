@@ -1,0 +1,114 @@
+"""The client discontinuity monitor: which clients of the caller's workers have lost the most familiar faces,
+and who is likely to lose more.
+
+Read from the published week only: ``client_continuity`` (new faces, distinct workers and handovers in the
+last 52 weeks), ``client_exposure`` (each client's current workers and how long they have known them) and
+``risk_scores`` (their probabilities of leaving within 26 weeks). A client is in the caller's monitor when
+one of their current workers is in the caller's scope.
+
+The ranking, most discontinuity first (``discontinuity_order``):
+
+1. new faces in 12 months: what the sector counts, and what a child placed out of home piles up;
+2. handovers in 12 months;
+3. the familiarity of the current workers, shortest first: the longest bond (weeks) any current worker has
+   with the client, so a client left only with people they barely know comes before one who kept a face;
+4. the expected handovers in the next 26 weeks that the caller may know: the sum of the current workers'
+   published p_26w.
+
+A worker's contribution to 4 is unknown to the caller when their probability is withheld (the week keeps
+it for the sector's totals, never for a person) or the worker is outside the caller's scope; it is then
+left out of the sum, never estimated, and the answer says how many were left out, so the sum is a lower
+bound. Nothing in the answer, its order included, reads a withheld probability.
+
+Re-placements (an out-of-home placement moved) are not in the data contract yet; when they are published
+per client they enter the ranking beside the handovers, as one more key of ``discontinuity_order``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from continuity.access import Grant
+from continuity.horizons import risk_column
+from continuity.serving.store import PublishedWeek
+
+FLAG_NEW_FACES = 3  # flagged from three new faces in a year: the product's threshold for a client to look after first
+HORIZON = 26
+_P = risk_column(HORIZON)
+
+
+@dataclass(frozen=True)
+class _Client:
+    """A client's published figures and current workers (worker id -> weeks they have known the client)."""
+
+    client_id: str
+    new_faces_12m: int
+    distinct_workers_12m: int
+    handovers_12m: int
+    workers: dict[str, float]
+
+
+def discontinuity_order(row: dict[str, Any]) -> tuple:
+    """The monitor's order: most new faces, then handovers, least familiar, most expected handovers, by id."""
+    return (-row["new_faces_12m"], -row["handovers_12m"], row["familiarity_weeks"],
+            -row["expected_handovers_26w"], row["client_id"])
+
+
+class DiscontinuityMonitor:
+    """The week's clients indexed once per published week (by its folder), answered per grant."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._clients: dict[str, _Client] = {}
+        self._by_worker: dict[str, list[str]] = {}
+
+    def _index(self, week: PublishedWeek) -> tuple[dict[str, _Client], dict[str, list[str]]]:
+        with self._lock:
+            if self._folder != week.publication.folder:
+                workers: dict[str, dict[str, float]] = defaultdict(dict)
+                for worker_id, rows in week.clients.items():
+                    for row in rows:
+                        workers[row["client_id"]][worker_id] = row["relationship_weeks"]
+                table = week.publication.table("client_continuity")
+                self._clients = {
+                    client_id: _Client(client_id, int(new), int(distinct), int(handovers), workers[client_id])
+                    for client_id, new, distinct, handovers in zip(
+                        table.client_id, table.new_faces_12m, table.distinct_workers_12m, table.handovers_12m)
+                    if client_id in workers
+                }
+                by_worker: dict[str, list[str]] = defaultdict(list)
+                for client in self._clients.values():
+                    for worker_id in client.workers:
+                        by_worker[worker_id].append(client.client_id)
+                self._by_worker, self._folder = dict(by_worker), week.publication.folder
+            return self._clients, self._by_worker
+
+    def ranked(self, week: PublishedWeek, grant: Grant) -> list[dict[str, Any]]:
+        """Every client of a worker in the grant's scope, most discontinuity first (``discontinuity_order``)."""
+        clients, by_worker = self._index(week)
+        in_scope = {worker_id for worker_id in by_worker
+                    if worker_id in week.by_worker and grant.sees(week.by_worker[worker_id])}
+        chosen = sorted({client_id for worker_id in in_scope for client_id in by_worker[worker_id]})
+        return sorted((_row(clients[client_id], week, in_scope) for client_id in chosen), key=discontinuity_order)
+
+
+def _row(client: _Client, week: PublishedWeek, in_scope: set[str]) -> dict[str, Any]:
+    """The client's answer: the current workers the caller may see, with their probability unless withheld."""
+    shown = sorted(worker_id for worker_id in client.workers if worker_id in in_scope)
+    known = {worker_id: week.by_worker[worker_id][_P] for worker_id in shown
+             if week.by_worker[worker_id]["withheld"] is None}
+    return {
+        "client_id": client.client_id, "flagged": client.new_faces_12m >= FLAG_NEW_FACES,
+        "new_faces_12m": client.new_faces_12m, "handovers_12m": client.handovers_12m,
+        "distinct_workers_12m": client.distinct_workers_12m,
+        "familiarity_weeks": max(client.workers.values()),
+        "expected_handovers_26w": sum(known.values()),
+        "workers_not_counted": len(client.workers) - len(known),
+        "current_workers": [{"worker_id": worker_id, "relationship_weeks": client.workers[worker_id],
+                             "p_26w": known.get(worker_id)} for worker_id in shown],
+    }
