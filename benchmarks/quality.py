@@ -198,6 +198,11 @@ def _reported(metrics: dict) -> dict:
     return {k: float(metrics[k]) for k in REPORTED if k in metrics}
 
 
+def bench_warehouse(settings: Settings, world: str) -> Path:
+    """The warehouse of the bench sector of `world`, apart from the one the weekly flow serves from."""
+    return settings.home / "bench" / world / "warehouse.duckdb"
+
+
 def _bench_frames(settings: Settings, world: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The snapshots, labels and oracle of the bench sector of `world`, built on first use."""
     from continuity.features.ingest import ingest_dir
@@ -205,8 +210,8 @@ def _bench_frames(settings: Settings, world: str) -> tuple[pd.DataFrame, pd.Data
     from continuity.synth.generate import generate_sector
     from continuity.warehouse import connect, has_table, replace_table
 
-    folder = settings.home / "bench" / world
-    warehouse = folder / "warehouse.duckdb"
+    warehouse = bench_warehouse(settings, world)
+    folder = warehouse.parent
     with connect(warehouse) as con:
         if not has_table(con, "snapshots"):
             summary = generate_sector(folder / "sector", workers=BENCH_WORKERS, years=BENCH_YEARS, seed=BENCH_SEED,

@@ -339,6 +339,48 @@ def bench_quality(
     console.print_json(json.dumps(result, default=str))
 
 
+@bench_app.command("handovers")
+def bench_handovers(
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the figures as JSON here; default HOME/handovers.json.")] = None,
+) -> None:
+    """Clients' expected handovers in 26 weeks against what happened, per decile, over the backtest's origins."""
+    from continuity.benchmarks.handovers import handovers_benchmark
+
+    settings = Settings()
+    result = handovers_benchmark(json_out or settings.home / "handovers.json", settings)
+    low, high = result["targets"]["observed_expected"]
+    for source in ("model", "oracle"):
+        table = Table("decile", "clients", "predicted", "realised", "O/E", "90% interval", f"within {low}-{high}",
+                      "workers left / predicted",
+                      title=f"{source}: expected handovers in {result['horizon_weeks']} weeks per decile of clients")
+        for d in result[source]["deciles"]:
+            verdict = ("yes" if d["within_target"] else "no") if d["reported"] else "too few"
+            table.add_row(str(d["decile"]), str(d["clients"]), f"{d['predicted']:.1f}", str(d["realised"]),
+                          f"{d['oe']:.2f}", f"{d['oe_low']:.2f}-{d['oe_high']:.2f}", verdict,
+                          f"{d['workers_left'] / d['predicted']:.2f}")
+        console.print(table)
+    console.print(f"origins and chosen models: {result['origins']}")
+
+
+@bench_app.command("plans")
+def bench_plans(
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the figures as JSON here; default HOME/handover-plans.json.")] = None,
+) -> None:
+    """The handover planner against the naive plan for the demo week's 30 highest-risk workers."""
+    from continuity.benchmarks.planning import planning_benchmark
+
+    settings = Settings()
+    _prefect_env(settings)
+    result = planning_benchmark(json_out or settings.home / "handover-plans.json", settings)
+    table = Table("figure", "planner", "naive",
+                  title=f"{result['leavers']} highest-risk workers, week of {result['score_date']}")
+    for figure, value in result["planner"].items():
+        table.add_row(figure, str(value), str(result["naive"][figure]))
+    console.print(table)
+
+
 @bench_app.command("survival-files")
 def bench_survival_files(
     json_out: Annotated[Optional[Path], typer.Option(

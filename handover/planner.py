@@ -19,6 +19,14 @@ against it. The prices are judgement, not estimates:
   the client's domain in the last year ``OTHER_DOMAIN_COST``;
 * each slot costs ``LOAD_COST`` times the successor's caseload relative to the norm once
   the client is taken, so clients spread over colleagues and ties break towards room;
+* a complex case (complexity ``COMPLEX_CASE_MIN`` or more) for a starter (under
+  ``STARTER_TENURE_WEEKS`` of tenure) costs ``STARTER_COMPLEX_COST``: more than all the
+  other preferences together can add (under 2), so an experienced colleague with room always
+  takes it, but less than leaving the client without a successor (at least ``NO_ROOM_COST``
+  x 4/3 for a complex case), so a starter still takes it when nobody else can; the plan then
+  flags it (``Handover.starter_complex``). Starters thrown into the most complex cases is a
+  reason the sector's own research gives for leaving (docs/evidence.md), and the client needs
+  the experience;
 * "no successor" costs ``NO_ROOM_COST`` times the client's published need (complexity and
   vulnerability, ``docs/definitions.md#client-need``), more than any successor, so every client who can
   be placed is placed, and when room runs short the neediest clients are placed first.
@@ -44,14 +52,18 @@ from scipy.optimize import linear_sum_assignment
 
 from continuity.horizons import p_leave_within
 from continuity.publication import Publication
-from continuity.vocabulary import CASELOAD_NORM_PER_FTE
+from continuity.vocabulary import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN
 
 STRANGER_COST = 0.5
 OUTSIDE_TEAM_COST = 0.25
 OTHER_DOMAIN_COST = 0.15
 LOAD_COST = 0.05
 NO_ROOM_COST = 10.0
+STARTER_COMPLEX_COST = 5.0
+# The issue's line between a starter and an experienced worker: two years in post.
+STARTER_TENURE_WEEKS = 104
 NO_ROOM = "no successor with room"
+STARTER_COMPLEX = "complex case for a starter (under 2 years in post)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Handover:
     successor_id: str | None  # None: no successor with room
     reasons: tuple[str, ...]
     successor_p_leave: float | None
+    starter_complex: bool = False  # a complex case given to a starter because nobody else had room
 
 
 @dataclass(frozen=True)
@@ -77,10 +90,11 @@ class HandoverPlan:
         return tuple(h.client_id for h in self.handovers if h.successor_id is None)
 
     def to_frame(self) -> pd.DataFrame:
+        columns = ["client_id", "successor_id", "reasons", "successor_p_leave", "starter_complex"]
         return pd.DataFrame([{"client_id": h.client_id, "successor_id": h.successor_id,
-                              "reasons": list(h.reasons), "successor_p_leave": h.successor_p_leave}
-                             for h in self.handovers],
-                            columns=["client_id", "successor_id", "reasons", "successor_p_leave"])
+                              "reasons": list(h.reasons), "successor_p_leave": h.successor_p_leave,
+                              "starter_complex": h.starter_complex} for h in self.handovers],
+                            columns=columns)
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,8 @@ class Situation:
     t: date
     leaver: pd.Series
     clients: pd.DataFrame  # client_id, domain, complexity, vulnerable, need
-    candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, eligible, p_leave
+    candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, tenure_weeks,
+    #                           eligible, p_leave
     familiar: dict[tuple[str, str], str]  # (client_id, worker_id) -> how the worker knows the client
     domains: frozenset[tuple[str, str]]  # (worker_id, domain) with work in the last year
     pinned: dict[str, str]
@@ -113,6 +128,9 @@ class Situation:
     def in_team(self, worker_id: str) -> bool:
         return self.candidates.at[worker_id, "team_id"] == self.leaver.team_id
 
+    def starter(self, worker_id: str) -> bool:
+        return bool(self.candidates.at[worker_id, "tenure_weeks"] < STARTER_TENURE_WEEKS)
+
     def costs(self, clients: pd.DataFrame) -> np.ndarray:
         """Each candidate's cost for each client (clients x candidates), without the load of the slot."""
         workers, shape = self.candidates.index, (len(clients), len(self.candidates))
@@ -121,8 +139,11 @@ class Situation:
         other_domain = np.array([[(w, d) not in self.domains for w in workers] for d in clients.domain],
                                 dtype=bool).reshape(shape)
         outside_team = (self.candidates.team_id != self.leaver.team_id).to_numpy()
+        starter_complex = ((clients.complexity.to_numpy() >= COMPLEX_CASE_MIN)[:, None]
+                           & (self.candidates.tenure_weeks.to_numpy() < STARTER_TENURE_WEEKS)[None, :])
         return (self.candidates.p_leave.to_numpy()[None, :] + STRANGER_COST * stranger
-                + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain)
+                + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain
+                + STARTER_COMPLEX_COST * starter_complex)
 
     def handover(self, client: pd.Series, worker_id: str, taken: int) -> Handover:
         """The placement in plain words; ``taken`` counts the clients the plan gives this successor."""
@@ -149,7 +170,10 @@ class Situation:
             reasons.append(f"risk of leaving {chance}")
         if worker.caseload + taken > self.capacity(worker_id) + 1e-9:
             reasons.append("takes the caseload above the norm")
-        return Handover(client.client_id, worker_id, tuple(reasons), p)
+        starter_complex = client.complexity >= COMPLEX_CASE_MIN and self.starter(worker_id)
+        if starter_complex:
+            reasons.insert(0, STARTER_COMPLEX)
+        return Handover(client.client_id, worker_id, tuple(reasons), p, starter_complex)
 
 
 def plan_handover(situation: Situation) -> HandoverPlan:
@@ -223,7 +247,7 @@ def situation(publication: Publication, leaver_id: str, *, pinned: dict[str, str
     pinned = pinned or {}
     snapshot = publication.table("worker_snapshot")
     risk = publication.table("risk_scores")
-    active = snapshot[["worker_id", "region", "fte", "caseload"]].merge(risk, on="worker_id")
+    active = snapshot[["worker_id", "region", "fte", "caseload", "tenure_weeks"]].merge(risk, on="worker_id")
     active = active[~active.worker_id.isin(hidden)].set_index("worker_id", drop=False).sort_index()
     if leaver_id not in active.index:
         raise ValueError(f"worker {leaver_id!r} is not scored in the week of {publication.score_date}")

@@ -51,6 +51,11 @@ class HandoverItem(BaseModel):
     successor_p_leave: float | None = Field(
         ge=0, le=1, description="The successor's probability of leaving within the plan's horizon; null with no successor."
     )
+    starter_complex: bool = Field(
+        default=False,
+        description="A complex case (complexity 4 or more) given to a starter (under 2 years in post): the planner "
+                    "does so only when no experienced colleague has room, or when the manager pinned it.",
+    )
     case_number: str | None = Field(default=None, description=CASE_NUMBER)
 
 

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from continuity.handover.planner import NO_ROOM, naive_plan, plan_handover, situation
+from continuity.benchmarks.planning import compare_plans
+from continuity.handover.planner import NO_ROOM, STARTER_COMPLEX, naive_plan, plan_handover, situation
 
 from contract_frames import assignment, contact, load, worker
 from published_frames import publish_contract_week
@@ -147,3 +148,66 @@ def test_a_leaver_without_primary_clients_gets_an_empty_plan(con, publish):
     plan, naive = plan_for(publish, risk(L=0.5, A=0.1)), naive_for(publish, risk(L=0.5, A=0.1))
     assert plan.handovers == naive.handovers == ()
     assert plan.expected_further_handovers == naive.expected_further_handovers == 0
+
+
+STARTED = T - timedelta(weeks=30)  # a starter: under 2 years in post at T
+
+
+def test_a_starter_gets_no_complex_case_while_an_experienced_colleague_has_room(con, publish):
+    # The starter is the cheaper successor on every other count (lower risk, lighter load),
+    # so only the starter rule keeps the complex case away from them; the easy case may go to them.
+    load(con, workers=[worker("L", HIRED), worker("N", STARTED), worker("E", HIRED)],
+         assignments=[assignment("hard", "L", SINCE, complexity=4), assignment("easy", "L", SINCE, complexity=2),
+                      *caseload("N", 1), *caseload("E", 10)])
+    plan = plan_for(publish, risk(L=0.5, N=0.02, E=0.30))
+    by_client = {h.client_id: h for h in plan.handovers}
+    assert by_client["hard"].successor_id == "E" and not by_client["hard"].starter_complex
+    assert by_client["easy"].successor_id == "N"
+    assert not any(STARTER_COMPLEX in h.reasons for h in plan.handovers)
+    naive = naive_for(publish, risk(L=0.5, N=0.02, E=0.30))
+    assert {h.client_id for h in naive.handovers if h.starter_complex} == {"hard"}  # least-loaded ignores it
+
+
+def test_a_complex_case_goes_to_a_starter_with_a_flag_when_only_starters_have_room(con, publish):
+    load(con, workers=[worker("L", HIRED), worker("N", STARTED), worker("E", HIRED)],
+         assignments=[assignment("hard", "L", SINCE, complexity=5), assignment("easy", "L", SINCE, complexity=1),
+                      *caseload("N", 2), *caseload("E", 11)])
+    plan = plan_for(publish, risk(L=0.5, N=0.10, E=0.05))
+    by_client = {h.client_id: h for h in plan.handovers}
+    assert plan.unplaced == ()
+    # E has one place: the complex case takes it, the starter gets the easy one and nobody is flagged.
+    assert by_client["hard"].successor_id == "E" and by_client["easy"].successor_id == "N"
+    assert not any(h.starter_complex for h in plan.handovers)
+
+    load(con, workers=[worker("L", HIRED), worker("N", STARTED), worker("E", HIRED)],
+         assignments=[assignment("hard", "L", SINCE, complexity=5), *caseload("N", 2), *caseload("E", 12)])
+    full = plan_for(publish, risk(L=0.5, N=0.10, E=0.05))
+    (only,) = full.handovers
+    assert only.successor_id == "N" and only.starter_complex and only.reasons[0] == STARTER_COMPLEX
+    assert full.to_frame().starter_complex.tolist() == [True]
+
+
+def test_the_starter_rule_keeps_to_the_caseload_norm(con, publish):
+    # Two complex cases, one experienced place: the second complex case goes to the starter, flagged,
+    # rather than above the experienced colleague's norm.
+    load(con, workers=[worker("L", HIRED), worker("N", STARTED), worker("E", HIRED)],
+         assignments=[assignment("h1", "L", SINCE, complexity=4), assignment("h2", "L", SINCE, complexity=4),
+                      *caseload("N", 0), *caseload("E", 11)])
+    plan = plan_for(publish, risk(L=0.5, N=0.10, E=0.05))
+    taken = pd.Series(successors(plan)).value_counts()
+    assert taken["E"] == 1 and taken["N"] == 1
+    assert [h.successor_id for h in plan.handovers if h.starter_complex] == ["N"]
+
+
+def test_the_benchmark_counts_what_each_plan_gives_starters_and_known_successors(con, publish):
+    load(con, workers=[worker("L", HIRED), worker("N", STARTED), worker("E", HIRED)],
+         assignments=[assignment("hard", "L", SINCE, complexity=4), assignment("easy", "L", SINCE, complexity=2),
+                      assignment("easy", "E", SINCE, role="secondary"), *caseload("N", 1), *caseload("E", 10)])
+    figures = compare_plans(publish(risk(L=0.9, N=0.02, E=0.20)), leavers=1)
+    assert figures["leavers"] == 1
+    planner, naive = figures["planner"], figures["naive"]
+    assert (planner["complex_to_starters"], naive["complex_to_starters"]) == (0, 1)
+    assert naive["complex_to_starters_flagged"] == 1
+    assert planner["clients"] == naive["clients"] == 2 and planner["unplaced"] == 0
+    assert (planner["known_successor"], naive["known_successor"]) == (1, 0)  # "easy" knows E
+    assert planner["households_kept_with_one_worker"].startswith("not available")

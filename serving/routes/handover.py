@@ -71,7 +71,8 @@ def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit:
     audit(shown)
     handovers = case_numbers.shown(grant, audit, ({
         "client_id": h.client_id, "successor_id": h.successor_id, "reasons": list(h.reasons),
-        "successor_p_leave": h.successor_p_leave} for h in plan.handovers), shown)
+        "successor_p_leave": h.successor_p_leave, "starter_complex": h.starter_complex}
+        for h in plan.handovers), shown)
     return HandoverPlanResponse(
         leaving_worker_id=plan.leaving_worker_id, date=plan.date, week=week.score_date,
         horizon_weeks=plan.horizon_weeks, handovers=handovers,

@@ -82,8 +82,9 @@ def test_handover_plan_is_the_planners_optimum_with_the_naive_comparison(admin, 
     plan, naive = _library_plans(flow_settings, leaver)
 
     assert body["date"] == body["week"] == str(plan.date)
-    assert [(h["client_id"], h["successor_id"], tuple(h["reasons"])) for h in body["handovers"]] == \
-           [(h.client_id, h.successor_id, h.reasons) for h in plan.handovers]
+    assert [(h["client_id"], h["successor_id"], tuple(h["reasons"]), h["starter_complex"])
+            for h in body["handovers"]] == \
+           [(h.client_id, h.successor_id, h.reasons, h.starter_complex) for h in plan.handovers]
     assert len(body["handovers"]) >= 2
     assert body["expected_further_handovers"] == pytest.approx(plan.expected_further_handovers)
     assert body["naive_expected_further_handovers"] == pytest.approx(naive.expected_further_handovers)
