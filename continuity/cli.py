@@ -491,7 +491,8 @@ def case_numbers_load(
 
     settings = Settings()
     try:
-        clients = load_case_numbers(file, settings.case_numbers, settings.pseudonym_key.get_secret_value())
+        clients = load_case_numbers(file, settings.case_numbers, settings.pseudonym_key.get_secret_value(),
+                                    settings.warehouse)
     except UnusableLookup as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -19,9 +19,11 @@ import os
 import uuid
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from continuity.features.pseudonymise import pseudonymise
+from continuity.features.ingest import warehouse_key_check
+from continuity.features.pseudonymise import key_check, pseudonymise
 from continuity.features.readers import UnreadableFile, read_file
 from continuity.private import private_files, private_folder
 
@@ -59,8 +61,18 @@ def read_case_numbers(source: Path, key: str) -> pd.DataFrame:
                          "case_number": frame.case_number.to_numpy()})
 
 
-def load_case_numbers(source: Path, target: Path, key: str) -> int:
-    """Replace the lookup at ``target`` with the file's; returns the number of clients it holds."""
+def load_case_numbers(source: Path, target: Path, key: str, warehouse: Path | None = None) -> int:
+    """Replace the lookup at ``target`` with the file's; returns the number of clients it holds.
+
+    With a key other than the one the ``warehouse`` was loaded with, no pseudonym would match a client
+    of the published weeks and every case number would silently go missing: refused instead."""
+    if warehouse is not None and Path(warehouse).exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            loaded_with = warehouse_key_check(con)
+        if loaded_with is not None and loaded_with != key_check(key):
+            raise UnusableLookup(f"{warehouse}: the pseudonym key differs from the one this warehouse was loaded "
+                                 "with, so no case number would match a client; set CONTINUITY_PSEUDONYM_KEY "
+                                 "back to that key")
     lookup = read_case_numbers(source, key)
     write_case_numbers(lookup, target)
     return len(lookup)

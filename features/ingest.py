@@ -269,7 +269,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
 
     with connect(warehouse) as con:
         existing = _existing_keys(con)
-        prev_check = _previous_key_check(con)
+        prev_check = warehouse_key_check(con)
         if prev_check and prev_check != kcheck:
             if rekey:
                 raise UnusableInput("re-key not supported yet: start a new warehouse (CONTINUITY_WAREHOUSE_PATH) "
@@ -333,7 +333,8 @@ def _existing_keys(con) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def _previous_key_check(con) -> str | None:
+def warehouse_key_check(con) -> str | None:
+    """The fingerprint of the key the warehouse's latest load used (None before any load)."""
     if not has_table(con, "load_log"):
         return None
     row = con.execute("SELECT key_check FROM load_log ORDER BY loaded_at DESC LIMIT 1").fetchone()

@@ -149,3 +149,18 @@ def test_the_command_loads_the_lookup_and_refuses_a_file_without_case_numbers(tm
     (tmp_path / "ids.csv").write_text("client_id\nC1\n")
     code, output = invoke("case-numbers", "load", str(tmp_path / "ids.csv"))
     assert code == 2 and "case_number" in output
+
+
+def test_a_key_other_than_the_warehouses_is_refused_and_the_old_lookup_kept(tmp_path):
+    """With another key no pseudonym would match a published client: every case number would go missing."""
+    import duckdb
+
+    from continuity.features.pseudonymise import key_check
+
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "private" / "case_numbers.parquet"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table load_log as select now() as loaded_at, ? as key_check", [key_check(KEY)])
+    assert load_case_numbers(_csv(tmp_path / "first.csv", [("C1", "Z-1")]), target, KEY, warehouse) == 1
+    with pytest.raises(UnusableLookup, match="pseudonym key differs"):
+        load_case_numbers(_csv(tmp_path / "other.csv", [("C1", "Z-1")]), target, "another-key", warehouse)
+    assert pd.read_parquet(target).client_id.tolist() == [pseudonym("C1", KEY)]
