@@ -21,7 +21,7 @@ $(VENV)/.synced-demo: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 $(VENV)/.synced-test: pyproject.toml uv.lock | $(UV)
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python 3.11
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --extra dask --extra postgres --python 3.11
 	touch $@ $(VENV)/.synced-demo
 
 $(BROWSER):
