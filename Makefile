@@ -5,6 +5,7 @@
 PYTHON ?= python3
 # The web-page tests drive Debian's Chromium headless (no browser download at run time).
 BROWSER := /usr/bin/chromium
+POSTGRES := /usr/bin/pg_ctlcluster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UV := .tools/bin/uv
 VENV := .venv
@@ -28,12 +29,18 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# MLflow's PostgreSQL store is tested against a server of Debian's package (tests/test_registry_postgres.py
+# starts its own cluster on a free port); pg_ctlcluster comes with every Debian PostgreSQL server.
+$(POSTGRES):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql
+
 setup: $(VENV)/.synced-demo
 
 demo: setup
 	$(VENV)/bin/continuity demo
 
-test: $(VENV)/.synced-test $(BROWSER)
+test: $(VENV)/.synced-test $(BROWSER) $(POSTGRES)
 	$(VENV)/bin/python -m pytest -n auto
 
 clean:

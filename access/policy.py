@@ -22,13 +22,15 @@ class ScopeError(ValueError):
 
 @dataclass(frozen=True)
 class Grant:
-    """What one valid token allows: the role and the organisation, teams or worker it is scoped to."""
+    """What one valid token allows: the role and the organisation, teams or worker it is scoped to; a sector
+    token may be limited to regions (municipality codes, the workers' ``region``)."""
 
     token_id: str
     role: Role
     organisation_id: str | None = None
     teams: frozenset[str] = frozenset()
     worker_id: str | None = None  # a worker token's own id
+    regions: frozenset[str] = frozenset()  # a sector token's regions; none: the whole sector
 
     @property
     def sees_individuals(self) -> bool:
@@ -53,15 +55,19 @@ class Grant:
         if self.role is Role.manager:
             return "team(s) " + ", ".join(f"'{t}'" for t in sorted(self.teams))
         if self.role is Role.sector:
-            return "aggregates only"
+            return "aggregates only" + (", region(s) " + ", ".join(f"'{r}'" for r in sorted(self.regions))
+                                        if self.regions else "")
         if self.role is Role.worker:
             return f"worker '{self.worker_id}', their own record at /me only"
         return "everything"
 
 
-def check_scope(role: Role, organisation_id: str | None, teams: Sequence[str], worker_id: str | None = None) -> None:
+def check_scope(role: Role, organisation_id: str | None, teams: Sequence[str], worker_id: str | None = None,
+                regions: Sequence[str] = ()) -> None:
     """hr needs exactly one organisation, manager at least one team, worker their own id and nothing
-    else, sector and admin none of these."""
+    else, sector and admin none of these; only a sector token may be limited to regions."""
+    if regions and role is not Role.sector:
+        raise ScopeError("only a sector token is limited to regions: give --region with --role sector")
     if (role is Role.worker) != bool(worker_id) or (role is Role.worker and (organisation_id or teams)):
         raise ScopeError("a worker token is scoped to one worker, and only a worker token is: "
                          "give --worker with --role worker, and no --organisation or --team")

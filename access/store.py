@@ -41,6 +41,7 @@ create table if not exists {{name}} (
     role text not null check (role in ({ROLES})),
     organisation_id text,
     teams text not null default '[]',
+    regions text not null default '[]',
     created_at text not null,
     revoked_at text,
     worker_id text
@@ -91,12 +92,13 @@ create index if not exists sessions_by_expiry on sessions (expires_at);
 """
 
 
-def _grant(row: tuple[str, str, str | None, str, str | None] | None) -> Grant | None:
-    """A Grant from a row of (token_id, role, organisation_id, teams as JSON, worker_id)."""
+def _grant(row: tuple[str, str, str | None, str, str | None, str] | None) -> Grant | None:
+    """A Grant from a row of (token_id, role, organisation_id, teams as JSON, worker_id, regions as JSON)."""
     if row is None:
         return None
-    token_id, role, organisation_id, teams, worker_id = row
-    return Grant(token_id, Role(role), organisation_id, frozenset(json.loads(teams)), worker_id)
+    token_id, role, organisation_id, teams, worker_id, regions = row
+    return Grant(token_id, Role(role), organisation_id, frozenset(json.loads(teams)), worker_id,
+                 frozenset(json.loads(regions)))
 
 
 class AccessStore:
@@ -120,11 +122,12 @@ class AccessStore:
     @staticmethod
     def _rebuild_tokens(con: sqlite3.Connection) -> None:
         """Bring a token table of an earlier release up to date: one without a role of this release
-        (its check constraint, which SQLite cannot alter, would refuse it) or without the worker
-        column is copied into a table of today's form, under the write lock."""
+        (its check constraint, which SQLite cannot alter, would refuse it) or without the worker or
+        regions column is copied into a table of today's form, under the write lock."""
         def outdated() -> bool:
             row = con.execute("select sql from sqlite_master where type = 'table' and name = 'tokens'").fetchone()
-            return row is not None and (f"({ROLES})" not in row[0] or "worker_id" not in row[0])
+            return row is not None and (f"({ROLES})" not in row[0] or "worker_id" not in row[0]
+                                        or "regions" not in row[0])
 
         if not outdated():
             return
@@ -174,23 +177,25 @@ class AccessStore:
     # tokens
 
     def create(self, role: Role | str, organisation_id: str | None = None, teams: Iterable[str] = (),
-               worker_id: str | None = None) -> tuple[str, str]:
+               worker_id: str | None = None, regions: Iterable[str] = ()) -> tuple[str, str]:
         """A new token and its id; the token is returned once and only its hash is kept."""
-        role, teams = Role(role), sorted(set(teams))
-        check_scope(role, organisation_id, teams, worker_id)
+        role, teams, regions = Role(role), sorted(set(teams)), sorted(set(regions))
+        check_scope(role, organisation_id, teams, worker_id, regions)
         token, token_id = secrets.token_urlsafe(32), "tok_" + secrets.token_hex(6)
         with self._connection() as con:
             con.execute(
-                "insert into tokens (token_id, token_hash, role, organisation_id, teams, created_at, worker_id) "
-                "values (?, ?, ?, ?, ?, ?, ?)",
-                [token_id, _hash(token), role.value, organisation_id, json.dumps(teams), now(), worker_id],
+                "insert into tokens (token_id, token_hash, role, organisation_id, teams, created_at, worker_id, "
+                "regions) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [token_id, _hash(token), role.value, organisation_id, json.dumps(teams), now(), worker_id,
+                 json.dumps(regions)],
             )
         return token_id, token
 
     def authenticate(self, token: str) -> Grant | None:
         """The grant of a valid, unrevoked token; None for anything else."""
         row = self._connection().execute(
-            "select token_id, role, organisation_id, teams, worker_id from tokens where token_hash = ? and revoked_at is null",
+            "select token_id, role, organisation_id, teams, worker_id, regions from tokens "
+            "where token_hash = ? and revoked_at is null",
             [_hash(token)],
         ).fetchone()
         return _grant(row)
@@ -207,11 +212,11 @@ class AccessStore:
     def tokens(self) -> list[dict[str, Any]]:
         """Every token ever created, newest first, without its hash."""
         rows = self._connection().execute(
-            "select token_id, role, organisation_id, teams, created_at, revoked_at, worker_id from tokens "
+            "select token_id, role, organisation_id, teams, created_at, revoked_at, worker_id, regions from tokens "
             "order by created_at desc"
         ).fetchall()
-        keys = ("token_id", "role", "organisation_id", "teams", "created_at", "revoked_at", "worker_id")
-        return [{**dict(zip(keys, row)), "teams": json.loads(row[3])} for row in rows]
+        keys = ("token_id", "role", "organisation_id", "teams", "created_at", "revoked_at", "worker_id", "regions")
+        return [{**dict(zip(keys, row)), "teams": json.loads(row[3]), "regions": json.loads(row[7])} for row in rows]
 
     # web-page sessions: the login cookie holds a session key, never the token, so that a
     # cookie expires, ends at logout, and dies with its token when that is revoked
@@ -232,7 +237,8 @@ class AccessStore:
         """The grant of a session not yet over whose token is not revoked; None for anything else.
         One lookup by primary key, as for a bearer token."""
         return _grant(self._connection().execute(
-            "select t.token_id, t.role, t.organisation_id, t.teams, t.worker_id from sessions s join tokens t using (token_id) "
+            "select t.token_id, t.role, t.organisation_id, t.teams, t.worker_id, t.regions "
+            "from sessions s join tokens t using (token_id) "
             "where s.session_hash = ? and s.expires_at > ? and t.revoked_at is null",
             [_hash(key), now()],
         ).fetchone())
@@ -383,11 +389,11 @@ class AccessStore:
 
 
 def create_token(settings: Settings, role: Role | str, organisation: str | None = None, teams: Iterable[str] = (),
-                 worker: str | None = None) -> str:
+                 worker: str | None = None, regions: Iterable[str] = ()) -> str:
     """A new bearer token for the CLI to print; raises ScopeError when the scope does not fit the role."""
     store = AccessStore(settings.access_db)
     try:
-        return store.create(role, organisation, teams, worker)[1]
+        return store.create(role, organisation, teams, worker, regions)[1]
     finally:
         store.close()
 

@@ -9,9 +9,19 @@ each origin's forecasts come from models fitted on data before it only.
 
 What is counted, per (client, worker) pair open at the origin:
 
-- predicted: the worker's P(leaving voluntarily within 26 weeks) from the model
+- p_leave: the worker's P(leaving voluntarily within 26 weeks) from the model
   chosen at that origin (and, beside it, from the oracle: the generator's true
-  hazards, the ceiling any model can reach);
+  hazards, the ceiling any model can reach): the monitor's figure;
+- predicted: P(the worker leaves voluntarily within 26 weeks *while the pair's case
+  is still open*). About a quarter of the cases close or move on before their worker
+  leaves, and those never need a handover, so p_leave alone over-counts. Week by week,
+  the chance that the worker leaves in week k (the source's cumulative incidence,
+  scaled to p_leave) is weighted by the chance that the case is still open then: a
+  Kaplan-Meier curve of assignment durations per domain (``CaseSurvival``), fitted on
+  the assignments known before the origin (ended for any reason but the worker
+  leaving: an event; still open at the origin, or ended by the worker leaving:
+  censored), conditional on the case's age at the origin. A pair holding several
+  assignments is open while any of them is, taken as independent;
 - realised: 1 if one of the pair's open assignments ended with end_reason
   ``worker_left`` within the 26 weeks *and* the worker's exit was voluntary
   (the labels' exit reason). Exits on an involuntary dismissal, a retirement or
@@ -19,10 +29,10 @@ What is counted, per (client, worker) pair open at the origin:
   are not what the probability forecasts; assignments closed or handed over for
   another reason are not handovers of a leaving worker;
 - workers_left: 1 if the worker left voluntarily within the 26 weeks, however
-  the pair's assignment ended. The forecast is of this event, so predicted
+  the pair's assignment ended. The forecast is of this event, so p_leave
   against workers_left is the model's calibration, and realised below
   workers_left is the share of cases that closed or moved on before the worker
-  left: a handover that never had to happen.
+  left: a handover that never had to happen, which predicted takes out.
 
 Clients are put into deciles of predicted handovers pooled over origins; per
 decile the O/E (realised / predicted) has a 90% exact Poisson interval on the
@@ -35,8 +45,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import duckdb
+import numpy as np
 import pandas as pd
+from lifelines import KaplanMeierFitter
 
 from continuity.benchmarks.quality import _bench_frames, bench_warehouse
 from continuity.config import Settings
@@ -52,7 +66,10 @@ MIN_REALISED = 20  # the issue judges O/E only on deciles with at least this man
 WORKER_LEFT = "worker_left"
 # The JSON's statement of what each figure counts, per (client, worker) pair open at the origin (see above).
 COUNTED = {
-    "predicted": "P(worker leaves voluntarily within 26 weeks), from the model chosen at the origin",
+    "p_leave": "P(worker leaves voluntarily within 26 weeks), from the model chosen at the origin",
+    "predicted": "P(worker leaves voluntarily within 26 weeks while the pair's case is still open): each week's "
+                 "chance of leaving (the model's incidence, scaled to p_leave) times the case's chance of being "
+                 "open then (Kaplan-Meier of assignment durations by domain before the origin, given its age)",
     "realised": "an assignment of the pair ended 'worker_left' within 26 weeks and the worker's exit was voluntary; "
                 "involuntary exits, retirements, temporary contracts' ends and assignments closed or handed over "
                 "for other reasons are not counted: the probability does not forecast them",
@@ -91,9 +108,48 @@ def handovers_benchmark(out_json: Path, settings: Settings, world: str = DEFAULT
     return result
 
 
+@dataclass(frozen=True)
+class CaseSurvival:
+    """Per domain, the Kaplan-Meier step function of an assignment's weeks until it ends for a reason other
+    than its worker leaving, from the assignments known before an origin (the module docstring)."""
+
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]  # domain ("" for all domains) -> (timeline, survival)
+
+    @classmethod
+    def before(cls, origin: pd.Timestamp, assignments: pd.DataFrame) -> "CaseSurvival":
+        start, end = pd.to_datetime(assignments["start_date"]), pd.to_datetime(assignments["end_date"])
+        known = assignments[start < origin]
+        ended = end[known.index] < origin
+        weeks = (end[known.index].where(ended, origin) - start[known.index]).dt.days / 7
+        event = ended & known["end_reason"].ne(WORKER_LEFT)
+        groups = {"": known.index, **known.groupby("domain").groups}
+        curves = {}
+        for domain, rows in groups.items():
+            fitted = KaplanMeierFitter().fit(weeks.loc[rows], event.loc[rows])
+            curves[domain] = (fitted.survival_function_.index.to_numpy(float),
+                              fitted.survival_function_.iloc[:, 0].to_numpy(float))
+        return cls(curves)
+
+    def at(self, domain: str, weeks: np.ndarray) -> np.ndarray:
+        """S(weeks) of the domain's curve (all domains' for a domain without history before the origin)."""
+        timeline, survival = self.curves.get(domain, self.curves[""])
+        return survival[np.searchsorted(timeline, weeks, side="right") - 1]
+
+    def still_open(self, domains: pd.Series, ages: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+        """P(open `weeks` later | open at age `ages`), one row per assignment, one column per week."""
+        out = np.empty((len(ages), len(weeks)))
+        for domain in domains.unique():
+            rows = np.flatnonzero(domains.to_numpy() == domain)
+            now = self.at(domain, ages[rows])
+            later = self.at(domain, ages[rows, None] + weeks[None, :])
+            out[rows] = np.divide(later, now[:, None], out=np.zeros_like(later), where=now[:, None] > 0)
+        return out
+
+
 def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, assignments: pd.DataFrame,
                    horizon: int = HANDOVER_HORIZON) -> pd.DataFrame:
-    """One row per (client, worker) pair with an assignment open at `origin`: predicted, realised, workers_left.
+    """One row per (client, worker) pair with an assignment open at `origin`: p_leave, predicted, realised,
+    workers_left.
 
     `worker_ids` names the rows `scored` forecasts (the workers active at the origin). A pair
     whose worker has no forecast at the origin (not active in that week's snapshot) is dropped:
@@ -104,28 +160,49 @@ def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, 
     known, left = horizon_status(scored.outcomes, horizon)
     if not known.all():
         raise ValueError(f"{int((~known).sum())} workers are not followed {horizon} weeks after {origin:%Y-%m-%d}")
-    workers = pd.DataFrame({"worker_id": worker_ids.astype(str).to_numpy(),
-                            "predicted": scored.risk[risk_column(horizon)].to_numpy(float),
-                            "left_voluntarily": left.to_numpy(bool)})
+    p_leave = scored.risk[risk_column(horizon)].to_numpy(float)
+    workers = pd.DataFrame({"worker_id": worker_ids.astype(str).to_numpy(), "p_leave": p_leave,
+                            "left_voluntarily": left.to_numpy(bool), "row": np.arange(len(p_leave))})
     start, end = pd.to_datetime(assignments["start_date"]), pd.to_datetime(assignments["end_date"])
     open_ = assignments[(start <= origin) & (end.isna() | (end > origin))]
     open_ = open_.assign(worker_id=open_["worker_id"].astype(str))
     ended_on_leaving = open_["end_reason"].eq(WORKER_LEFT) & (pd.to_datetime(open_["end_date"]) <= window_end)
+    # P(still open in the middle of week k, k = 1..horizon), per assignment, then per pair: open while any is.
+    weeks = np.arange(1, horizon + 1) - 0.5
+    ages = ((origin - start[open_.index]).dt.days / 7).to_numpy(float)
+    still_open = CaseSurvival.before(origin, assignments).still_open(open_["domain"], ages, weeks)
+    closed = pd.DataFrame(np.log(np.clip(1 - still_open, 1e-300, None)), index=open_.index)
+    keys = [open_["client_id"], open_["worker_id"]]
+    pair_open = 1 - np.exp(closed.groupby(keys).sum())
     pairs = (open_.assign(ended_on_leaving=ended_on_leaving)
              .groupby(["client_id", "worker_id"], as_index=False)["ended_on_leaving"].any()
              .merge(workers, on="worker_id", how="inner", validate="many_to_one"))
+    leaving = _leaving_by_week(scored.incidence[:, :horizon], p_leave)[pairs["row"].to_numpy()]
+    open_then = pair_open.loc[pd.MultiIndex.from_frame(pairs[["client_id", "worker_id"]])].to_numpy()
     return pairs.assign(
         origin=origin,
+        predicted=(leaving * open_then).sum(axis=1),
         realised=(pairs["ended_on_leaving"] & pairs["left_voluntarily"]).astype(int),
         workers_left=pairs["left_voluntarily"].astype(int),
-    )[["origin", "client_id", "worker_id", "predicted", "realised", "workers_left"]]
+    )[["origin", "client_id", "worker_id", "p_leave", "predicted", "realised", "workers_left"]]
+
+
+def _leaving_by_week(incidence: np.ndarray, p_leave: np.ndarray) -> np.ndarray:
+    """P(leaving voluntarily in week k), k = 1..horizon, per worker: the increments of the cumulative incidence,
+    scaled to add up to p_leave (the probability the monitor shows); evenly over the weeks where the incidence
+    is flat at zero."""
+    steps = np.diff(incidence, axis=1, prepend=0.0).clip(min=0)
+    total = steps.sum(axis=1, keepdims=True)
+    shape = np.divide(steps, total, out=np.full_like(steps, 1 / steps.shape[1]), where=total > 0)
+    return shape * p_leave[:, None]
 
 
 def client_handovers(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per client and origin: open workers, predicted and realised handovers, workers who left voluntarily."""
+    """Per client and origin: open workers, their summed p_leave, predicted and realised handovers, workers who
+    left voluntarily."""
     return pairs.groupby(["origin", "client_id"], as_index=False).agg(
-        workers=("worker_id", "size"), predicted=("predicted", "sum"), realised=("realised", "sum"),
-        workers_left=("workers_left", "sum"))
+        workers=("worker_id", "size"), p_leave=("p_leave", "sum"), predicted=("predicted", "sum"),
+        realised=("realised", "sum"), workers_left=("workers_left", "sum"))
 
 
 def decile_table(clients: pd.DataFrame) -> pd.DataFrame:
@@ -139,8 +216,8 @@ def decile_table(clients: pd.DataFrame) -> pd.DataFrame:
     """
     decile = pd.qcut(clients["predicted"].rank(method="first"), DECILES, labels=False) + 1
     table = clients.groupby(decile.rename("decile")).agg(
-        clients=("client_id", "size"), predicted=("predicted", "sum"), realised=("realised", "sum"),
-        workers_left=("workers_left", "sum")).reset_index()
+        clients=("client_id", "size"), p_leave=("p_leave", "sum"), predicted=("predicted", "sum"),
+        realised=("realised", "sum"), workers_left=("workers_left", "sum")).reset_index()
     table["oe"] = table["realised"] / table["predicted"]
     table[["oe_low", "oe_high"]] = [oe_interval(r, e) for r, e in zip(table["realised"], table["predicted"])]
     table["reported"] = table["realised"] >= MIN_REALISED
@@ -151,7 +228,8 @@ def decile_table(clients: pd.DataFrame) -> pd.DataFrame:
 def summary(table: pd.DataFrame) -> dict:
     """All clients together, and how many of the reported deciles meet the target."""
     predicted, realised = float(table["predicted"].sum()), int(table["realised"].sum())
-    return {"clients": int(table["clients"].sum()), "predicted": predicted, "realised": realised,
+    return {"clients": int(table["clients"].sum()), "p_leave": float(table["p_leave"].sum()),
+            "predicted": predicted, "realised": realised,
             "workers_left": int(table["workers_left"].sum()), "oe": realised / predicted if predicted else None,
             "deciles_reported": int(table["reported"].sum()),
             "deciles_within_target": int(table["within_target"].sum())}

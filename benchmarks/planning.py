@@ -10,10 +10,12 @@ client to the least-loaded colleague with room). Per method it reports:
 - complex cases (complexity ``COMPLEX_CASE_MIN`` or more) given to starters (under
   ``STARTER_TENURE_WEEKS``), and how many of those the plan flags;
 - clients given a successor they already know (client_familiarity);
-- clients of out-of-home placements given a known successor, and households kept with one
-  worker: *not available*, because the published week carries neither the out-of-home flag
-  (client_exposure has only ``vulnerable``, any flag) nor a household id, so the figures
-  cannot be counted without reading the warehouse, which handover planning never does.
+- households (two or more of the leaver's clients with one ``household_id``) and how many
+  the plan keeps with one worker, every member placed with the same successor;
+- clients of out-of-home placements (``flag_out_of_home``) and how many are given a
+  successor they already know.
+
+A week whose export has no households or placements counts 0 of each.
 
 The demo sector is the one ``continuity demo`` builds (2000 positions, 5 years, seed 0): when
 HOME has no published week, it is generated and the weekly flow is run, without serving.
@@ -25,13 +27,13 @@ import json
 from pathlib import Path
 
 from continuity.config import Settings
-from continuity.handover.planner import STARTER_COMPLEX, HandoverPlan, naive_plan, plan_handover, situation
+from continuity.handover.planner import (
+    STARTER_COMPLEX, HandoverPlan, Situation, naive_plan, plan_handover, situation)
 from continuity.horizons import p_leave_within
 from continuity.publication import NothingPublished, Publication, Publications
 
 HORIZON_WEEKS = 52
 LEAVERS = 30
-NOT_AVAILABLE = "not available: the published week has no {}"
 
 
 def demo_week(settings: Settings, workers: int = 2000, years: int = 5) -> Publication:
@@ -54,11 +56,11 @@ def compare_plans(publication: Publication, leavers: int = LEAVERS) -> dict:
     risk = publication.table("risk_scores")
     p, _ = p_leave_within(risk, HORIZON_WEEKS)
     chosen = risk.assign(p=p.to_numpy()).sort_values(["p", "worker_id"], ascending=[False, True]).worker_id
-    plans: dict[str, list[HandoverPlan]] = {"planner": [], "naive": []}
+    plans: dict[str, list[tuple[Situation, HandoverPlan]]] = {"planner": [], "naive": []}
     for leaver in chosen.head(leavers):
         now = situation(publication, leaver, horizon_weeks=HORIZON_WEEKS)
-        plans["planner"].append(plan_handover(now))
-        plans["naive"].append(naive_plan(now))
+        plans["planner"].append((now, plan_handover(now)))
+        plans["naive"].append((now, naive_plan(now)))
     familiarity = publication.table("client_familiarity")
     known = set(zip(familiarity.client_id, familiarity.worker_id))
     return {"score_date": str(publication.score_date), "horizon_weeks": HORIZON_WEEKS,
@@ -66,18 +68,24 @@ def compare_plans(publication: Publication, leavers: int = LEAVERS) -> dict:
             **{method: _figures(made, known) for method, made in plans.items()}}
 
 
-def _figures(plans: list[HandoverPlan], known: set[tuple[str, str]]) -> dict:
-    rows = [h for plan in plans for h in plan.handovers]
+def _figures(plans: list[tuple[Situation, HandoverPlan]], known: set[tuple[str, str]]) -> dict:
+    rows = [h for _, plan in plans for h in plan.handovers]
     placed = [h for h in rows if h.successor_id is not None]
+    out_of_home = {c for now, _ in plans for c in now.clients.client_id[now.clients.flag_out_of_home.astype(bool)]}
+    kept = [now.kept_together({h.client_id: h.successor_id for h in plan.handovers if h.successor_id is not None})
+            for now, plan in plans]
     return {
         "clients": len(rows),
         "unplaced": len(rows) - len(placed),
-        "expected_further_handovers": round(sum(plan.expected_further_handovers for plan in plans), 3),
+        "expected_further_handovers": round(sum(plan.expected_further_handovers for _, plan in plans), 3),
         "complex_to_starters": sum(h.starter_complex for h in placed),
         "complex_to_starters_flagged": sum(h.starter_complex and STARTER_COMPLEX in h.reasons for h in placed),
         "known_successor": sum((h.client_id, h.successor_id) in known for h in placed),
-        "out_of_home_with_known_successor": NOT_AVAILABLE.format("out-of-home flag"),
-        "households_kept_with_one_worker": NOT_AVAILABLE.format("household id"),
+        "households": sum(len(now.households()) for now, _ in plans),
+        "households_kept_with_one_worker": sum(map(len, kept)),
+        "out_of_home_clients": len(out_of_home),
+        "out_of_home_with_known_successor": sum(h.client_id in out_of_home and (h.client_id, h.successor_id) in known
+                                                for h in placed),
     }
 
 

@@ -19,6 +19,7 @@ from rich.table import Column, Table
 
 from continuity.access import Role
 from continuity.config import Settings
+from continuity.flows.schedule import DEFAULT_CRON, SERVER_PORT, TIMEZONE
 
 app = typer.Typer(help="Forecast which social workers are likely to leave and what it costs their clients.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -88,6 +89,8 @@ def ingest(
       assignments         which worker serves which client, from when
       contacts            contacts between client and worker (optional)
       funding_contracts   the municipal contracts of each organisation
+      placements          children placed out of home, re-placements included (optional)
+      teams               the municipality and domain each team works for (optional)
 
     Columns, labels, dates and the mapping file: docs/data-contract.md.
 
@@ -141,6 +144,8 @@ def run(
         metavar="NAME|models:/NAME/VERSION", help="Registered base model to recalibrate on this organisation's "
         "weeks (see `continuity base-model`); default CONTINUITY_BASE_MODEL.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="On failure, show the traceback too.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or stage lines (rows, seconds) "
+                                        "for ingest, features, each fit, evaluation and scoring.")] = False,
 ) -> None:
     """Run the weekly flow: ingest -> features -> train -> evaluate -> register -> score -> publish.
 
@@ -149,14 +154,18 @@ def run(
     given = {"export_mapping": mapping, "base_model": base_model}
     settings = Settings(**{key: value for key, value in given.items() if value is not None})
     _prefect_env(settings)
+    from contextlib import nullcontext
+
     from continuity.flows.report import print_summary
     from continuity.flows.weekly import weekly
+    from continuity.progress import quiet as silenced
 
     loggers = [] if debug else [logging.getLogger(name) for name in _PREFECT_LOGGERS]
     for logger in loggers:
         logger.addFilter(_drop_traceback)
     try:
-        result = weekly(settings=settings, retrain=retrain)
+        with silenced() if quiet else nullcontext():
+            result = weekly(settings=settings, retrain=retrain)
     except Exception as exc:
         if debug:
             raise
@@ -319,6 +328,34 @@ def serve(
     serve_api(settings.api_host if host is None else host, settings.api_port if port is None else port, settings)
 
 
+@app.command()
+def schedule(
+    cron: Annotated[str, typer.Option(help="When the weekly flow runs, as a cron expression (minute hour day month "
+                                      "weekday); default Monday 06:00.")] = DEFAULT_CRON,
+    timezone: Annotated[str, typer.Option(help="Time zone of --cron (IANA name).")] = TIMEZONE,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the embedded Prefect server and its UI, "
+                                      "when PREFECT_API_URL is not set.")] = SERVER_PORT,
+) -> None:
+    """Run the weekly flow by itself: serve it as a Prefect deployment on a schedule, until Ctrl-C.
+
+    With PREFECT_API_URL set, the deployment lives on that (self-hosted) Prefect server; without it, on a Prefect
+    server this command starts for as long as it runs (its database under HOME/prefect-server). The runs, with
+    their task states and logs, appear in the Prefect UI; the web page and /health say when the last one ended
+    and whether it succeeded.
+
+    Exit code 2: the schedule is not one Prefect accepts, or the embedded server did not start.
+    """
+    settings = Settings()
+    _prefect_env(settings)
+    from continuity.flows.schedule import ServerDidNotStart, serve_weekly
+
+    try:
+        serve_weekly(settings.home / "prefect-server", cron, timezone, port, announce=console.print)
+    except (ValueError, ServerDidNotStart) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
 bench_app = typer.Typer(help="Benchmarks that print and record figures (never timed tests).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -352,13 +389,13 @@ def bench_handovers(
     low, high = result["targets"]["observed_expected"]
     for source in ("model", "oracle"):
         table = Table("decile", "clients", "predicted", "realised", "O/E", "90% interval", f"within {low}-{high}",
-                      "workers left / predicted",
+                      "workers left / p_leave",
                       title=f"{source}: expected handovers in {result['horizon_weeks']} weeks per decile of clients")
         for d in result[source]["deciles"]:
             verdict = ("yes" if d["within_target"] else "no") if d["reported"] else "too few"
             table.add_row(str(d["decile"]), str(d["clients"]), f"{d['predicted']:.1f}", str(d["realised"]),
                           f"{d['oe']:.2f}", f"{d['oe_low']:.2f}-{d['oe_high']:.2f}", verdict,
-                          f"{d['workers_left'] / d['predicted']:.2f}")
+                          f"{d['workers_left'] / d['p_leave']:.2f}")
         console.print(table)
     console.print(f"origins and chosen models: {result['origins']}")
 
@@ -422,6 +459,33 @@ def bench_api(
     console.print_json(json.dumps(result))
 
 
+@bench_app.command("scale")
+def bench_scale(
+    workers: Annotated[int, typer.Option(min=20, help="Positions in the synthetic sector.")] = 2000,
+    years: Annotated[int, typer.Option(min=3, max=20, help="Years of synthetic history (3 at least: the run "
+                                       "needs training, calibration and test weeks).")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic sector.")] = 0,
+    sample_curve: Annotated[bool, typer.Option(
+        "--sample-curve", help="Also fit both models on growing worker samples (validation C-index and fit "
+        "time per sample size and seed), as the default training sample was chosen.")] = False,
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the figures as JSON here; default HOME/scale-NxY.json.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or stage lines.")] = False,
+) -> None:
+    """Time the weekly flow stage by stage on a generated sector (cached under HOME/bench/), with peak memory."""
+    from contextlib import nullcontext
+
+    from continuity.benchmarks.scale import scale_benchmark, write_json
+    from continuity.progress import quiet as silenced
+
+    settings = Settings()
+    _prefect_env(settings)
+    with silenced() if quiet else nullcontext():
+        result = scale_benchmark(settings, workers, years, seed, sample_curve)
+    write_json(result, json_out or settings.home / f"scale-{workers}x{years}.json")
+    console.print_json(json.dumps(result, default=str))
+
+
 token_app = typer.Typer(help="Bearer tokens for the API and the web page.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -437,13 +501,19 @@ def token_create(
         metavar="ID ...", help="The teams a manager token sees: --team A B, or --team A --team B.")] = None,
     worker: Annotated[Optional[str], typer.Option(
         metavar="ID", help="The worker a worker token belongs to: they read their own record at /me.")] = None,
+    region: Annotated[Optional[list[str]], typer.Option(
+        metavar="ID ...", help="Limit a sector token to regions, by municipality code (GM0363 ...): --region A B, "
+        "or --region A --region B. Without it, a sector token sees the whole sector.")] = None,
 ) -> None:
     """Print a new token; it is stored only as a hash, so this is the one time it is shown."""
     from continuity.access import ScopeError, create_token
 
+    # Extra values after a several-valued option belong to --region when it alone is given, else to --team.
+    regions_take_extras = bool(region) and not team
+    teams = list(team or ()) if regions_take_extras else _option_values(ctx, "--team", team)
+    regions = _option_values(ctx, "--region", region) if regions_take_extras else list(region or ())
     try:
-        print(create_token(Settings(), role, organisation=organisation, teams=_option_values(ctx, "--team", team),
-                           worker=worker))
+        print(create_token(Settings(), role, organisation=organisation, teams=teams, worker=worker, regions=regions))
     except ScopeError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -465,10 +535,11 @@ def token_list() -> None:
     """List tokens (ids, roles, scopes, dates); never the tokens themselves."""
     from continuity.access import list_tokens
 
-    table = Table(Column("token_id", no_wrap=True), "role", "organisation", "teams", "worker", "created", "revoked")
+    table = Table(Column("token_id", no_wrap=True), "role", "organisation", "teams", "regions", "worker", "created",
+                  "revoked")
     for t in list_tokens(Settings()):
         table.add_row(t["token_id"], t["role"], t["organisation_id"] or "", ", ".join(t["teams"] or []),
-                      t["worker_id"] or "", str(t["created_at"]), str(t["revoked_at"] or ""))
+                      ", ".join(t["regions"]), t["worker_id"] or "", str(t["created_at"]), str(t["revoked_at"] or ""))
     console.print(table)
 
 

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         f"{MIN_AUDIT_RETENTION_DAYS}: a deployer keeps a high-risk system's logs for six months or more "
         "(AI Act art. 26(6)).",
     )
+    warehouse_memory_limit: str = Field(
+        default="4GB", description="Memory DuckDB may use for the warehouse (its `memory_limit`, e.g. 4GB); a "
+        "larger query spills to HOME's duckdb-tmp folder instead. 4 GB leaves half of an 8 GB budget to the "
+        "models and Python on a sector of 150,000 positions.",
+    )
+    warehouse_threads: int | None = Field(
+        default=None, ge=1, description="Threads DuckDB may use for the warehouse; default one per core.",
+    )
     score_retention_weeks: int = Field(
         default=104, ge=2, description="Score weeks of history (risk scores, survival curves, exposure) the warehouse "
         "keeps, counted back from the newest; at least 2, for the change since last week.",
@@ -109,6 +117,12 @@ class Settings(BaseSettings):
         """The organisation's own case number per pseudonymised client (``continuity case-numbers load``): a
         file of its own under HOME/private, owner-only, never in the warehouse or a publication."""
         return self.home / "private" / "case_numbers.parquet"
+
+    @cached_property
+    def handover_plans(self) -> Path:
+        """Handover plans accepted on the web page (``continuity.serving.workbench``): owner-only, under
+        HOME/private beside the case numbers, never in the warehouse or a publication."""
+        return self.home / "private" / "handover_plans"
 
     @cached_property
     def access_db(self) -> Path:

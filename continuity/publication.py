@@ -61,6 +61,11 @@ class Publication:
     def model_version(self) -> str:
         return self.manifest["model_version"]
 
+    @property
+    def data_end(self) -> date | None:
+        """The last day the week's data records anything; None for a week published before it was kept."""
+        return date.fromisoformat(self.manifest["data_end"]) if self.manifest.get("data_end") else None
+
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._read:
             self._read[name] = pd.read_parquet(self.folder / f"{name}.parquet")
@@ -96,8 +101,9 @@ class Publications:
         return Publication(folder, manifest)
 
     def publish(self, score_date: date, model_name: str, model_version: str,
-                tables: dict[str, pd.DataFrame]) -> Publication:
-        """Write every declared table, then swap the week in; returns the new publication."""
+                tables: dict[str, pd.DataFrame], data_end: date | None = None) -> Publication:
+        """Write every declared table, then swap the week in; returns the new publication. ``data_end``, the
+        last day the data records anything, goes into the manifest, so the page can say how old the data is."""
         absent = sorted(set(TABLES) - set(tables))
         if absent:
             raise ValueError(f"a published week needs every declared table; missing {', '.join(absent)}")
@@ -105,7 +111,8 @@ class Publications:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{score_date.isoformat()}_{stamp}_{uuid.uuid4().hex[:8]}"
         manifest = {"score_date": score_date.isoformat(), "model_name": model_name,
-                    "model_version": str(model_version), "published_at": datetime.now(UTC).isoformat()}
+                    "model_version": str(model_version), "published_at": datetime.now(UTC).isoformat(),
+                    "data_end": None if data_end is None else data_end.isoformat()}
         with private_files():  # every worker's risk: for the owner only, as all local state
             incoming = self.root / f".incoming-{name}"
             incoming.mkdir()
@@ -134,7 +141,7 @@ class Publications:
 
 
 def publish_week(settings: Settings, score_date: date, model_name: str, model_version: str,
-                 week: dict[str, pd.DataFrame]) -> Publication:
+                 week: dict[str, pd.DataFrame], data_end: date | None = None) -> Publication:
     """Record the week in the warehouse's history (with each probability's change since the week before,
     and the workers no longer scored), then swap it in as the published week the answers read."""
     # The week's date is the publication's, not a column of its tables.
@@ -143,7 +150,7 @@ def publish_week(settings: Settings, score_date: date, model_name: str, model_ve
         week["risk_scores"] = with_changes(week["risk_scores"], week_before(con, score_date))
         record_week(con, score_date, {name: week[name] for name in HISTORY_TABLES})
         week["former_workers"] = former_workers(con, score_date)
-    return Publications(settings.published).publish(score_date, model_name, model_version, week)
+    return Publications(settings.published).publish(score_date, model_name, model_version, week, data_end)
 
 
 def with_changes(risk: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:

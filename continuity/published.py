@@ -108,11 +108,16 @@ CLIENT_EXPOSURE = PublishedTable(
     (
         Column("worker_id", "str", "scored worker"),
         Column("client_id", "str", "pseudonymised client id"),
+        Column("household_id", "str", "pseudonymised household id; empty where the export gives none",
+               nullable=True),
         Column("role", "str", "primary or secondary"),
         Column("domain", "str", "wmo, jeugd or participatie"),
         Column("complexity", "int", "1-5"),
-        Column("vulnerable", "bool", "any vulnerability flag"),
-        Column("need", "float", "complexity and vulnerability weight of the client"),
+        Column("vulnerable", "bool", "any vulnerability flag, or placed out of home"),
+        Column("flag_out_of_home", "bool", "placed out of home at the score date (the flag, or an open placement)"),
+        Column("replacements_24m", "int", "re-placements (a placement after an earlier one) in the last 104 weeks"),
+        Column("need", "float", "complexity and vulnerability weight of the client (out of home and re-placements "
+               "weigh most)"),
         Column("relationship_weeks", "float", "weeks since the pair's first assignment or contact"),
         Column("contact_share", "float", "the worker's share of the client's contacts in the window"),
         Column("usual_provider", "bool", "the worker has most of the client's contacts"),
@@ -121,10 +126,14 @@ CLIENT_EXPOSURE = PublishedTable(
         Column("secon", "float", "sequential continuity", nullable=True),
         Column("mmci", "float", "modified modified continuity index", nullable=True),
         Column("kpc", "float", "known provider continuity; empty without a prior year", nullable=True),
+        Column("team_continuity", "float", "share of contacts with the client's small stable team (up to three "
+               "faces of one team); empty without contacts", nullable=True),
         Column("distinct_workers_12m", "int", "different workers in the last 12 months"),
         Column("handovers_12m", "int", "handovers in the last 12 months"),
+        Column("distinct_workers_24m", "int", "different workers in the last 24 months"),
         Column("coc_drop", "float", "the client's COC lost without this worker's contacts"),
-        Column("exposure", "float", "what losing this worker costs the client"),
+        Column("exposure", "float", "what losing this worker costs the client; the members of a household the "
+               "worker holds share one loss"),
     ),
     history=True,
 )
@@ -190,6 +199,9 @@ CLIENT_CONTINUITY = PublishedTable(
         Column("new_faces_12m", "int", "workers the client first met (assignment or contact) in the last 52 weeks"),
         Column("distinct_workers_12m", "int", "different workers in the last 52 weeks, new or known"),
         Column("handovers_12m", "int", "assignments ended by a handover or the worker leaving in the last 52 weeks"),
+        Column("team_continuity", "float", "share of the window's contacts with the client's small stable team: up "
+               "to three faces of one team (continuity.features.continuity_indices); empty without contacts",
+               nullable=True),
     ),
 )
 
@@ -199,6 +211,18 @@ WORKER_DOMAINS = PublishedTable(
     (
         Column("worker_id", "str", "worker"),
         Column("domain", "str", "wmo, jeugd or participatie"),
+    ),
+)
+
+KNOWN_DEPARTURES = PublishedTable(
+    "known_departures",
+    "Scored workers whose last day is known at the score date, not forecast: a notice given, or a temporary "
+    "contract ending within 52 weeks with no renewal known (continuity.features.known_departures).",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("last_day", "date", "the planned last day: the notice's, or the contract's end"),
+        Column("reason", "str", "notice, or contract_end (a temporary contract ends; renewing it would prevent "
+               "the departure)"),
     ),
 )
 
@@ -272,10 +296,24 @@ FAIRNESS = PublishedTable(
     ),
 )
 
+INTERVAL_FRAILTY = PublishedTable(
+    "interval_frailty",
+    "How much colleagues leave together (continuity.forecasts.dispersion): per horizon, the variances of the "
+    "shared team and organisation frailties that past published weeks' realised leavers show; the sector "
+    "aggregates' intervals simulate with them. A horizon no past week has passed for is absent (independent "
+    "leaving, the Poisson-binomial).",
+    (
+        Column("horizon", "int", "weeks"),
+        Column("team", "float", "variance of the team frailty (mean 1)"),
+        Column("organisation", "float", "variance of the organisation frailty (mean 1)"),
+        Column("cohorts", "int", "past published weeks the estimate rests on"),
+    ),
+)
+
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
-    FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS,
-    MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS,
+    FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS, KNOWN_DEPARTURES,
+    MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 

@@ -13,20 +13,50 @@ from continuity.private import private_files, private_folder
 from continuity.published import TABLES, conform, ddl, sql_columns
 
 
+# DuckDB's memory limit unless the settings say otherwise (``Settings.warehouse_memory_limit``, whose
+# description gives the reasoning); DuckDB's own default is 80% of the machine, which a sector-sized
+# snapshot build would take from the models running beside it.
+DEFAULT_MEMORY_LIMIT = "4GB"
+# Where DuckDB spills what does not fit in its memory limit: beside the warehouse file, so under HOME
+# with the other private state, never the system's shared temporary folder.
+SPILL_FOLDER = "duckdb-tmp"
+
+
 @contextmanager
-def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path | str, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+            threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse; the parent folder is created so a fresh machine needs no set-up.
 
-    A writer holds ``private_files`` while connected: DuckDB creates the file, and its write-ahead
-    log at each write, with the process's umask."""
+    DuckDB keeps to `memory_limit` and `threads` (None: one per core) and spills to ``SPILL_FOLDER``
+    beside the file. A writer holds ``private_files`` while connected: DuckDB creates the file, and its
+    write-ahead log at each write, and its spill files, with the process's umask."""
     with nullcontext() if read_only else private_files():
         if not read_only:
             private_folder(Path(path).parent)
-        con = duckdb.connect(str(path), read_only=read_only)
+        config = {"memory_limit": memory_limit, "temp_directory": str(Path(path).parent / SPILL_FOLDER)}
+        config |= {"threads": threads} if threads is not None else {}
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
         try:
             yield con
         finally:
             con.close()
+
+
+def open_warehouse(settings, read_only: bool = False):
+    """``connect`` with the settings' memory limit and threads (``Settings.warehouse_memory_limit``)."""
+    return connect(settings.warehouse, read_only, settings.warehouse_memory_limit, settings.warehouse_threads)
+
+
+@contextmanager
+def large_build(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """For a query that writes a whole derived table: DuckDB may then stream rows out of order, which
+    keeps it from holding every row until its turn (the tables' ORDER BY, where one counts, still
+    holds); the setting returns to DuckDB's default afterwards, for queries whose order counts."""
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("reset preserve_insertion_order")
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

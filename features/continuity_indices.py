@@ -13,10 +13,20 @@ the assignment-weeks of the brief. With N encounters, n_j with worker j, K worke
 * KPC = share of encounters with a worker the client already knew in the year before the
   window (a contact, or an assignment running then); NULL for a client who knew nobody
   then, because a new client cannot yet have a familiar face to keep;
+* team_continuity (TCI) = max over teams T of the share of encounters given by the client's
+  ``TEAM_FACES`` most-seen carers of T (a carer's team is that of their latest employment
+  at t, after the team moves dated before t). The per-person indices score care shared
+  by a small, stable team as poor continuity, although the sector accepts it (good practice
+  is one steady professional *or* a small team the client knows). TCI credits it: a client
+  who sees the same two or three colleagues of one team scores 1, whereas a team that
+  keeps sending new faces, or care spread over teams, scores low. With one carer, or every
+  carer in another team, it equals UPC, and it is never below UPC (T's best carer alone is
+  one of its faces). NULL without encounters;
 * distinct_workers_12m, new_faces_12m (workers the client first met, by an assignment
   that began or a first contact, in that year: the unfamiliar faces a client had to start
   over with) and handovers_12m (assignments ended by 'handover' or 'worker_left') over the
-  52 weeks before t, whatever the window.
+  52 weeks before t, whatever the window; distinct_workers_24m likewise over the 104 weeks
+  before t (the exposure's count of workers a client has already had to get used to).
 
 Workers are counted as people, not employments: where the export gives a ``person_key``,
 every employment of one person is one *carer*. A team that follows its work to the
@@ -43,11 +53,28 @@ HANDOVER_END_REASONS = ("handover", "worker_left")
 # A transfer ends one employment and starts the next a day later; a week allows for exports that
 # date the new assignment at the next Monday.
 CONTINUED_WITHIN_DAYS = 7
+# The faces of one team a client can know as "their" team: judgement, from the sector's good practice of
+# one steady professional per household, backed by at most two colleagues who know the client (for
+# leave, evenings, a second opinion). A fourth face is no longer a small team from the client's side.
+TEAM_FACES = 3
 
-INDEX_COLUMNS = ("client_id", "encounters", "source", "upc", "coc", "secon", "mmci", "kpc",
-                 "distinct_workers_12m", "new_faces_12m", "handovers_12m")
+INDEX_COLUMNS = ("client_id", "encounters", "source", "upc", "coc", "secon", "mmci", "kpc", "team_continuity",
+                 "distinct_workers_12m", "new_faces_12m", "handovers_12m", "distinct_workers_24m")
 
 _NO_CONTACTS = "(select null::varchar as client_id, null::varchar as worker_id, null::date as contact_date where false)"
+
+# A carer's team at t: the team of their latest employment hired before t, after its team moves dated before t.
+_CARER_TEAMS = """
+select coalesce(k.carer, w.worker_id) as carer,
+       arg_max(coalesce(m.team_id, w.team_id), w.hire_date) as team_id
+from workers w
+left join carers k on k.worker_id = w.worker_id
+left join (select worker_id, arg_max(detail, event_date) as team_id from hr_events
+           where event_type = 'team_move' and event_date < $t group by worker_id) m on m.worker_id = w.worker_id
+where w.hire_date < $t
+group by all
+"""
+_NO_TEAMS = "select null::varchar as carer, null::varchar as team_id where false"
 
 _CTES = """
 carers as ({carers}),
@@ -111,12 +138,28 @@ known_provider as (
     group by p.client_id
 ),
 knew_someone as (select distinct client_id from familiar),
+carer_teams as ({carer_teams}),
+team_faces as (  -- per client and team, the client's TEAM_FACES most-seen carers of that team
+    select p.client_id, coalesce(ct.team_id, 'carer:' || p.carer) as team_id, p.n
+    from pairs p left join carer_teams ct on ct.carer = p.carer
+    qualify row_number() over (partition by p.client_id, coalesce(ct.team_id, 'carer:' || p.carer)
+                               order by p.n desc, p.last_encounter desc, p.carer) <= {team_faces}
+),
+team_continuity as (
+    select client_id, max(n_team) as n_team
+    from (select client_id, team_id, sum(n) as n_team from team_faces group by all)
+    group by client_id
+),
 year_workers as (
-    select y.client_id, count(distinct coalesce(k.carer, y.worker_id)) as distinct_workers_12m from (
-        select client_id, worker_id from assignments
-        where start_date < $t and (end_date is null or end_date >= $year_start)
+    select y.client_id,
+           count(distinct coalesce(k.carer, y.worker_id)) filter (where y.recent) as distinct_workers_12m,
+           count(distinct coalesce(k.carer, y.worker_id)) as distinct_workers_24m
+    from (
+        select client_id, worker_id, end_date is null or end_date >= $year_start as recent from assignments
+        where start_date < $t and (end_date is null or end_date >= $two_years_start)
         union all
-        select client_id, worker_id from {contacts} where contact_date >= $year_start and contact_date < $t
+        select client_id, worker_id, contact_date >= $year_start from {contacts}
+        where contact_date >= $two_years_start and contact_date < $t
     ) y left join carers k on k.worker_id = y.worker_id
     group by y.client_id
 ),
@@ -154,15 +197,18 @@ indices as (
         (1 - ct.workers / (ct.n_total + 0.1)) / (1 - 1 / (ct.n_total + 0.1)) as mmci,
         case when ks.client_id is not null
              then coalesce(kp.familiar_encounters, 0) / ct.n_total end as kpc,
+        tc.n_team / ct.n_total as team_continuity,
         coalesce(yw.distinct_workers_12m, 0) as distinct_workers_12m,
         coalesce(yn.new_faces_12m, 0) as new_faces_12m,
-        coalesce(yh.handovers_12m, 0) as handovers_12m
+        coalesce(yh.handovers_12m, 0) as handovers_12m,
+        coalesce(yw.distinct_workers_24m, 0) as distinct_workers_24m
     from open_clients o
     left join client_totals ct on ct.client_id = o.client_id
     left join sources src on src.client_id = o.client_id
     left join sequences s on s.client_id = o.client_id
     left join known_provider kp on kp.client_id = o.client_id
     left join knew_someone ks on ks.client_id = o.client_id
+    left join team_continuity tc on tc.client_id = o.client_id
     left join year_workers yw on yw.client_id = o.client_id
     left join year_new_faces yn on yn.client_id = o.client_id
     left join year_handovers yh on yh.client_id = o.client_id
@@ -177,8 +223,9 @@ def continuity_ctes(con: duckdb.DuckDBPyConnection) -> str:
     """
     contacts = "contacts" if has_table(con, "contacts") else _NO_CONTACTS
     reasons = "(" + ", ".join(f"'{r}'" for r in HANDOVER_END_REASONS) + ")"
-    return _CTES.format(contacts=contacts, handover_reasons=reasons, carers=_carers(con),
-                        continued_within=CONTINUED_WITHIN_DAYS)
+    teams = _CARER_TEAMS if has_table(con, "workers") and has_table(con, "hr_events") else _NO_TEAMS
+    return _CTES.format(contacts=contacts, handover_reasons=reasons, carers=_carers(con), carer_teams=teams,
+                        team_faces=TEAM_FACES, continued_within=CONTINUED_WITHIN_DAYS)
 
 
 def _carers(con: duckdb.DuckDBPyConnection) -> str:
@@ -193,7 +240,8 @@ def index_parameters(t: date, window_weeks: int) -> dict:
         raise ValueError("window_weeks must be at least 1")
     window_start = t - timedelta(weeks=window_weeks)
     return {"t": t, "window_weeks": window_weeks, "window_start": window_start,
-            "prior_start": window_start - timedelta(days=YEAR_DAYS), "year_start": t - timedelta(days=YEAR_DAYS)}
+            "prior_start": window_start - timedelta(days=YEAR_DAYS), "year_start": t - timedelta(days=YEAR_DAYS),
+            "two_years_start": t - timedelta(days=2 * YEAR_DAYS)}
 
 
 def continuity_indices(con: duckdb.DuckDBPyConnection, t: date, window_weeks: int = WINDOW_WEEKS) -> pd.DataFrame:

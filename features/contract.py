@@ -30,7 +30,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    dated_by: str
+    dated_by: str | None  # None: a time-invariant row that holds at every date (a team and its market)
     also_dated: tuple[str, ...] = field(default=())
     optional: bool = False
 
@@ -84,6 +84,8 @@ ASSIGNMENTS = Table(
     "assignments",
     (
         Column("client_id", "str"),
+        # The client's household (siblings, a couple, a family), pseudonymised like client_id; optional.
+        Column("household_id", "str", required=False),
         Column("worker_id", "str"),
         Column("role", "str"),
         Column("start_date", "date"),
@@ -127,7 +129,38 @@ FUNDING_CONTRACTS = Table(
     dated_by="awarded_date",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (WORKERS, HR_EVENTS, ASSIGNMENTS, CONTACTS, FUNDING_CONTRACTS)}
+PLACEMENTS = Table(
+    "placements",
+    (
+        Column("client_id", "str"),
+        Column("placement_date", "date"),
+        Column("setting", "str"),
+        Column("end_date", "date", required=False),
+    ),
+    key=("client_id", "placement_date"),
+    dated_by="placement_date",
+    also_dated=("end_date",),
+    optional=True,
+)
+"""A child's placements out of home; one following an earlier placement of the same client is a re-placement."""
+
+TEAMS = Table(
+    "teams",
+    (
+        Column("team_id", "str"),
+        Column("organisation_id", "str"),
+        Column("municipality", "str"),
+        Column("domain", "str"),
+    ),
+    key=("team_id",),
+    dated_by=None,
+    optional=True,
+)
+"""The market (municipality and domain) each team works for: its funding is the organisation's
+``funding_contracts`` of that market. A team that changes employer gets a new team id."""
+
+TABLES: dict[str, Table] = {t.name: t for t in (WORKERS, HR_EVENTS, ASSIGNMENTS, CONTACTS, FUNDING_CONTRACTS,
+                                                PLACEMENTS, TEAMS)}
 
 
 # ---------------------------------------------------------------------------
@@ -146,6 +179,8 @@ ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
     ("assignments", "end_reason"): vocabulary.ASSIGNMENT_END_REASONS,
     ("assignments", "domain"): vocabulary.DOMAINS,
     ("funding_contracts", "domain"): vocabulary.DOMAINS,
+    ("placements", "setting"): vocabulary.PLACEMENT_SETTINGS,
+    ("teams", "domain"): vocabulary.DOMAINS,
 }
 """Columns whose values must come from the sector vocabulary (after the mapping's label translation)."""
 
@@ -180,6 +215,7 @@ ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "hr_events": (("end_date", "event_date"),),
     "assignments": (("end_date", "start_date"),),
     "funding_contracts": (("end_date", "start_date"),),
+    "placements": (("end_date", "placement_date"),),
 }
 
 FORWARD_DATED: dict[str, tuple[str, ...]] = {
@@ -203,14 +239,17 @@ FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "hr_events": (("worker_id", "workers", "worker_id"),),
     "assignments": (("worker_id", "workers", "worker_id"),),
     "contacts": (("worker_id", "workers", "worker_id"), ("client_id", "assignments", "client_id")),
+    "placements": (("client_id", "assignments", "client_id"),),
+    "teams": (("organisation_id", "funding_contracts", "organisation_id"),),
 }
 """Referential integrity; workers.organisation_id may also be declared in the ingest mapping."""
 
-LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "workers", "hr_events", "assignments", "contacts")
+LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "teams", "workers", "hr_events", "assignments", "placements",
+                               "contacts")
 """Referenced tables come first."""
 
-PSEUDONYMISED: dict[str, tuple[str, ...]] = {"workers": ("person_key",), "assignments": ("client_id",),
-                                             "contacts": ("client_id",)}
+PSEUDONYMISED: dict[str, tuple[str, ...]] = {"workers": ("person_key",), "assignments": ("client_id", "household_id"),
+                                             "contacts": ("client_id",), "placements": ("client_id",)}
 """Columns replaced by a keyed hash at ingest."""
 
 HEALTH_EVENTS: tuple[str, ...] = ("sick_leave",)

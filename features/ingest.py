@@ -1,9 +1,10 @@
 """``continuity ingest``: real exports into the warehouse, nothing lost.
 
 ``ingest_dir(source, warehouse, mapping=..., pseudonym_key=...)`` reads one file per contract
-table from ``source`` (``workers``, ``hr_events``, ``assignments``, ``contacts`` (optional),
-``funding_contracts``; ``.csv``, ``.parquet`` or ``.xlsx``), types and validates every row
-(``validation.py``), pseudonymises client ids (``pseudonymise.py``), and loads the valid
+table from ``source`` (``workers``, ``hr_events``, ``assignments``, ``funding_contracts``, and the
+optional ``contacts``, ``placements`` and ``teams``; ``.csv``, ``.parquet`` or ``.xlsx``), types and
+validates every row (``validation.py``), pseudonymises client, household and person ids
+(``contract.PSEUDONYMISED``, ``pseudonymise.py``), and loads the valid
 rows in ONE DuckDB transaction:
 
 - contract tables are upserted by their natural keys (``contract.Table.key``): rows of the

@@ -64,6 +64,9 @@ DEFAULT_VALUES: dict[str, dict[str, str]] = {
         "overgedragen": "handover", "medewerker vertrokken": "worker_left", "vertrek medewerker": "worker_left",
     },
     "domain": {"jeugdwet": "jeugd", "jeugdhulp": "jeugd", "wmo 2015": "wmo", "participatiewet": "participatie"},
+    "event_type": {"opzegging": "notice", "ontslagname": "notice", "aanzegging": "notice"},
+    "setting": {"pleeggezin": "foster_family", "pleegzorg": "foster_family", "residentieel": "residential_group",
+                "leefgroep": "residential_group", "residentiele groep": "residential_group"},
 }
 
 

@@ -13,8 +13,10 @@ plans and sector aggregates are computed from the published week alone:
   contacts in the last year (the client's own primary worker included; a planner leaves
   out the leaver);
 * ``client_continuity``: for the open clients of the scored workers, the new faces,
-  distinct workers and handovers of the last year (the client discontinuity monitor);
-* ``worker_domains``: the domains each worker had cases in during the last year.
+  distinct workers and handovers of the last year, and the team continuity (the client
+  discontinuity monitor);
+* ``worker_domains``: the domains each worker had cases in during the last year;
+* ``known_departures``: scored workers with a known last day (``continuity.features.known_departures``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, index_parameters
+from continuity.features.known_departures import known_departures
 from continuity.warehouse import has_table
 
 NO_CASELOAD = "no caseload"
@@ -92,7 +95,8 @@ clients as (
     select distinct a.client_id from assignments a semi join _scored s on s.worker_id = a.worker_id where {_OPEN}
 )
 select i.client_id, i.new_faces_12m::bigint as new_faces_12m,
-       i.distinct_workers_12m::bigint as distinct_workers_12m, i.handovers_12m::bigint as handovers_12m
+       i.distinct_workers_12m::bigint as distinct_workers_12m, i.handovers_12m::bigint as handovers_12m,
+       i.team_continuity
 from indices i semi join clients c on c.client_id = i.client_id
 order by i.client_id
 """
@@ -143,7 +147,7 @@ def client_familiarity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Serie
 
 def client_continuity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Series) -> pd.DataFrame:
     """Per open client of the scored workers: new faces, distinct workers and handovers in the 52 weeks before t,
-    as ``continuity_indices`` counts them (people, not employments).
+    as ``continuity_indices`` counts them (people, not employments), and the team continuity of the window.
 
     New faces are the sector's count of unfamiliar workers a client had to start over with, which
     distinct_workers_12m (everyone seen, long-known workers too) does not tell."""
@@ -167,4 +171,5 @@ def situation(con: duckdb.DuckDBPyConnection, t: date, snapshot: pd.DataFrame) -
         "client_familiarity": client_familiarity(con, t, snapshot.worker_id),
         "client_continuity": client_continuity(con, t, snapshot.worker_id),
         "worker_domains": worker_domains(con, t),
+        "known_departures": known_departures(con, t, snapshot),
     }

@@ -34,6 +34,12 @@ SNAPSHOT_COLUMNS = ID_COLUMNS + tuple(name for name in RECORDED_FEATURES if name
 
 _ANY_VULNERABILITY = " or ".join(VULNERABILITY_FLAGS)
 
+# A worker's funding is their team's market chain when the ``teams`` table names the team (``tf``): the
+# contracts of the same organisation, municipality and domain, as the synthetic sector's hazard reads it.
+# Otherwise (no teams table, or a team it lacks) it is the organisation's chain over all its markets.
+_FUNDING_SCOPE = ("{alias}.municipality is not distinct from tf.municipality "
+                  "and {alias}.domain is not distinct from tf.domain")
+
 # The calendar and the workers active at each of its dates.
 _ACTIVE = """
 calendar as (select unnest($dates::date[]) as snapshot_date),
@@ -123,18 +129,53 @@ event_windows as (
     join calendar c on c.snapshot_date > e.event_date and c.snapshot_date < e.reach
     group by e.worker_id, c.snapshot_date
 ),
+primary_cases as (
+    select worker_id, client_id, start_date, end_date, complexity,
+           cast(complexity >= {COMPLEX_CASE_MIN} as integer) as is_complex, {_ANY_VULNERABILITY} as vulnerable
+    from assignments where role = 'primary'
+),
+vulnerable_spans as (
+    -- a vulnerable client counts once while any of their primary cases with the worker is open: such
+    -- cases of one worker and client that overlap or touch merge into one span (gaps and islands)
+    select worker_id, min(start_date) as start_date, max(end_date) as end_date
+    from (
+        select *, sum(cast(coalesce(start_date > reached, true) as integer)) over (
+                      partition by worker_id, client_id order by start_date, end_date
+                      rows unbounded preceding) as span
+        from (
+            select worker_id, client_id, start_date, coalesce(end_date, date '9999-12-31') as end_date,
+                   max(coalesce(end_date, date '9999-12-31')) over (
+                       partition by worker_id, client_id order by start_date, coalesce(end_date, date '9999-12-31')
+                       rows between unbounded preceding and 1 preceding) as reached
+            from primary_cases where vulnerable
+        )
+    )
+    group by worker_id, client_id, span
+),
+case_changes as (
+    -- a case is open at t when start_date < t <= end_date: it adds to the caseload from the day after
+    -- its start and leaves it from the day after its end, so the open cases at t are running sums of
+    -- these changes, with no row per case and week
+    select worker_id, start_date as event_date, 1 as cases, complexity, is_complex, 0 as vulnerable
+    from primary_cases
+    union all
+    select worker_id, end_date, -1, -complexity, -is_complex, 0 from primary_cases where end_date is not null
+    union all
+    select worker_id, start_date, 0, 0, 0, 1 from vulnerable_spans
+    union all
+    select worker_id, end_date, 0, 0, 0, -1 from vulnerable_spans where end_date < date '9999-12-31'
+),
 open_cases as (
-    select
-        a.worker_id, c.snapshot_date,
-        count(*) as caseload,
-        avg(a.complexity) as mean_complexity,
-        avg(cast(a.complexity >= {COMPLEX_CASE_MIN} as integer)) as complex_share,
-        count(distinct a.client_id) filter (where {_ANY_VULNERABILITY}) as vulnerable_clients
-    from assignments a
-    join calendar c on a.start_date < c.snapshot_date
-                   and c.snapshot_date <= coalesce(a.end_date, date '9999-12-31')
-    where a.role = 'primary'
-    group by a.worker_id, c.snapshot_date
+    -- the open cases from the day after each change until the next (``superseded``), as the state CTEs
+    select worker_id, event_date,
+           cast(sum(sum(cases)) over running as bigint) as caseload,
+           cast(sum(sum(complexity)) over running as bigint) as complexity_total,
+           cast(sum(sum(is_complex)) over running as bigint) as complex_cases,
+           cast(sum(sum(vulnerable)) over running as bigint) as vulnerable_clients,
+           lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
+    from case_changes
+    group by worker_id, event_date
+    window running as (partition by worker_id order by event_date rows unbounded preceding)
 ),
 leavers as (
     -- a leaver counts for the team they were in when they left
@@ -156,25 +197,41 @@ running_funding as (
     from funding_contracts f
     join calendar c on f.awarded_date < c.snapshot_date and f.end_date >= c.snapshot_date
 ),
+funding_scoped as (
+    -- whose funding: the organisation's contracts (market null), and, where the teams table names a team's
+    -- market, that market's contracts of the organisation (``_FUNDING_SCOPE`` picks per worker)
+    select organisation_id, null::varchar as municipality, null::varchar as domain,
+           contract_id, start_date, end_date, snapshot_date
+    from running_funding
+    union all
+    select organisation_id, municipality, domain, contract_id, start_date, end_date, snapshot_date
+    from running_funding
+    where exists (select 1 from teams)
+),
 funding_islands as (
     select *, sum(cast(coalesce(start_date > reached + 1, true) as integer)) over (
-                  partition by organisation_id, snapshot_date order by start_date, end_date, contract_id
-                  rows unbounded preceding) as island
+                  partition by organisation_id, municipality, domain, snapshot_date
+                  order by start_date, end_date, contract_id rows unbounded preceding) as island
     from (
         select *, max(end_date) over (
-                      partition by organisation_id, snapshot_date order by start_date, end_date, contract_id
+                      partition by organisation_id, municipality, domain, snapshot_date
+                      order by start_date, end_date, contract_id
                       rows between unbounded preceding and 1 preceding) as reached
-        from running_funding
+        from funding_scoped
     )
 ),
 funding_end as (
-    select organisation_id, snapshot_date, max(end_date) as funding_end
+    select organisation_id, municipality, domain, snapshot_date, max(end_date) as funding_end
     from funding_islands
-    group by organisation_id, snapshot_date, island
+    group by organisation_id, municipality, domain, snapshot_date, island
     having min(start_date) <= snapshot_date
 ),
 first_award as (
-    select organisation_id, min(awarded_date) as first_awarded from funding_contracts group by organisation_id
+    select organisation_id, null::varchar as municipality, null::varchar as domain, min(awarded_date) as first_awarded
+    from funding_contracts group by organisation_id
+    union all
+    select organisation_id, municipality, domain, min(awarded_date)
+    from funding_contracts where exists (select 1 from teams) group by organisation_id, municipality, domain
 ),
 lost_tenders as (
     select distinct own.organisation_id, own.snapshot_date
@@ -206,9 +263,9 @@ features as (
         s.pay_scale_at_t as pay_scale,
         coalesce(oc.caseload, 0) as caseload,
         coalesce(oc.caseload, 0) / ({CASELOAD_NORM_PER_FTE} * s.fte_at_t) as caseload_ratio,
-        coalesce(oc.mean_complexity, 0.0) as mean_complexity,
-        case when datediff('day', s.hire_date, s.snapshot_date) < {STARTER_WEEKS} * 7
-             then coalesce(oc.complex_share, 0.0) else 0.0 end as complex_share_starter,
+        case when oc.caseload > 0 then oc.complexity_total / oc.caseload else 0.0 end as mean_complexity,
+        case when datediff('day', s.hire_date, s.snapshot_date) < {STARTER_WEEKS} * 7 and oc.caseload > 0
+             then oc.complex_cases / oc.caseload else 0.0 end as complex_share_starter,
         coalesce(oc.vulnerable_clients, 0) as vulnerable_clients,
         coalesce(ew.sick_weeks_13w, 0.0) as sick_weeks_13w,
         coalesce(ew.sick_weeks_52w, 0.0) as sick_weeks_52w,
@@ -228,11 +285,14 @@ features as (
              else {FUNDING_MONTHS_CAP}.0 end as months_to_funding_end,
         cast(lt.organisation_id is not null as integer) as lost_tender
     from state s
-    left join open_cases oc on oc.worker_id = s.worker_id and oc.snapshot_date = s.snapshot_date
+    left join open_cases oc on oc.worker_id = s.worker_id and s.snapshot_date > oc.event_date
+                          and s.snapshot_date <= oc.superseded
     left join event_windows ew on ew.worker_id = s.worker_id and ew.snapshot_date = s.snapshot_date
     left join team_leavers tl on tl.team_id = s.team_at_t and tl.snapshot_date = s.snapshot_date
+    left join teams tf on tf.team_id = s.team_at_t
     left join funding_end fe on fe.organisation_id = s.organisation_id and fe.snapshot_date = s.snapshot_date
-    left join first_award fa on fa.organisation_id = s.organisation_id
+                            and {_FUNDING_SCOPE.format(alias='fe')}
+    left join first_award fa on fa.organisation_id = s.organisation_id and {_FUNDING_SCOPE.format(alias='fa')}
     left join lost_tenders lt on lt.organisation_id = s.organisation_id and lt.snapshot_date = s.snapshot_date
 )
 """

@@ -7,13 +7,15 @@ read them as a feature by accident.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
+from continuity.features.feature_spec import DERIVED
 from continuity.features.snapshot_sql import DATA_END_SQL, LABELS_SQL, SNAPSHOT_SQL
-from continuity.warehouse import has_table
+from continuity.warehouse import has_table, large_build, transaction
 
 # The windowed features (sick leave, overtime, moves) need history before t: begin the
 # calendar half a year after the observation start.
@@ -71,12 +73,75 @@ def build_snapshots(
     """
     censor_at = end or data_end(con)
     dates = weekly_dates(con, start, censor_at, every_weeks)
-    con.execute("begin transaction")
-    try:
+    with large_build(con), transaction(con):
         con.execute(f"create or replace table snapshots as {SNAPSHOT_SQL}", {"dates": dates})
         con.execute(f"create or replace table labels as {LABELS_SQL}", {"dates": dates, "data_end": censor_at})
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return con.execute("select count(*) from snapshots").fetchall()[0][0]
+
+
+# Training reads every other snapshot week: the forecasters fit on every fourth (their `thin_every`), which
+# these rows keep exactly, while the calibration stretch and the test weeks, scored on every row read, lose
+# little (a worker's neighbouring weeks share almost every feature and the very same exit) and cost half.
+TRAINING_EVERY_WEEKS = 2
+# The workers a run trains and evaluates on, at most; smaller sectors use all their workers. Five years of
+# a sector hold about 2.2 workers per position, so every worker of a sector up to some 9,000 positions is
+# kept, and a sector of 150,000 fits on about 400,000 rows (the 2,000-position bench sector fits on 88,000).
+# `continuity bench scale --sample-curve` measures the issue's rule for it (the smallest sample whose
+# validation C-index is within 0.002 of the largest's); README "Scale" gives what was measured so far.
+TRAINING_SAMPLE_WORKERS = 20_000
+# The snapshot columns training and evaluation read besides the model inputs: the row's key, and the
+# attributes the fairness audit and the proxy check group by (never model inputs).
+AUDIT_COLUMNS = ("worker_id", "snapshot_date", "occupation", "gender", "age_band", "is_temporary")
+
+_TRAINING_ROWS_SQL = """
+with sampled as (
+    select worker_id from (select distinct worker_id from snapshots)
+    order by md5($seed || ':' || worker_id) limit $workers
+), last_week as (select max(snapshot_date) as last from snapshots)
+select {columns}, l.duration_weeks, l.exit_reason{oracle}
+from snapshots s
+join labels l using (worker_id, snapshot_date)
+{oracle_join}
+where s.worker_id in (select worker_id from sampled)
+  and datediff('day', s.snapshot_date, (select last from last_week)) % (7 * $every) = 0
+order by s.snapshot_date, s.worker_id
+"""
+
+
+def training_rows(
+    con: duckdb.DuckDBPyConnection,
+    features: Sequence[str],
+    workers: int | None = TRAINING_SAMPLE_WORKERS,
+    every_weeks: int = TRAINING_EVERY_WEEKS,
+    seed: int = 0,
+    oracle: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Snapshots, labels and (with ``oracle``) the oracle's hazards of the rows training and evaluation use.
+
+    One query, so that no whole table is read into memory: the labels joined to their snapshot rows; the
+    workers a deterministic sample (``workers`` of them, ordered by a hash of ``seed`` and their id, so the
+    same export gives the same sample in every run and a worker keeps all their weeks); every
+    ``every_weeks``-th snapshot week counted back from the latest; only the model inputs (``features``) and
+    ``AUDIT_COLUMNS``. None for ``workers``: all of them. The oracle frame is None without ``oracle`` or
+    without an ``oracle_hazard`` table.
+    """
+    if every_weeks < 1:
+        raise ValueError("every_weeks must be at least 1")
+    # a derived input (feature_spec.DERIVED) is computed by the models from the recorded column it thresholds
+    recorded = [DERIVED[name].source if name in DERIVED else name for name in features]
+    columns = list(dict.fromkeys([*AUDIT_COLUMNS, *recorded]))
+    with_oracle = oracle and has_table(con, "oracle_hazard")
+    sql = _TRAINING_ROWS_SQL.format(
+        columns=", ".join(f"s.{c}" for c in columns),
+        oracle=", o.hazard_voluntary, o.hazard_other" if with_oracle else "",
+        oracle_join=("left join oracle_hazard o on o.worker_id = s.worker_id and o.week_start = s.snapshot_date"
+                     if with_oracle else ""))
+    limit = workers if workers is not None else 2**62
+    rows = con.execute(sql, {"seed": str(seed), "workers": limit, "every": every_weeks}).df()
+    snapshots = rows[columns]
+    labels = rows[["worker_id", "snapshot_date", "duration_weeks", "exit_reason"]]
+    hazards = None
+    if with_oracle:
+        hazards = rows[["worker_id", "snapshot_date", "hazard_voluntary", "hazard_other"]].rename(
+            columns={"snapshot_date": "week_start"})
+    return snapshots, labels, hazards

@@ -24,7 +24,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from continuity.config import Settings
-from continuity.warehouse import connect, has_table, replace_table
+from continuity.progress import stage
+from continuity.warehouse import connect, large_build, open_warehouse, transaction
 
 
 def _may_pass(task, task_run, state) -> bool:
@@ -66,8 +67,10 @@ class WeeklyResult:
 def ingest_exports(settings: Settings) -> dict:
     from continuity.features.ingest_summary import summary_lines
 
-    report = ingest_settings(settings)
-    payload = report.to_json()
+    with stage("ingest") as ingested:
+        report = ingest_settings(settings)
+        payload = report.to_json()
+        ingested.rows = sum(t["read"] for t in payload["tables"].values())
     logger = get_run_logger()
     if report.exit_code:
         logger.warning("ingest quarantined %d rows; see the quarantine table",
@@ -98,8 +101,9 @@ def load_oracle(settings: Settings) -> bool:
     path = settings.exports.parent / "oracle" / "oracle_hazard.parquet"
     if not path.exists():
         return False
-    with connect(settings.warehouse) as con:
-        replace_table(con, "oracle_hazard", pd.read_parquet(path))
+    with open_warehouse(settings) as con, large_build(con), transaction(con):
+        # read by DuckDB itself: at sector scale the file holds a row per worker-week
+        con.execute("create or replace table oracle_hazard as select * from read_parquet(?)", [str(path)])
     return True
 
 
@@ -107,32 +111,46 @@ def load_oracle(settings: Settings) -> bool:
 def build_features(settings: Settings) -> tuple[int, date]:
     from continuity.features.snapshots import build_snapshots, data_end
 
-    with connect(settings.warehouse) as con:
-        rows = build_snapshots(con)
+    with stage("features") as built, open_warehouse(settings) as con:
+        rows = built.rows = build_snapshots(con)
         last_recorded = data_end(con)
     # This week's list: the first Monday after the last recorded day, so every row of the export counts.
     return rows, last_recorded + timedelta(days=7 - last_recorded.weekday())
 
 
 def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    with connect(settings.warehouse, read_only=True) as con:
-        snapshots = con.table("snapshots").df()
-        labels = con.table("labels").df()
-        oracle = con.table("oracle_hazard").df() if has_table(con, "oracle_hazard") else None
-    return snapshots, labels, oracle
+    """The sampled, thinned rows training and evaluation share (``snapshots.training_rows``), never whole tables."""
+    from continuity.features.feature_spec import MODEL_FEATURES
+    from continuity.features.snapshots import training_rows
+
+    with open_warehouse(settings, read_only=True) as con:
+        return training_rows(con, MODEL_FEATURES, oracle=True)
+
+
+def _snapshot_weeks(settings: Settings) -> int:
+    with open_warehouse(settings, read_only=True) as con:
+        return con.execute("select count(distinct snapshot_date) from snapshots").fetchone()[0]
 
 
 @task(**PURE)
 def train(settings: Settings):
     """Fit every candidate and choose the champion on a validation period inside the training weeks."""
-    snapshots, labels, _ = _training_frames(settings)
-    return train_or_recalibrate(settings, snapshots, labels)
+    with stage("train") as trained:
+        snapshots, labels, _ = _training_frames(settings)
+        selection = train_or_recalibrate(settings, snapshots, labels, weeks=_snapshot_weeks(settings))
+        fitted = selection.forecaster
+        trained.rows = getattr(fitted, "n_training_rows_", None)
+        trained.facts = {"sample": int(snapshots["worker_id"].nunique()), "rows": trained.rows,
+                         "events": getattr(fitted, "n_events_", None)}
+    return selection
 
 
-def train_or_recalibrate(settings: Settings, snapshots: pd.DataFrame, labels: pd.DataFrame):
+def train_or_recalibrate(settings: Settings, snapshots: pd.DataFrame, labels: pd.DataFrame,
+                         weeks: int | None = None):
     """Train on the organisation's own weeks, with the base model (CONTINUITY_BASE_MODEL) recalibrated beside them
     when there is one; a history too short to train on is recalibrated on alone, or, without a base model,
-    stops with the sentence saying what is missing (`split.InsufficientHistory`)."""
+    stops with the sentence saying what is missing (`split.InsufficientHistory`). `weeks`: the export's
+    snapshot weeks, which thinned rows may understate by one (`split.plan_windows`)."""
     from continuity.features.feature_spec import model_features
     from continuity.models.registry import load_base_model
     from continuity.models.sector_base import same_contract
@@ -144,11 +162,11 @@ def train_or_recalibrate(settings: Settings, snapshots: pd.DataFrame, labels: pd
     if base is not None:
         same_contract(base.forecaster, features, f"{base.name} v{base.version}")
     try:
-        windows, candidates = plan_windows(snapshots, labels), default_candidates(features)
+        windows, candidates = plan_windows(snapshots, labels, weeks=weeks), default_candidates(features)
     except InsufficientHistory:
         if base is None:
             raise
-        windows, candidates = plan_recalibration(snapshots, labels), ()
+        windows, candidates = plan_recalibration(snapshots, labels, weeks=weeks), ()
     return train_candidates(snapshots, labels, candidates=candidates, windows=windows, base=base)
 
 
@@ -158,10 +176,12 @@ def evaluate(selection, settings: Settings):
     from continuity.models.registry import comparable_champion
     from continuity.models.training import evaluate_held_out
 
-    snapshots, labels, oracle = _training_frames(settings)
-    incumbent = comparable_champion(settings)
-    return evaluate_held_out(selection, snapshots, labels, selection.holdout_weeks, oracle=oracle,
-                             incumbent=None if incumbent is None else incumbent.forecaster)
+    with stage("evaluate") as evaluated:
+        snapshots, labels, oracle = _training_frames(settings)
+        incumbent = comparable_champion(settings)
+        evaluated.rows = len(snapshots)
+        return evaluate_held_out(selection, snapshots, labels, selection.holdout_weeks, oracle=oracle,
+                                 incumbent=None if incumbent is None else incumbent.forecaster)
 
 
 @task(**IO)
@@ -237,6 +257,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
     from continuity.features.exposure import relational_exposure
     from continuity.features.feature_spec import in_words
     from continuity.features.situation import situation
+    from continuity.forecasts.dispersion import frailty_table
     from continuity.features.snapshots import data_end, snapshot_at
     from continuity.models.card import card_table, card_texts
     from continuity.models.drift import logged_reference, monitoring
@@ -244,18 +265,24 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
     from continuity.models.registry import load_champion, load_version
     from continuity.models.scoring import score_week, withhold
 
-    model = load_champion(settings) if version is None else load_version(settings, version)
-    reference, card = logged_reference(settings, model), card_table(card_texts(settings, model))
-    with connect(settings.warehouse, read_only=True) as con:
-        snapshot = snapshot_at(con, score_date)
-        risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
+    with stage("score") as scored:
+        model = load_champion(settings) if version is None else load_version(settings, version)
+        reference, card = logged_reference(settings, model), card_table(card_texts(settings, model))
+        with connect(settings.warehouse, read_only=True) as con:
+            with stage("scoring") as scoring:  # the week's list itself: snapshot, probabilities, drivers, curves
+                snapshot = snapshot_at(con, score_date)
+                risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
+                scored.rows = scoring.rows = len(risk)
+            week = situation(con, score_date, snapshot)
+            checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
+            frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
+    with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:
         workers, clients = relational_exposure(con, score_date, risk)
-        week = situation(con, score_date, snapshot)
-        checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
+        exposed.rows = len(clients)
     week = week | {"risk_scores": risk, "survival_curves": curves,
                    "worker_exposure": workers, "client_exposure": clients,
                    "model_card": card, "monitoring": checks, "fairness": logged_audit(settings, model),
-                   "model_inputs": pd.DataFrame(in_words(model.forecaster.features))}
+                   "model_inputs": pd.DataFrame(in_words(model.forecaster.features)), "interval_frailty": frailty}
     # Once the week is gathered: the scoring model's fairness audit decides whose probabilities are shown.
     groups = audit_groups(snapshot).assign(worker_id=snapshot["worker_id"])
     return model, week | {"risk_scores": withhold(risk, groups, week.get("fairness"))}
@@ -263,9 +290,13 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
 
 @task(**IO)
 def publish(settings: Settings, score_date: date, model, week: dict[str, pd.DataFrame]) -> None:
+    """Publish the week with the last day its data records, which the page shows beside the score week."""
+    from continuity.features.snapshots import data_end
     from continuity.publication import publish_week
 
-    publish_week(settings, score_date, model.name, model.version, week)
+    with connect(settings.warehouse, read_only=True) as con:
+        last_day = data_end(con)
+    publish_week(settings, score_date, model.name, model.version, week, data_end=last_day)
 
 
 @task(**IO)
@@ -288,9 +319,20 @@ def promote(settings: Settings, version: str) -> None:
 
 @flow(name="weekly", validate_parameters=False, log_prints=True)
 def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResult:
-    from continuity.models.drift import alerts
+    """The week's run, recorded beside the published weeks (``continuity.run_record``): started, then ended
+    and whether it succeeded, so that the page and ``/health`` say when a week failed or is late."""
+    from prefect.runtime import flow_run
+
+    from continuity.run_record import recorded_run
 
     settings = settings or Settings()
+    with recorded_run(settings.published, flow_run.id):
+        return _week(settings, retrain)
+
+
+def _week(settings: Settings, retrain: bool) -> WeeklyResult:
+    from continuity.models.drift import alerts
+
     if not retrain:
         require_champion(settings)
     finish_promotion(settings)
@@ -304,11 +346,13 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
         metrics |= {source: figures for source, figures in
                     (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
         chosen, source, reason = selection.chosen, selection.source, selection.reason
-        version, promoted = register(selection, settings)
-        document(settings, version)
+        with stage("register"):
+            version, promoted = register(selection, settings)
+            document(settings, version)
         candidate = version if promoted else None
     model, week = score(settings, score_date, candidate)
-    publish(settings, score_date, model, week)
+    with stage("publish", rows=len(week["risk_scores"])):
+        publish(settings, score_date, model, week)
     if candidate is not None:
         promote(settings, candidate)
     purged = purge_expired(settings)

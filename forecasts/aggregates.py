@@ -1,14 +1,16 @@
 """Aggregate forecasts for sector bodies: expected leavers and affected clients per cell, never an individual.
 
 A cell's expected leavers is the sum of its workers' probabilities of leaving within
-the horizon and its interval the central ``level`` interval of the Poisson-binomial
-count (``intervals``); expected clients affected is the sum of p x weighted_clients
+the horizon and its interval the central ``level`` interval of the count of leavers
+when colleagues share a team and an organisation frailty (``intervals``; the
+Poisson-binomial when the week's estimated frailty is 0); expected clients affected is the sum of p x weighted_clients
 (``features.exposure``: the clients expected to lose their trusted worker). Every cell
 of every grouping is suppressed or published by ``suppression``, jointly, so that the
 answer to one ``by`` can be combined with another, or with what an hr token or a manager
 knows of their own workers, without revealing a small group of workers.
 
-The pattern depends on the grouping, organisation and team of the workers and leavers
+The intervals of every grouping of a horizon come from one simulation, kept like the
+pattern (``_intervals``). The pattern depends on the grouping, organisation and team of the workers and leavers
 alone, and every ``by`` and horizon of a week shares it, so it is kept for the last few
 frames it was decided for (``_pattern``): deciding it for every reader costs more than
 every figure of the week.
@@ -19,10 +21,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from continuity.horizons import p_leave_within
-from continuity.forecasts.intervals import poisson_binomial_interval
+from continuity.forecasts.intervals import Frailty, frailty_intervals
 from continuity.forecasts.suppression import Pattern, suppression_pattern
 
 GROUPINGS: dict[str, str] = {"region": "region", "organisation": "organisation_id",
@@ -32,6 +35,7 @@ SCOPES = ["organisation_id", "team_id"]
 """The scopes of the tokens that see individuals (hr, manager): the insiders suppression protects against."""
 _PATTERNS: dict[tuple, Pattern] = {}  # by the fingerprints of the frames' keys, oldest first
 _PATTERNS_KEPT = 4
+_INTERVALS: dict[tuple, dict[tuple[str, str], tuple[int, int]]] = {}  # likewise, with the horizon's probabilities
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class Cell:
 
 
 def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell: int = 10,
-                       level: float = 0.90, leavers: pd.DataFrame | None = None) -> list[Cell]:
+                       level: float = 0.90, leavers: pd.DataFrame | None = None,
+                       frailty: Frailty = Frailty()) -> list[Cell]:
     """One cell per value of ``by``, ordered by key.
 
     ``workers``: one row per scored worker with the grouping columns of ``GROUPINGS`` and
@@ -60,7 +65,8 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
     weighted_clients. ``leavers``: one row per worker who left in the last year, with the
     same columns; gives a published cell its observed outflow where that count is safe
     (else None). Pass the same frames for every ``by``: the suppression pattern is decided
-    over all groupings present in ``workers``.
+    over all groupings present in ``workers``. ``frailty``: the week's estimate of how much
+    colleagues leave together (``forecasts.dispersion``); none gives the Poisson-binomial.
     """
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -74,6 +80,7 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
     observed = (leavers[column].astype(str).value_counts() if leavers is not None
                 else pd.Series(dtype="int64"))
     pattern = _pattern(workers, leavers, tuple(groupings), min_cell)
+    intervals = _intervals(workers, p.to_numpy(), tuple(groupings), level, frailty)
 
     cells = []
     for key, group in frame.groupby("key", sort=True):
@@ -81,7 +88,7 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
             cells.append(Cell(key, None, None, None, None, None, True))
             continue
         outflow = None if leavers is None or (column, key) in pattern.outflow_hidden else int(observed.get(key, 0))
-        cells.append(Cell(key, len(group), float(group.p.sum()), poisson_binomial_interval(group.p.to_numpy(), level),
+        cells.append(Cell(key, len(group), float(group.p.sum()), intervals[(column, key)],
                           float(group.affected.sum()), outflow, False))
     return cells
 
@@ -101,6 +108,19 @@ def _pattern(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tup
     return _PATTERNS[key]
 
 
+def _intervals(workers: pd.DataFrame, p: np.ndarray, groupings: tuple[str, ...], level: float,
+               frailty: Frailty) -> dict[tuple[str, str], tuple[int, int]]:
+    key = (_fingerprint(workers[[*groupings, *SCOPES]]), hashlib.sha256(p.tobytes()).hexdigest(), groupings, level,
+           frailty)
+    if key not in _INTERVALS:
+        while len(_INTERVALS) >= _PATTERNS_KEPT:
+            _INTERVALS.pop(next(iter(_INTERVALS)))
+        _INTERVALS[key] = frailty_intervals(p, {c: workers[c].to_numpy() for c in groupings},
+                                            workers["team_id"].to_numpy(), workers["organisation_id"].to_numpy(),
+                                            frailty, level)
+    return _INTERVALS[key]
+
+
 def _fingerprint(keys: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(keys.astype(str), index=False).to_numpy().tobytes()).hexdigest()
 
@@ -110,3 +130,19 @@ def aggregate_response(workers: pd.DataFrame, by: str, horizon: int, **options) 
     _, assumption = p_leave_within(workers, horizon)
     cells = aggregate_forecast(workers, by, horizon, **options)
     return {"by": by, "horizon": horizon, "assumption": assumption, "cells": [c.as_dict() for c in cells]}
+
+
+def cells_within_regions(workers: pd.DataFrame, leavers: pd.DataFrame | None, by: str,
+                         regions: frozenset[str]) -> set[str]:
+    """The keys of the cells of ``by`` whose every worker and leaver works in ``regions``: what a sector token
+    limited to those regions is shown.
+
+    A cell reaching outside the regions would tell about workers outside the scope. The cells
+    shown are cells of the same joint suppression pattern, a subset of what an unlimited sector
+    token sees, so no combination of them reveals more than the public answers already could.
+    """
+    frames = [workers] if leavers is None else [workers, leavers]
+    members = pd.concat([pd.DataFrame({"key": f[GROUPINGS[by]].astype(str), "inside": f["region"].astype(str).isin(regions)})
+                         for f in frames], ignore_index=True)
+    inside = members.groupby("key")["inside"].all()
+    return set(inside.index[inside])

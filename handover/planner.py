@@ -1,11 +1,14 @@
 """Handover plans: a successor for each client of a leaving worker, so that the client keeps a familiar face.
 
-The plan is an assignment problem with capacities, solved exactly with
-``scipy.optimize.linear_sum_assignment``: every candidate with room for r more clients
-under the caseload norm becomes r slots, every client a row, and each client also gets
-one "no successor with room" column so that nobody is ever dropped silently. Clients
-compete for the same room, so a greedy pass that serves them one by one can give away
-the only familiar, steady colleague to a client who did not need them; the solver cannot.
+The plan is an assignment problem with capacities, solved exactly as a small integer
+program with ``scipy.optimize.milp`` (HiGHS): each client goes to one candidate with room
+under the caseload norm, or to "no successor with room" so that nobody is ever dropped
+silently; a candidate with room for r more clients offers r slots, each dearer than the
+last. Clients compete for the same room, so a greedy pass that serves them one by one can
+give away the only familiar, steady colleague to a client who did not need them; the
+solver cannot. It is an integer program rather than a plain assignment
+(``linear_sum_assignment``) because of households: the cost of splitting one couples its
+members' choices, which no assignment of single clients can price.
 
 The costs are in one unit, the expected number of further handovers, because that is
 what the plan is judged by (``expected_further_handovers``): a successor's own cost is
@@ -14,7 +17,19 @@ against it. The prices are judgement, not estimates:
 
 * a successor the client does not know costs ``STRANGER_COST`` (as much as a one-in-two
   chance of another handover: the first phase of a helping relationship builds most
-  of the trust, docs/evidence.md#why-continuity-matters);
+  of the trust, docs/evidence.md#why-continuity-matters), and ``OUT_OF_HOME_STRANGER_COST``
+  for a child placed out of home (``flag_out_of_home`` in client_exposure), who prefers a
+  face they know more strongly than anyone: such children meet about 65 care workers, and
+  the worker is often the one adult who stays;
+* a household (``household_id``) costs ``HOUSEHOLD_SPLIT_COST`` for every successor its
+  members go to beyond the first ("no successor" and a pinned successor count as one), so
+  that a household stays with one worker where capacity allows: good practice is one
+  steady professional per household. It is more than one member's other preferences add
+  up to (a stranger 0.5, outside the team 0.25, another domain 0.15), so only room, the
+  starter rule, a much steadier or an already known successor of an out-of-home child
+  splits a household; and a split plus any successor's cost (under 3) stays below leaving
+  the least needy client without one (10 x 1/3), so no client is left unplaced to keep a
+  household together;
 * a successor outside the leaver's team costs ``OUTSIDE_TEAM_COST``, one without work in
   the client's domain in the last year ``OTHER_DOMAIN_COST``;
 * each slot costs ``LOAD_COST`` times the successor's caseload relative to the norm once
@@ -22,7 +37,8 @@ against it. The prices are judgement, not estimates:
 * a complex case (complexity ``COMPLEX_CASE_MIN`` or more) for a starter (under
   ``STARTER_TENURE_WEEKS`` of tenure) costs ``STARTER_COMPLEX_COST``: more than all the
   other preferences together can add (under 2), so an experienced colleague with room always
-  takes it, but less than leaving the client without a successor (at least ``NO_ROOM_COST``
+  takes it, and more than those and a household split together (under 3.5), but less than
+  leaving the client without a successor (at least ``NO_ROOM_COST``
   x 4/3 for a complex case), so a starter still takes it when nobody else can; the plan then
   flags it (``Handover.starter_complex``). Starters thrown into the most complex cases is a
   reason the sector's own research gives for leaving (docs/evidence.md), and the client needs
@@ -48,13 +64,16 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
 
 from continuity.horizons import p_leave_within
 from continuity.publication import Publication
 from continuity.vocabulary import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN
 
 STRANGER_COST = 0.5
+OUT_OF_HOME_STRANGER_COST = 1.0
+HOUSEHOLD_SPLIT_COST = 1.0
 OUTSIDE_TEAM_COST = 0.25
 OTHER_DOMAIN_COST = 0.15
 LOAD_COST = 0.05
@@ -64,6 +83,7 @@ STARTER_COMPLEX_COST = 5.0
 STARTER_TENURE_WEEKS = 104
 NO_ROOM = "no successor with room"
 STARTER_COMPLEX = "complex case for a starter (under 2 years in post)"
+HOUSEHOLD_KEPT = "keeps the household with one worker"
 
 
 @dataclass(frozen=True)
@@ -103,7 +123,7 @@ class Situation:
 
     t: date
     leaver: pd.Series
-    clients: pd.DataFrame  # client_id, domain, complexity, vulnerable, need
+    clients: pd.DataFrame  # client_id, household_id, domain, complexity, vulnerable, flag_out_of_home, need
     candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, tenure_weeks,
     #                           eligible, p_leave
     familiar: dict[tuple[str, str], str]  # (client_id, worker_id) -> how the worker knows the client
@@ -141,12 +161,25 @@ class Situation:
         outside_team = (self.candidates.team_id != self.leaver.team_id).to_numpy()
         starter_complex = ((clients.complexity.to_numpy() >= COMPLEX_CASE_MIN)[:, None]
                            & (self.candidates.tenure_weeks.to_numpy() < STARTER_TENURE_WEEKS)[None, :])
-        return (self.candidates.p_leave.to_numpy()[None, :] + STRANGER_COST * stranger
+        stranger_cost = np.where(clients.flag_out_of_home.to_numpy(bool), OUT_OF_HOME_STRANGER_COST, STRANGER_COST)
+        return (self.candidates.p_leave.to_numpy()[None, :] + stranger_cost[:, None] * stranger
                 + OUTSIDE_TEAM_COST * outside_team[None, :] + OTHER_DOMAIN_COST * other_domain
                 + STARTER_COMPLEX_COST * starter_complex)
 
-    def handover(self, client: pd.Series, worker_id: str, taken: int) -> Handover:
-        """The placement in plain words; ``taken`` counts the clients the plan gives this successor."""
+    def households(self) -> dict[str, list[int]]:
+        """Households with two or more of the leaver's clients: household id -> rows of ``clients``."""
+        grouped = self.clients.dropna(subset=["household_id"]).groupby("household_id").groups
+        return {household: list(rows) for household, rows in grouped.items() if len(rows) > 1}
+
+    def kept_together(self, chosen: dict[str, str]) -> list[list[str]]:
+        """The households (their client ids) whose members all go to one successor in ``chosen``."""
+        ids = self.clients.client_id
+        return [members for members in ([ids.iat[row] for row in rows] for rows in self.households().values())
+                if all(c in chosen for c in members) and len({chosen[c] for c in members}) == 1]
+
+    def handover(self, client: pd.Series, worker_id: str, taken: int, household_kept: bool = False) -> Handover:
+        """The placement in plain words; ``taken`` counts the clients the plan gives this successor,
+        ``household_kept`` says that the client's household goes to this successor whole."""
         worker = self.candidates.loc[worker_id]
         reasons = []
         if self.pinned.get(client.client_id) == worker_id:
@@ -154,6 +187,8 @@ class Situation:
         how = self.familiar.get((client.client_id, worker_id))
         if how:
             reasons.append(f"already knows the client ({how})")
+        if household_kept:
+            reasons.append(HOUSEHOLD_KEPT)
         if self.in_team(worker_id):
             reasons.append("same team")
         elif worker.organisation_id == self.leaver.organisation_id and worker.region == self.leaver.region:
@@ -177,21 +212,69 @@ class Situation:
 
 
 def plan_handover(situation: Situation) -> HandoverPlan:
-    """The successor for each open primary client of the leaver that keeps the clients' continuity best."""
-    open_clients = situation.clients[~situation.clients.client_id.isin(situation.pinned)].reset_index(drop=True)
-    n = len(open_clients)
+    """The successor for each open primary client of the leaver that keeps the clients' continuity best.
+
+    The integer program of the module docstring. Variables, in order: x[i, d] (client i goes to
+    destination d: candidate j < m, or m = no successor), the slots u (candidate j's k-th slot from 0,
+    taken when it has k + 1 more clients; dearer with each, so they fill in order) and z[h, d] (household
+    h has members at destination d, at least one member, pinned ones included).
+    """
+    is_open = ~situation.clients.client_id.isin(situation.pinned).to_numpy()
+    open_clients = situation.clients[is_open].reset_index(drop=True)
+    n, m = len(open_clients), len(situation.candidates)
+    if n == 0:
+        return _plan(situation, dict(situation.pinned), "optimal")
+    destinations = m + 1
     # Candidate j offers min(room, n) slots; its k-th slot (from 0) leaves it k + 1 cases above its load.
-    per_candidate = np.minimum(situation.room().to_numpy(), n)
-    owner = np.repeat(np.arange(len(per_candidate)), per_candidate)
-    k = np.arange(len(owner)) - np.repeat(np.cumsum(per_candidate) - per_candidate, per_candidate)
+    room = np.minimum(situation.room().to_numpy(), n)
+    owner = np.repeat(np.arange(m), room)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(room) - room, room)
     capacity = CASELOAD_NORM_PER_FTE * situation.candidates.fte.to_numpy()
-    after = (situation.load().to_numpy()[owner] + k + 1) / capacity[owner]
-    costs = np.full((n, len(owner) + n), np.inf)
-    costs[:, :len(owner)] = situation.costs(open_clients)[:, owner] + LOAD_COST * after[None, :]
-    costs[np.arange(n), len(owner) + np.arange(n)] = NO_ROOM_COST * open_clients.need.to_numpy()
-    rows, columns = linear_sum_assignment(costs)
+    slot_cost = LOAD_COST * (situation.load().to_numpy()[owner] + k + 1) / capacity[owner]
+    choice_cost = np.column_stack([situation.costs(open_clients), NO_ROOM_COST * open_clients.need.to_numpy()])
+
+    open_row = np.cumsum(is_open) - 1  # row of situation.clients -> row of open_clients
+    households = list(situation.households().values())
+    n_x, n_u = n * destinations, len(owner)
+    n_z = len(households) * destinations
+    cost = np.concatenate([choice_cost.ravel(), slot_cost, np.full(n_z, HOUSEHOLD_SPLIT_COST)])
+    upper = np.ones(n_x + n_u + n_z)
+    upper[:n_x].reshape(n, destinations)[:, :m][:, room == 0] = 0  # no room: not a destination
+    lower = np.zeros_like(upper)
+
+    rows, columns, values, low, high = [], [], [], [], []
+
+    def constraint(entries: list[tuple[int, float]], at_least: float, at_most: float) -> None:
+        for column, value in entries:
+            rows.append(len(low))
+            columns.append(column)
+            values.append(value)
+        low.append(at_least)
+        high.append(at_most)
+
+    for i in range(n):  # one destination per client
+        constraint([(i * destinations + d, 1.0) for d in range(destinations)], 1, 1)
+    for j in range(m):  # a candidate's clients fill as many of its slots
+        slots = np.flatnonzero(owner == j)
+        constraint([(i * destinations + j, 1.0) for i in range(n)] + [(n_x + s, -1.0) for s in slots], 0, 0)
     workers = situation.candidates.index
-    chosen = {open_clients.client_id[i]: workers[owner[j]] for i, j in zip(rows, columns) if j < len(owner)}
+    for h, members in enumerate(households):
+        z = n_x + n_u + h * destinations
+        for member in members:
+            client_id = situation.clients.client_id.iat[member]
+            if is_open[member]:
+                for d in range(destinations):  # a member at d puts the household at d
+                    constraint([(open_row[member] * destinations + d, 1.0), (z + d, -1.0)], -np.inf, 0)
+            else:  # a pinned member already puts the household at their successor
+                lower[z + workers.get_loc(situation.pinned[client_id])] = 1
+
+    matrix = coo_array((values, (rows, columns)), shape=(len(low), len(cost))).tocsr()
+    result = milp(cost, integrality=np.ones_like(cost), bounds=Bounds(lower, upper),
+                  constraints=LinearConstraint(matrix, low, high))
+    if not result.success:  # "no successor" is always open to every client, so this is a solver failure
+        raise RuntimeError(f"the handover plan for {situation.leaver.worker_id!r} was not solved: {result.message}")
+    chosen_destination = result.x[:n_x].reshape(n, destinations).argmax(axis=1)
+    chosen = {open_clients.client_id[i]: workers[d] for i, d in enumerate(chosen_destination) if d < m}
     return _plan(situation, chosen | situation.pinned, "optimal")
 
 
@@ -221,6 +304,7 @@ def naive_plan(situation: Situation) -> HandoverPlan:
 
 def _plan(situation: Situation, chosen: dict[str, str], method: str) -> HandoverPlan:
     taken: dict[str, int] = {}
+    kept = {client_id for members in situation.kept_together(chosen) for client_id in members}
     handovers = []
     for _, client in situation.clients.iterrows():
         successor = chosen.get(client.client_id)
@@ -228,7 +312,7 @@ def _plan(situation: Situation, chosen: dict[str, str], method: str) -> Handover
             handovers.append(Handover(client.client_id, None, (NO_ROOM,), None))
             continue
         taken[successor] = taken.get(successor, 0) + 1
-        handovers.append(situation.handover(client, successor, taken[successor]))
+        handovers.append(situation.handover(client, successor, taken[successor], client.client_id in kept))
     further = math.fsum(h.successor_p_leave for h in handovers if h.successor_p_leave is not None)
     return HandoverPlan(situation.leaver.worker_id, situation.t, situation.horizon_weeks,
                         method, tuple(handovers), further, situation.risk_assumption)
@@ -254,7 +338,8 @@ def situation(publication: Publication, leaver_id: str, *, pinned: dict[str, str
     leaver = active.loc[leaver_id]
     exposure = publication.table("client_exposure")
     clients = (exposure[(exposure.worker_id == leaver_id) & (exposure.role == "primary")]
-               [["client_id", "domain", "complexity", "vulnerable", "need"]].sort_values("client_id")
+               [["client_id", "household_id", "domain", "complexity", "vulnerable", "flag_out_of_home", "need"]]
+               .sort_values("client_id")
                .reset_index(drop=True))
     _check_pins(pinned, excluded, leaver_id, set(clients.client_id), set(active.index))
 

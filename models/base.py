@@ -22,8 +22,8 @@ incidence of voluntary leaving,
 
 with S the probability of no exit of any kind: lower than 1 - exp(-H_vol(w))
 wherever other exits are common. Subclasses supply, on the encoded design
-matrix, the learner of one cause (`_fit_learner`), its log hazard f(x) and its
-per-column contributions; thinning, labels, encoding, baselines, incidence,
+matrix, the learner of one cause (`_fit_learner`), its log hazard f(x) and the
+exact Shapley values of groups of columns against a reference worker; thinning, labels, encoding, baselines, incidence,
 calibration and explanations (of the voluntary cause) are shared here so the
 forecasters cannot drift apart.
 """
@@ -42,7 +42,7 @@ from sksurv.linear_model.coxph import BreslowEstimator
 
 from continuity.horizons import HORIZONS, risk_column
 from continuity.models.encoding import FeatureEncoder
-from continuity.models.explanation import Explanation, explain_rows
+from continuity.models.explanation import DriverSpec, Explanations, driver_specs, explain, reference_workers
 from continuity.models.split import thin
 from continuity.models.targets import attach_labels, other_exit
 
@@ -160,23 +160,34 @@ class Forecaster(BaseEstimator, ABC):
         self.calibrator_ = calibrator
         return self
 
-    def explain(self, snapshots: pd.DataFrame, actionable: int = 3, others: int = 2) -> list[Explanation]:
+    def explain(self, snapshots: pd.DataFrame, actionable: int = 3, others: int = 2) -> Explanations:
         """Per row the drivers of its voluntary hazard (`continuity.models.explanation`): the strongest
         `actionable` ones the organisation can act on and up to `others` more, with the other factors."""
+        specs = driver_specs(self.encoder_.features, self.encoder_)
+        references, weights = self._reference_design(specs)
+        of_feature = {feature: j for j, spec in enumerate(specs) for feature in spec.features}
         design = self.encoder_.transform(snapshots)
+        groups = pd.Series([of_feature[self.encoder_.feature_of(c)] for c in design.columns], index=design.columns)
         learner = self.voluntary_.learner
-        contributions = self.encoder_.to_features(self._contributions(learner, design))
-        return explain_rows(contributions, self._log_relative_hazard(learner, design), self.encoder_.raw(snapshots),
-                            self.encoder_, actionable, others)
+        effects = self._group_effects(learner, design, references, weights, groups, len(specs))
+        return explain(effects, self._log_relative_hazard(learner, design, references, weights),
+                       self.encoder_.raw(snapshots), specs, self.encoder_.reference_, actionable, others)
 
     def relative_hazard(self, snapshots: pd.DataFrame) -> np.ndarray:
-        """exp(f(x) - f(reference)): the voluntary hazard against the model's reference worker, which the
-        drivers' hazard ratios multiply to (the Cox model's training means; XGBoost's expected margin)."""
+        """exp(f(x) - f(reference)): the voluntary hazard against the reference worker the drivers are measured
+        from (`explanation.reference_workers`), which the drivers' hazard ratios multiply to."""
         learner = self.voluntary_.learner
-        return np.exp(self._log_relative_hazard(learner, self.encoder_.transform(snapshots)))
+        references, weights = self._reference_design(driver_specs(self.encoder_.features, self.encoder_))
+        return np.exp(self._log_relative_hazard(learner, self.encoder_.transform(snapshots), references, weights))
 
-    def _log_relative_hazard(self, learner: Any, design: pd.DataFrame) -> np.ndarray:
-        return self._log_hazard(learner, design).astype("float64") - self._reference_log_hazard(learner, design)
+    def _reference_design(self, specs: list[DriverSpec]) -> tuple[pd.DataFrame, np.ndarray]:
+        references, weights = reference_workers(self.encoder_, specs)
+        return self.encoder_.transform(references), weights
+
+    def _log_relative_hazard(self, learner: Any, design: pd.DataFrame, references: pd.DataFrame,
+                             weights: np.ndarray) -> np.ndarray:
+        reference = weights @ self._log_hazard(learner, references).astype("float64")
+        return self._log_hazard(learner, design).astype("float64") - reference
 
     def example(self) -> pd.DataFrame:
         """A reference-worker input (no real person's data), e.g. for a model signature."""
@@ -215,9 +226,7 @@ class Forecaster(BaseEstimator, ABC):
         """f(x) of a fitted learner; its Breslow baseline is estimated on this same scale."""
 
     @abstractmethod
-    def _contributions(self, learner: Any, design: pd.DataFrame) -> pd.DataFrame:
-        """Log-hazard contribution of each design column, relative to the average training worker."""
-
-    @abstractmethod
-    def _reference_log_hazard(self, learner: Any, design: pd.DataFrame) -> float:
-        """f(reference): the log hazard the contributions are measured from, the same for every row."""
+    def _group_effects(self, learner: Any, design: pd.DataFrame, references: pd.DataFrame, weights: np.ndarray,
+                       groups: pd.Series, n_groups: int) -> np.ndarray:
+        """Per row and group of columns (`groups`: each design column's group), the exact Shapley value of
+        f against the reference worker (`references` rows with `weights`): rows sum to f(x) - f(reference)."""

@@ -107,9 +107,12 @@ def model_card(facts: CardFacts) -> Card:
     _add_table(card, f"{INTERVALS}/Measured", _intervals(facts.metrics))
     card.add(**{
         DRIVERS: (
-            "Each worker's drivers are the features that move their hazard of leaving most, relative to the "
-            "average training worker: the Cox model's coefficient times the worker's distance from the mean, "
-            "or gradient boosting's own per-feature contributions (XGBoost). Each is shown as a sentence "
+            "Each worker's drivers are the groups of features that move their hazard of leaving most, relative "
+            "to a reference worker with none of the known causes of leaving (caseload at the norm, a permanent "
+            "contract, no new manager, no sick leave, a recent pay-scale step) and the training average otherwise: "
+            "each group's exact Shapley value against that worker, for the Cox model its coefficients times the "
+            "worker's distance from the reference, for gradient boosting computed from its trees. The model that "
+            "scores is the model that explains. Each is shown as a sentence "
             "with the worker's own figure and a reference, its direction and hazard ratio, and whether the "
             "organisation can act on it. The ratios multiply to the worker's relative hazard; they describe "
             "the model, not proven causes. Health drivers (sick leave) are shown only to hr and the worker."),

@@ -15,6 +15,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 
 from continuity.features.feature_spec import MODEL_FEATURES
+from continuity.models.attribution import linear_group_effects
 from continuity.models.base import Forecaster
 
 
@@ -67,9 +68,9 @@ class CoxForecaster(Forecaster):
         # The same arithmetic as lifelines' predict_log_partial_hazard, so scores are unchanged.
         return np.dot(learner.centred(design).to_numpy(), learner.coefficients.to_numpy())
 
-    def _contributions(self, learner: CoxCoefficients, design: pd.DataFrame) -> pd.DataFrame:
-        # Numbers are standardised already; one-hot columns still need their training mean taken off.
-        return learner.centred(design) * learner.coefficients
-
-    def _reference_log_hazard(self, learner: CoxCoefficients, design: pd.DataFrame) -> float:
-        return 0.0  # the log hazard is centred on the training means
+    def _group_effects(self, learner: CoxCoefficients, design: pd.DataFrame, references: pd.DataFrame,
+                       weights: np.ndarray, groups: pd.Series, n_groups: int) -> np.ndarray:
+        # Linear: each group's share of beta (x - reference), the reference's columns at their weighted mean.
+        columns = learner.coefficients.index
+        delta = design[columns].to_numpy() - weights @ references[columns].to_numpy()
+        return linear_group_effects(delta, learner.coefficients.to_numpy(), groups[columns].to_numpy(), n_groups)

@@ -81,6 +81,9 @@ class FeatureEncoder:
         self.dtypes_ = snapshots[self.inputs].dtypes
         self.input_reference_ = self.reference_.reindex(self.inputs).fillna(snapshots[self.inputs].mean(numeric_only=True))
         self.binary_ = {f for f in self.numeric if set(raw[f].dropna().unique()) <= {0.0, 1.0}}
+        # Each category's share of the training rows: the reference worker's category is the population's mix
+        # (continuity.models.explanation.reference_workers), as its number is the population's mean.
+        self.category_shares_ = {f: raw[f].value_counts(normalize=True, sort=False) for f in self.categorical}
         return self
 
     def raw(self, snapshots: pd.DataFrame) -> pd.DataFrame:

@@ -1,24 +1,41 @@
 """A worker's drivers: sentences with their own figure and a reference, each with its hazard ratio.
 
-Both forecasters explain on the log-hazard scale against the model's *reference worker*:
-for the Cox model the training means (its log hazard is centred there), for gradient
-boosting XGBoost's expected margin over the training rows (the bias of its own
-per-feature contributions). Contributions are summed per driver, the way a manager
-thinks of them (caseload, caseload ratio and "caseload above the norm" are one driver),
-so exp(sum) is the driver's hazard ratio and the ratios of all drivers multiply to the
-worker's relative hazard exp(f(x) - f(reference)).
+A driver is measured against the *reference worker*: caseload at the norm, a permanent
+contract, no change of manager for two years, no sick leave, a pay-scale step half a year
+ago, no colleagues leaving, a secure funding contract and no complex cases as a starter (the
+state in which none of the sector's known causes of leaving applies, ``DriverSpec.unexposed``),
+and the training population's average in everything else (the mean of a number, each
+category at its training share). A driver's hazard ratio answers the question a manager
+asks: how much higher is this worker's hazard than with this driver at the reference? Against
+the data mean, a cause most workers share or a step entered through several columns (weeks
+since the manager changed, changes in the last year, the 13-week indicator) was diluted, and
+correlates such as occupation were named instead.
+
+The features of one driver are explained as one group (caseload, caseload ratio and
+"caseload above the norm" are one driver), and each group's log hazard ratio is its exact
+Shapley value against the reference worker (``continuity.models.attribution``): the change
+from moving the group from the reference to the worker's own values, averaged over every
+order of moving the groups. So the ratios of all drivers multiply exactly to the worker's
+relative hazard exp(f(x) - f(reference)), a driver the worker does not have gets ratio 1,
+and for the Cox model each ratio is simply that driver's own effect.
 
 A worker is shown the three strongest drivers the organisation can act on and up to two
 others, each changing the hazard by at least ``MATERIAL``; everything not shown is one
 "other factors" ratio, so the shown ratios times the other factors equal the relative
 hazard exactly. Sick leave is health data (GDPR art. 9): its driver says so (``health``),
 and the service shows it only to hr and to the worker.
+
+Everything is computed column by column for all workers at once (numpy and pandas over the
+rows, a loop only over drivers and the few shown places), so a sector's week of 150,000
+workers is explained in seconds; ``Explanations`` gives one worker's drivers where a caller
+wants them one by one.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,21 +47,43 @@ from continuity.vocabulary import CASELOAD_NORM_PER_FTE
 
 # A driver that moves the hazard by less than 5% either way is folded into "other factors".
 MATERIAL = 1.05
-WEEKS_CAP = 520  # features/snapshot_sql.py: "weeks since" an event that never happened
+# features/snapshot_sql.py: "weeks since" an event that never happened, and the weeks to the end of a
+# permanent contract (the reference worker's)
+WEEKS_CAP = 520
 FUNDING_MONTHS_CAP = 120
+# The unexposed states of the reference worker (docs/evidence.md#hazard-ratios-per-driver names the steps):
+# the manager changed two years ago (past the 26 weeks that weigh, no change in the last year); the
+# last pay-scale step half a year ago (the middle of a yearly step, far from the 3 years that weigh);
+# funding at the population's months ahead but at least a year (beyond the 6 months that weigh).
+MANAGER_SETTLED_WEEKS = 104
+SCALE_STEP_RECENT_WEEKS = 26
+FUNDING_SECURE_MONTHS = 12
+# The reference worker holds each category mix at once: with several categorical inputs, the product of
+# their shares. Snapshot features have one (occupation); an HR file with many would ask for more points
+# than explaining one week is worth, and is refused with the count.
+MAX_REFERENCE_POINTS = 10_000
 
-Words = Callable[[Mapping[str, object], Mapping[str, object]], str]
+# Words for the workers a driver is shown to: their raw features (rows) and the population reference
+# (means and modal categories) -> one sentence per row.
+Words = Callable[[pd.DataFrame, pd.Series], np.ndarray]
+Unexposed = Callable[[pd.Series], dict[str, float]]
 
 
 @dataclass(frozen=True)
 class DriverSpec:
-    """One driver: the features whose contributions it sums, and how to say it (row, reference) -> words."""
+    """One driver: the features it groups, how to say it, and its inputs' unexposed state.
+
+    `unexposed` gives, from the population's reference inputs, the snapshot values at which
+    the driver's cause does not apply; a driver without it (not a known cause) is measured
+    from the population's average.
+    """
 
     name: str
     features: tuple[str, ...]
     actionable: bool  # whether the organisation can act on it
     words: Words
     health: bool = False
+    unexposed: Unexposed | None = None
 
 
 @dataclass(frozen=True)
@@ -56,179 +95,283 @@ class Explanation:
     relative_hazard: float
 
 
-def _duration(weeks: float) -> str:
-    if weeks < 9:
-        return f"{weeks:.0f} week{'s' if round(weeks) != 1 else ''}"
-    if weeks < 104:
-        return f"{weeks / (365.25 / 7 / 12):.0f} months"
-    return f"{weeks / (365.25 / 7):.1f} years"
+def _fixed(values: pd.Series | np.ndarray, format_: str) -> np.ndarray:
+    """Numbers as text with a printf format ("%.0f", "%g"), for all rows at once."""
+    return np.char.mod(format_, np.asarray(values, dtype="float64")).astype(object)
 
 
-def _count(n: float, thing: str) -> str:
-    return f"{n:.0f} {thing}{'' if round(n) == 1 else 's'}"
+def _count(n: pd.Series, thing: str) -> np.ndarray:
+    return _fixed(n, "%.0f") + f" {thing}" + np.where(np.round(n) == 1, "", "s").astype(object)
 
 
-def _caseload(row, ref) -> str:
-    ratio, norm = float(row["caseload_ratio"]), f"the norm of {CASELOAD_NORM_PER_FTE:g} per fte"
-    own = f"({_count(float(row['caseload']), 'client')} at {float(row['fte']):g} fte)"
-    if math.isclose(ratio, 1.0):
-        return f"caseload at {norm} {own}"
-    side = "above" if ratio > 1 else "below"
-    return f"caseload {abs(ratio - 1):.0%} {side} {norm} {own}"
+def _duration(weeks: pd.Series) -> np.ndarray:
+    """Weeks as a person says them: weeks up to 2 months, months up to 2 years, then years."""
+    weeks = np.asarray(weeks, dtype="float64")
+    return np.select(
+        [weeks < 9, weeks < 104],
+        [_count(weeks, "week"), _fixed(weeks / (365.25 / 7 / 12), "%.0f") + " months"],
+        _fixed(weeks / (365.25 / 7), "%.1f") + " years",
+    ).astype(object)
 
 
-def _scale_step(row, ref) -> str:
-    weeks = float(row["weeks_since_scale_step"])
-    mark = "over" if weeks > 156 else "within"
-    return f"no pay-scale step for {_duration(weeks)} ({mark} the 3 years after which it weighs)"
+def _choose(condition, yes, no) -> np.ndarray:
+    return np.where(np.asarray(condition, dtype=bool), yes, no).astype(object)
 
 
-def _manager(row, ref) -> str:
-    weeks, changes = float(row["weeks_since_manager_change"]), float(row["manager_changes_52w"])
-    if weeks >= WEEKS_CAP:
-        return "no change of manager on record"
-    window = "the first 13 weeks weigh most" if weeks <= 13 else "the first 26 weeks weigh"
-    said = f"a new manager {_duration(weeks)} ago ({window})" if weeks <= 26 else \
-        f"the manager changed {_duration(weeks)} ago (after the 26 weeks that weigh)"
-    return said + (f"; {_count(changes, 'change')} of manager in the last year" if changes > 1 else "")
+def _caseload(rows, ref) -> np.ndarray:
+    ratio = rows["caseload_ratio"].to_numpy(dtype="float64")
+    norm = f"the norm of {CASELOAD_NORM_PER_FTE:g} per fte"
+    own = " (" + _count(rows["caseload"], "client") + " at " + _fixed(rows["fte"], "%g") + " fte)"
+    off = "caseload " + _fixed(np.abs(ratio - 1) * 100, "%.0f") + "% " + _choose(ratio > 1, "above", "below")
+    return _choose(np.isclose(ratio, 1.0), "caseload at", off) + f" {norm}" + own
 
 
-def _contract(row, ref) -> str:
-    if not row["is_temporary"]:
-        return "a permanent contract"
-    weeks = float(row["weeks_to_contract_end"])
-    return "a temporary contract" + ("" if weeks >= WEEKS_CAP else f" that ends in {_duration(weeks)}")
+def _scale_step(rows, ref) -> np.ndarray:
+    weeks = rows["weeks_since_scale_step"].to_numpy(dtype="float64")
+    return ("no pay-scale step for " + _duration(weeks) + " ("
+            + _choose(weeks > 156, "over", "within") + " the 3 years after which it weighs)")
 
 
-def _sick_leave(row, ref) -> str:
-    recent, year = float(row["sick_weeks_13w"]), float(row["sick_weeks_52w"])
-    if recent > 0:
-        return f"{recent:.1f} weeks of sick leave in the last 13 weeks ({year:.1f} in the last year)"
-    return "no sick leave in the last 13 weeks" + (f" ({year:.1f} weeks in the last year)" if year > 0 else "")
+def _manager(rows, ref) -> np.ndarray:
+    weeks, changes = rows["weeks_since_manager_change"].to_numpy(dtype="float64"), rows["manager_changes_52w"]
+    recent = "a new manager " + _duration(weeks) + " ago (" + _choose(
+        weeks <= 13, "the first 13 weeks weigh most", "the first 26 weeks weigh") + ")"
+    said = _choose(weeks <= 26, recent, "the manager changed " + _duration(weeks) + " ago (after the 26 weeks that weigh)")
+    said = said + _choose(changes > 1, "; " + _count(changes, "change") + " of manager in the last year", "")
+    return _choose(weeks >= WEEKS_CAP, "no change of manager on record", said)
 
 
-def _funding(row, ref) -> str:
-    months = float(row["months_to_funding_end"])
-    if math.isnan(months) or months >= FUNDING_MONTHS_CAP:
-        said = "no end of the funding contract known"
-    elif months <= 0:
-        said = "no running funding contract"
-    else:
-        said = f"the funding contract ends in {months:.0f} months ({'within' if months <= 6 else 'beyond'} the 6 that weigh)"
-    return said + ("; the organisation lost a tender" if row["lost_tender"] else "")
+def _contract(rows, ref) -> np.ndarray:
+    weeks = rows["weeks_to_contract_end"].to_numpy(dtype="float64")
+    temporary = "a temporary contract" + _choose(weeks >= WEEKS_CAP, "", " that ends in " + _duration(weeks))
+    return _choose(rows["is_temporary"].to_numpy(dtype=bool), temporary, "a permanent contract")
 
 
-def _team_leavers(row, ref) -> str:
-    n = float(row["team_leavers_26w"])
-    return f"{_count(n, 'colleague')} left the team in the last 26 weeks (2 or more weigh)"
+def _sick_leave(rows, ref) -> np.ndarray:
+    recent, year = rows["sick_weeks_13w"].to_numpy(dtype="float64"), rows["sick_weeks_52w"].to_numpy(dtype="float64")
+    sick = _fixed(recent, "%.1f") + " weeks of sick leave in the last 13 weeks (" + _fixed(year, "%.1f") + \
+        " in the last year)"
+    none = "no sick leave in the last 13 weeks" + _choose(year > 0, " (" + _fixed(year, "%.1f") + " weeks in the last year)", "")
+    return _choose(recent > 0, sick, none)
 
 
-def _tenure(row, ref) -> str:
-    return f"{_duration(float(row['tenure_weeks']))} in the organisation (leaving peaks in the first 2 years)"
+def _funding(rows, ref) -> np.ndarray:
+    months = rows["months_to_funding_end"].to_numpy(dtype="float64")
+    ends = "the funding contract ends in " + _fixed(months, "%.0f") + " months (" + _choose(
+        months <= 6, "within", "beyond") + " the 6 that weigh)"
+    said = np.select([np.isnan(months) | (months >= FUNDING_MONTHS_CAP), months <= 0],
+                     ["no end of the funding contract known", "no running funding contract"], ends).astype(object)
+    return said + _choose(rows["lost_tender"].to_numpy(dtype=bool), "; the organisation lost a tender", "")
 
 
-def _starter_complexity(row, ref) -> str:
-    if float(row["tenure_weeks"]) >= 104:
-        return "past the first 2 years of service, when complex cases weigh most"
-    return f"{float(row['complex_share_starter']):.0%} complex cases in the first 2 years of service (half or more weighs)"
+def _team_leavers(rows, ref) -> np.ndarray:
+    return _count(rows["team_leavers_26w"], "colleague") + " left the team in the last 26 weeks (2 or more weigh)"
 
 
-def _against_average(feature: str, template: str) -> Words:
-    """Words from a template of the worker's figure ({0}) and the training average ({1})."""
-    return lambda row, ref: template.format(float(row[feature]), float(ref[feature]))
+def _tenure(rows, ref) -> np.ndarray:
+    return _duration(rows["tenure_weeks"]) + " in the organisation (leaving peaks in the first 2 years)"
+
+
+def _starter_complexity(rows, ref) -> np.ndarray:
+    share = _fixed(rows["complex_share_starter"].to_numpy(dtype="float64") * 100, "%.0f")
+    return _choose(rows["tenure_weeks"] >= 104, "past the first 2 years of service, when complex cases weigh most",
+                   share + "% complex cases in the first 2 years of service (half or more weighs)")
+
+
+def _occupation(rows, ref) -> np.ndarray:
+    common = ref["occupation"]
+    return "occupation " + rows["occupation"].astype(str).to_numpy(dtype=object) + _choose(
+        rows["occupation"] == common, " (the most common)", f" (most common: {common})")
+
+
+def _against_average(feature: str, before: str, own: str, after: str, average: str) -> Words:
+    """Words with the worker's figure (printf format `own`) between `before` and `after`, then the training
+    average (printf format `average`)."""
+    return lambda rows, ref: before + _fixed(rows[feature], own) + f"{after} (average {average % float(ref[feature])})"
 
 
 DRIVERS: tuple[DriverSpec, ...] = (
-    DriverSpec("caseload", ("caseload", "caseload_ratio", "caseload_above_norm"), True, _caseload),
-    DriverSpec("scale_step", ("weeks_since_scale_step", "scale_step_overdue"), True, _scale_step),
+    DriverSpec("caseload", ("caseload", "caseload_ratio", "caseload_above_norm"), True, _caseload,
+               unexposed=lambda ref: {"caseload_ratio": 1.0, "caseload": CASELOAD_NORM_PER_FTE * float(ref["fte"])}),
+    DriverSpec("scale_step", ("weeks_since_scale_step", "scale_step_overdue"), True, _scale_step,
+               unexposed=lambda ref: {"weeks_since_scale_step": SCALE_STEP_RECENT_WEEKS}),
     DriverSpec("manager", ("weeks_since_manager_change", "manager_changes_52w", "manager_changed_13w",
-                           "manager_changed_26w"), True, _manager),
-    DriverSpec("contract", ("is_temporary", "weeks_to_contract_end"), True, _contract),
-    DriverSpec("starter_complexity", ("complex_share_starter", "starter_complex_cases"), True, _starter_complexity),
+                           "manager_changed_26w"), True, _manager,
+               unexposed=lambda ref: {"weeks_since_manager_change": MANAGER_SETTLED_WEEKS, "manager_changes_52w": 0.0}),
+    DriverSpec("contract", ("is_temporary", "weeks_to_contract_end"), True, _contract,
+               unexposed=lambda ref: {"is_temporary": 0.0, "weeks_to_contract_end": WEEKS_CAP}),
+    DriverSpec("starter_complexity", ("complex_share_starter", "starter_complex_cases"), True, _starter_complexity,
+               unexposed=lambda ref: {"complex_share_starter": 0.0}),
     DriverSpec("overtime", ("overtime_hours_13w",), True,
-               _against_average("overtime_hours_13w", "{0:.0f} overtime hours in the last 13 weeks (average {1:.0f})")),
-    DriverSpec("complexity", ("mean_complexity",), True, _against_average("mean_complexity", "case complexity {0:.1f} (average {1:.1f})")),
+               _against_average("overtime_hours_13w", "", "%.0f", " overtime hours in the last 13 weeks", "%.0f")),
+    DriverSpec("complexity", ("mean_complexity",), True,
+               _against_average("mean_complexity", "case complexity ", "%.1f", "", "%.1f")),
     DriverSpec("vulnerable_clients", ("vulnerable_clients",), True,
-               _against_average("vulnerable_clients", "{0:.0f} vulnerable clients (average {1:.1f})")),
+               _against_average("vulnerable_clients", "", "%.0f", " vulnerable clients", "%.1f")),
     DriverSpec("team_moves", ("team_moves_52w",), True,
-               _against_average("team_moves_52w", "{0:.0f} team moves in the last year (average {1:.2f})")),
+               _against_average("team_moves_52w", "", "%.0f", " team moves in the last year", "%.2f")),
     DriverSpec("sick_leave", ("sick_weeks_13w", "sick_weeks_52w", "sick_spells_52w", "sick_leave_13w", "sick_long_13w"),
-               False, _sick_leave, health=True),
-    DriverSpec("funding", ("months_to_funding_end", "lost_tender", "funding_ends_6m"), False, _funding),
-    DriverSpec("team_leavers", ("team_leavers_26w", "team_leavers_2plus"), False, _team_leavers),
+               False, _sick_leave, health=True,
+               unexposed=lambda ref: {"sick_weeks_13w": 0.0, "sick_weeks_52w": 0.0, "sick_spells_52w": 0.0}),
+    DriverSpec("funding", ("months_to_funding_end", "lost_tender", "funding_ends_6m"), False, _funding,
+               unexposed=lambda ref: {"lost_tender": 0.0, "months_to_funding_end": max(
+                   float(ref["months_to_funding_end"]), FUNDING_SECURE_MONTHS)}),
+    DriverSpec("team_leavers", ("team_leavers_26w", "team_leavers_2plus"), False, _team_leavers,
+               unexposed=lambda ref: {"team_leavers_26w": 0.0}),
     DriverSpec("tenure", ("tenure_weeks", "tenure_under_13w", "starter", "tenure_under_5y", "tenure_under_10y"),
                False, _tenure),
-    DriverSpec("fte", ("fte",), False, _against_average("fte", "working {0:.2f} fte (average {1:.2f})")),
-    DriverSpec("pay_scale", ("pay_scale",), False, _against_average("pay_scale", "pay scale {0:.0f} (average {1:.1f})")),
-    DriverSpec("occupation", ("occupation",), False, lambda row, ref: f"occupation {row['occupation']}" + (
-        " (the most common)" if row["occupation"] == ref["occupation"] else f" (most common: {ref['occupation']})")),
+    DriverSpec("fte", ("fte",), False, _against_average("fte", "working ", "%.2f", " fte", "%.2f")),
+    DriverSpec("pay_scale", ("pay_scale",), False, _against_average("pay_scale", "pay scale ", "%.0f", "", "%.1f")),
+    DriverSpec("occupation", ("occupation",), False, _occupation),
 )
 BY_DRIVER: dict[str, DriverSpec] = {d.name: d for d in DRIVERS}
 HEALTH_FEATURES: frozenset[str] = frozenset(f for d in DRIVERS if d.health for f in d.features)
 
 
-def describe(feature: str, value: object, encoder: FeatureEncoder) -> str:
-    """A feature outside the drivers above (any HR file's column): its label with the worker's side of it."""
+def _describe(feature: str, encoder: FeatureEncoder) -> Words:
+    """Words for a feature outside the drivers above (any HR file's column): its label with the worker's side of it."""
     label = BY_NAME[feature].label if feature in BY_NAME else feature
-    if feature in encoder.categorical:
-        return f"{label}: {value}"
-    if pd.isna(value):
-        return f"{label}: not recorded"
-    if feature in encoder.binary_:
-        return f"{label}: {'yes' if value else 'no'}"
-    return f"{label}: {value:.3g} (average {encoder.reference_[feature]:.3g})"
+
+    def words(rows: pd.DataFrame, ref: pd.Series) -> np.ndarray:
+        values = rows[feature]
+        if feature in encoder.categorical:
+            return f"{label}: " + values.astype(str).to_numpy(dtype=object)
+        if feature in encoder.binary_:
+            said = _choose(values == 1, "yes", "no")
+        else:
+            said = np.char.mod("%.3g", values.to_numpy(dtype="float64")).astype(object) + \
+                f" (average {float(encoder.reference_[feature]):.3g})"
+        return f"{label}: " + _choose(values.isna(), "not recorded", said)
+
+    return words
 
 
-def driver_specs(features: list[str], encoder: FeatureEncoder) -> list[DriverSpec]:
+def driver_specs(features: Sequence[str], encoder: FeatureEncoder) -> list[DriverSpec]:
     """The drivers a model with these features has: the known ones whose features it all has, and one
     driver per remaining feature, worded generically (not actionable: nothing says so)."""
     present = set(features)
     specs = [d for d in DRIVERS if set(d.features) <= present]
     covered = {f for d in specs for f in d.features}
-    return specs + [
-        DriverSpec(f, (f,), False, lambda row, ref, f=f: describe(f, row[f], encoder), health=f in HEALTH_FEATURES)
-        for f in features if f not in covered
-    ]
+    return specs + [DriverSpec(f, (f,), False, _describe(f, encoder), health=f in HEALTH_FEATURES)
+                    for f in features if f not in covered]
 
 
-def explain_rows(
-    contributions: pd.DataFrame, log_relative_hazard: np.ndarray, raw: pd.DataFrame, encoder: FeatureEncoder,
-    actionable: int = 3, others: int = 2,
-) -> list[Explanation]:
-    """Per row: the `actionable` strongest actionable drivers and `others` strongest other ones, each material.
+def reference_workers(encoder: FeatureEncoder, specs: Sequence[DriverSpec]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The reference worker as snapshot rows with weights that sum to 1.
 
-    `contributions` (rows x features) are log-hazard contributions against the reference
-    worker and `log_relative_hazard` is f(x) - f(reference) as the model computes it; the
-    difference between it and the contributions' sum (floating-point, in XGBoost's single
-    precision) goes to the other factors, so the published product is exact.
+    One row of the population's reference inputs (means; ``FeatureEncoder.input_reference_``)
+    with each known cause at its unexposed state; a categorical input takes each category at its
+    training share, one row per category (the product over several categorical inputs), so a
+    worker's occupation is measured against the population's mix, not against its commonest one.
     """
-    specs = driver_specs(list(contributions.columns), encoder)
-    summed = np.column_stack([contributions[list(s.features)].to_numpy(dtype="float64").sum(axis=1) for s in specs])
-    material = np.abs(summed) >= math.log(MATERIAL)
-    reference = encoder.reference_.to_dict()
-    records = raw.to_dict("records")
-    explanations = []
-    for i, row in enumerate(records):
-        order = np.argsort(-np.abs(summed[i]), kind="stable")
-        chosen = [j for j in order if material[i, j] and specs[j].actionable][:actionable] + \
-                 [j for j in order if material[i, j] and not specs[j].actionable][:others]
-        drivers = [_driver(specs[j], float(summed[i, j]), row, reference) for j in chosen]
-        shown = sum(float(summed[i, j]) for j in chosen)
-        explanations.append(Explanation(
-            drivers=drivers,
-            other_factors=math.exp(float(log_relative_hazard[i]) - shown),
-            relative_hazard=math.exp(float(log_relative_hazard[i])),
-        ))
-    return explanations
+    population = encoder.input_reference_
+    values = population.copy()
+    for spec in specs:
+        if spec.unexposed is not None:
+            values.update(pd.Series(spec.unexposed(population)).reindex(values.index).dropna())
+    rows, weights = pd.DataFrame([values.to_dict()]), np.ones(1)
+    categorical = [f for f in encoder.categorical if f in rows.columns]
+    points = math.prod(len(encoder.category_shares_[f]) for f in categorical)
+    if points > MAX_REFERENCE_POINTS:
+        raise ValueError(f"the reference worker of {', '.join(categorical)} would need {points} combinations of "
+                         f"categories; at most {MAX_REFERENCE_POINTS} are explained")
+    for f in categorical:
+        shares = encoder.category_shares_[f]
+        rows = rows.drop(columns=f).merge(pd.DataFrame({f: shares.index.astype(object)}), how="cross")
+        weights = np.outer(weights, shares.to_numpy()).ravel()
+    return rows[list(encoder.inputs)], weights
 
 
-def _driver(spec: DriverSpec, contribution: float, row: Mapping, reference: Mapping) -> dict:
+@dataclass(frozen=True, eq=False)
+class Explanations(Sequence[Explanation]):
+    """Every worker's shown drivers as columns: driver `slots` (rows x places, -1 where a place is empty),
+    their log hazard ratios and sentences, and per worker the other factors and the relative hazard."""
+
+    specs: tuple[DriverSpec, ...]
+    slots: np.ndarray
+    contributions: np.ndarray
+    labels: np.ndarray
+    other_factors: np.ndarray
+    relative_hazard: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __getitem__(self, i: int) -> Explanation:
+        drivers = [_driver(self.specs[j], float(c), float(np.exp(c)), str(label))
+                   for j, c, label in zip(self.slots[i], self.contributions[i], self.labels[i]) if j >= 0]
+        return Explanation(drivers, float(self.other_factors[i]), float(self.relative_hazard[i]))
+
+    def __iter__(self) -> Iterator[Explanation]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Explanations) and list(self) == list(other)
+
+    def drivers_json(self) -> np.ndarray:
+        """Each worker's drivers as the JSON list the week publishes, built a place at a time for all workers:
+        numbers in their shortest exact form, each distinct sentence quoted once."""
+        shown = self.slots >= 0
+        slots, contributions = self.slots[shown], self.contributions[shown]
+        codes, sentences = pd.factorize(self.labels[shown])
+        names = np.array([json.dumps(s.name) for s in self.specs], dtype=object)
+        flags = np.array([f', "actionable": {json.dumps(s.actionable)}, "health": {json.dumps(s.health)}}}'
+                          for s in self.specs], dtype=object)
+        items = np.full(self.slots.shape, "", dtype=object)
+        items[shown] = ('{"feature": ' + names[slots]
+                        + ', "label": ' + np.array([json.dumps(t) for t in sentences], dtype=object)[codes]
+                        + ', "direction": ' + _choose(contributions > 0, '"raises"', '"lowers"')
+                        + ', "contribution": ' + contributions.astype(str).astype(object)
+                        + ', "hazard_ratio": ' + np.exp(contributions).astype(str).astype(object) + flags[slots])
+        text, empty = np.full(len(self), "", dtype=object), np.ones(len(self), dtype=bool)
+        for k in range(self.slots.shape[1]):
+            text = text + _choose(empty | ~shown[:, k], "", ", ") + items[:, k]
+            empty &= ~shown[:, k]
+        return "[" + text + "]"
+
+
+def explain(effects: np.ndarray, log_relative_hazard: np.ndarray, raw: pd.DataFrame, specs: Sequence[DriverSpec],
+            reference: pd.Series, actionable: int = 3, others: int = 2) -> Explanations:
+    """Per row the `actionable` strongest actionable drivers and `others` strongest other ones, each material.
+
+    `effects` (rows x drivers) are the drivers' log hazard ratios against the reference worker
+    and `log_relative_hazard` is f(x) - f(reference) as the model computes it; the difference
+    between it and the effects' sum (floating point, in XGBoost's single precision) goes to the
+    other factors, so the published product is exact. `reference` is the population's (means,
+    modal categories) that sentences compare with.
+    """
+    specs = tuple(specs)
+    size = np.where(np.abs(effects) >= math.log(MATERIAL), np.abs(effects), -np.inf)
+    is_actionable = np.array([s.actionable for s in specs], dtype=bool)
+    slots = np.hstack([_strongest(np.where(is_actionable == want, size, -np.inf), count)
+                       for want, count in ((True, actionable), (False, others))])
+    rows = np.arange(len(effects))[:, None]
+    contributions = np.where(slots >= 0, effects[rows, np.maximum(slots, 0)], 0.0)
+    labels = np.full(slots.shape, None, dtype=object)
+    for j, spec in enumerate(specs):
+        where = slots == j
+        shown = where.any(axis=1)
+        if shown.any():
+            labels[where] = np.asarray(spec.words(raw.iloc[np.flatnonzero(shown)], reference), dtype=object)
+    return Explanations(specs, slots, contributions, labels,
+                        other_factors=np.exp(log_relative_hazard - contributions.sum(axis=1)),
+                        relative_hazard=np.exp(log_relative_hazard))
+
+
+def _strongest(size: np.ndarray, count: int) -> np.ndarray:
+    """Per row the columns of the `count` largest finite sizes, largest first (ties in column order), -1 past them."""
+    order = np.argsort(-size, axis=1, kind="stable")[:, :count]
+    return np.where(np.isfinite(np.take_along_axis(size, order, axis=1)), order, -1)
+
+
+def _driver(spec: DriverSpec, contribution: float, hazard_ratio: float, label: str) -> dict:
+    """One driver as the week publishes it (`Explanations.drivers_json` writes the same, for all workers at once)."""
     return {
         "feature": spec.name,
-        "label": spec.words(row, reference),
+        "label": label,
         "direction": "raises" if contribution > 0 else "lowers",
         "contribution": contribution,
-        "hazard_ratio": math.exp(contribution),
+        "hazard_ratio": hazard_ratio,
         "actionable": spec.actionable,
         "health": spec.health,
     }

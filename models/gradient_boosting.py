@@ -19,6 +19,7 @@ import pandas as pd
 import xgboost as xgb
 
 from continuity.features.feature_spec import MODEL_FEATURES
+from continuity.models.attribution import tree_group_effects
 from continuity.models.base import Forecaster
 
 
@@ -62,19 +63,18 @@ class GradientBoostingForecaster(Forecaster):
                 "nthread": self.n_jobs,
                 "seed": self.random_state,
             },
-            # survival:cox reads a negative label as "censored at |label|".
-            xgb.DMatrix(design, label=np.where(event, duration, -duration)),
+            # survival:cox reads a negative label as "censored at |label|". QuantileDMatrix bins the columns as it
+            # reads them, the bins `hist` trains on anyway, without a float copy of the whole design matrix.
+            xgb.QuantileDMatrix(design, label=np.where(event, duration, -duration)),
             num_boost_round=self.n_estimators,
         )
 
     def _log_hazard(self, learner: xgb.Booster, design: pd.DataFrame) -> np.ndarray:
-        return learner.predict(xgb.DMatrix(design), output_margin=True)
+        # in place: no DMatrix copy of the rows to score
+        return learner.inplace_predict(design, predict_type="margin")
 
-    def _contributions(self, learner: xgb.Booster, design: pd.DataFrame) -> pd.DataFrame:
-        # SHAP values on the margin (log hazard); the last column is the bias, dropped.
-        shap = learner.predict(xgb.DMatrix(design), pred_contribs=True)[:, :-1]
-        return pd.DataFrame(shap, index=design.index, columns=design.columns)
-
-    def _reference_log_hazard(self, learner: xgb.Booster, design: pd.DataFrame) -> float:
-        # The bias of the contributions: the expected margin over the training rows, the same for every row.
-        return float(learner.predict(xgb.DMatrix(design.iloc[:1]), pred_contribs=True)[0, -1])
+    def _group_effects(self, learner: xgb.Booster, design: pd.DataFrame, references: pd.DataFrame,
+                       weights: np.ndarray, groups: pd.Series, n_groups: int) -> np.ndarray:
+        # Exact interventional Shapley values of the trees against the reference worker (models/attribution.py).
+        return tree_group_effects(learner, design.to_numpy(), references[design.columns].to_numpy(), weights,
+                                  groups[design.columns].to_numpy(), n_groups)

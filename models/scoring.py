@@ -9,7 +9,6 @@ worker has no rank either, and the others are ranked among themselves (``rank_sh
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import numpy as np
@@ -28,7 +27,8 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
     of the snapshot so that a rerun gives the same list. The curve is the
     probability of not having left voluntarily after w weeks (1 minus the
     cumulative incidence), computed once with the probabilities so that it
-    passes through them exactly at 13, 26 and 52 weeks.
+    passes through them exactly at 13, 26 and 52 weeks. Drivers are computed
+    for all workers at once (`Explanations.drivers_json`): no loop per worker.
     """
     snapshot = snapshot.reset_index(drop=True)
     incidence = forecaster.predict_incidence(snapshot, CURVE_WEEKS)
@@ -41,9 +41,9 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
         **{risk_column(h): incidence[:, CURVE_WEEKS.index(h)] for h in HORIZONS},
         **forecaster.predict_interval(snapshot, HORIZONS).to_dict("series"),
         "withheld": None,
-        "drivers": [json.dumps(e.drivers) for e in explained],
-        "relative_hazard": [e.relative_hazard for e in explained],
-        "other_factors": [e.other_factors for e in explained],
+        "drivers": explained.drivers_json(),
+        "relative_hazard": explained.relative_hazard,
+        "other_factors": explained.other_factors,
         "model_name": model_name,
         "model_version": str(model_version),
     })

@@ -52,7 +52,8 @@ def minimum_weeks(calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26
 
 
 def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int = 52,
-                 calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52)) -> Windows:
+                 calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52),
+                 weeks: int | None = None) -> Windows:
     """The full windows where the history allows them, else test and calibration stretch shrunk alike.
 
     With at least MIN_TRAINING_WEEKS before the full windows nothing changes. On a shorter
@@ -61,9 +62,11 @@ def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: i
     shorter than MIN_TEST_WEEKS; horizons longer than the stretch can follow are left uncalibrated.
     InsufficientHistory, in one sentence saying what is missing, below those minimums or with
     fewer than MIN_TRAINING_LEAVERS voluntary leavers in the training weeks.
+    `weeks`, when given, is the export's count of snapshot weeks: rows thinned to every other week
+    (`snapshots.training_rows`) may have lost the first, and the sentence names the export's count.
     """
     dates = snapshot_key(snapshots)["snapshot_date"]
-    weeks = _weeks(dates)
+    weeks = _weeks(dates) if weeks is None else weeks
     least = minimum_weeks(calibration_weeks, horizons)
     needs = (f"needs at least {least} weekly snapshots ({least + WARM_UP_WEEKS} weeks of export, the first "
              f"{WARM_UP_WEEKS} only warm up the features) and {MIN_TRAINING_LEAVERS} voluntary leavers in the weeks "
@@ -86,7 +89,8 @@ def plan_windows(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: i
 
 
 def plan_recalibration(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int = 52,
-                       calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52)) -> Windows:
+                       calibration_weeks: int = 13, horizons: Sequence[int] = (13, 26, 52),
+                       weeks: int | None = None) -> Windows:
     """The windows for recalibrating a base model fitted elsewhere: as `plan_windows`, without training weeks.
 
     A history too short for both a test of MIN_TEST_WEEKS and the shortest calibration stretch
@@ -94,10 +98,10 @@ def plan_recalibration(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_we
     (`holdout_weeks` 0): one year of export, after the features' warm-up, is such a history.
     InsufficientHistory, in one sentence, below min(`horizons`) + MIN_RECALIBRATION_WEEKS weekly
     snapshots or with fewer than MIN_TRAINING_LEAVERS voluntary leavers in the calibration stretch:
-    the map would follow a handful of people, as a model would.
+    the map would follow a handful of people, as a model would. `weeks` as in `plan_windows`.
     """
     dates = snapshot_key(snapshots)["snapshot_date"]
-    weeks = _weeks(dates)
+    weeks = _weeks(dates) if weeks is None else weeks
     least = min(horizons) + MIN_RECALIBRATION_WEEKS
     needs = (f"Recalibrating the base model needs at least {least} weekly snapshots ({least + WARM_UP_WEEKS} weeks "
              f"of export) and {MIN_TRAINING_LEAVERS} voluntary leavers in the weeks it calibrates on")

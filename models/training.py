@@ -42,6 +42,7 @@ from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import Oracle, evaluate
 from continuity.models.promotion import promotion_allowed
 from continuity.models.split import Windows, time_split
+from continuity.progress import stage
 
 # The name the recalibrated base model goes by among the candidates (their metrics, the run summary).
 RECALIBRATED_BASE = "recalibrated base"
@@ -124,17 +125,19 @@ def train(
         holdout_weeks, calibration_weeks = windows.holdout_weeks, windows.calibration_weeks
         calibrated = windows.horizons
     outer = time_split(snapshots, labels, holdout_weeks)
-    held_out = {
-        c.name: calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
-                                   calibration_weeks, calibrated)
-        for c in candidates
-    }
+    held_out = {}
+    for c in candidates:
+        with stage(f"fit {c.name} (validation, calibration)", rows=len(outer.train_snapshots)):
+            held_out[c.name] = calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
+                                                  calibration_weeks, calibrated)
     validation = {name: h.validation for name, h in held_out.items()}
     chosen = max(validation, key=lambda name: validation[name]["c_index"]) if validation else None
-    forecasters = {
-        c.name: clone(c).fit(outer.train_snapshots, outer.train_labels).calibrate(held_out[c.name].calibrator)
-        for c in candidates
-    }
+    forecasters = {}
+    for c in candidates:
+        with stage(f"fit {c.name}") as fitting:
+            forecasters[c.name] = clone(c).fit(outer.train_snapshots, outer.train_labels).calibrate(
+                held_out[c.name].calibrator)
+            fitting.rows = forecasters[c.name].n_training_rows_
     source, reason = "own data", ""
     if base is not None:
         on_stretch = recalibrate(base.forecaster, outer.train_snapshots, outer.train_labels, outer.split_date,

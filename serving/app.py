@@ -21,7 +21,7 @@ from continuity.serving.case_numbers import CaseNumbers
 from continuity.serving.discontinuity import DiscontinuityMonitor
 from continuity.serving.errors import invalid_request, nothing_published, problem
 from continuity.serving.middleware import BodyLimit, SecurityHeaders
-from continuity.serving.routes import api_router, docs, pages
+from continuity.serving.routes import aggregates, api_router, docs, pages, workbench
 from continuity.serving.forecast_answers import ForecastAnswers
 from continuity.publication import NothingPublished, Publications
 from continuity.serving.store import ScoreStore
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.case_numbers = CaseNumbers(settings.case_numbers)
     app.state.discontinuity = DiscontinuityMonitor()
     app.include_router(api_router)
+    app.include_router(workbench.router)  # before the pages: their team page would take "/handover" as part of an id
+    app.include_router(aggregates.pages)
     app.include_router(pages.router)
     app.include_router(pages.root)
     app.include_router(docs.router)

@@ -90,6 +90,8 @@ def grant_requiring(check: Callable[[Grant], None], *, worker: bool = False) -> 
 
     async def dependency(request: Request, credentials: Credentials) -> Grant:
         grant = authenticate(request, credentials)
+        # for the page's navigation (``templating.render``), a refusal's page too: its way back is the reader's own
+        request.state.grant = grant
         try:
             if grant.role is Role.worker and not worker:
                 raise HTTPException(403, f"a worker token reads only the worker's own record, at /me and /ui/me "
@@ -97,7 +99,6 @@ def grant_requiring(check: Callable[[Grant], None], *, worker: bool = False) -> 
             check(grant)
         except HTTPException as error:
             raise audit_of(request, grant).refusal(error)
-        request.state.grant = grant  # for the page's navigation (``templating.render``): the admin's own links
         return grant
 
     return dependency

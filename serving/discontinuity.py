@@ -6,10 +6,15 @@ last 52 weeks), ``client_exposure`` (each client's current workers and how long 
 ``risk_scores`` (their probabilities of leaving within 26 weeks). A client is in the caller's monitor when
 one of their current workers is in the caller's scope.
 
-The ranking, most discontinuity first (``discontinuity_order``):
+A client is *flagged* with ``FLAG_NEW_FACES`` or more new faces in 12 months, unless a small stable team cares
+for them: a team continuity (``client_continuity.team_continuity``: the share of the year's contacts with up to
+three faces of one team) of ``STABLE_TEAM`` or more. Care shared by a few colleagues the client knows is accepted
+practice, not the discontinuity the monitor is for; its new faces are the team's, met once and seen again.
+
+The ranking, most discontinuity first (``discontinuity_order``): flagged clients first, then
 
 1. new faces in 12 months: what the sector counts, and what a child placed out of home piles up;
-2. handovers in 12 months;
+2. handovers in 12 months, then re-placements of an out-of-home placement in 24 months (``client_exposure``);
 3. the familiarity of the current workers, shortest first: the longest bond (weeks) any current worker has
    with the client, so a client left only with people they barely know comes before one who kept a face;
 4. the expected handovers in the next 26 weeks that the caller may know: the sum of the current workers'
@@ -19,9 +24,6 @@ A worker's contribution to 4 is unknown to the caller when their probability is 
 it for the sector's totals, never for a person) or the worker is outside the caller's scope; it is then
 left out of the sum, never estimated, and the answer says how many were left out, so the sum is a lower
 bound. Nothing in the answer, its order included, reads a withheld probability.
-
-Re-placements (an out-of-home placement moved) are not in the data contract yet; when they are published
-per client they enter the ranking beside the handovers, as one more key of ``discontinuity_order``.
 """
 
 from __future__ import annotations
@@ -32,11 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from continuity.access import Grant
 from continuity.horizons import risk_column
 from continuity.serving.store import PublishedWeek
 
 FLAG_NEW_FACES = 3  # flagged from three new faces in a year: the product's threshold for a client to look after first
+# Three quarters of the contacts with the client's small team: judgement, the team is then the client's usual care,
+# as a usual provider with that share would be (continuity indices of 0.75 and up are read as high in the literature).
+STABLE_TEAM = 0.75
 HORIZON = 26
 _P = risk_column(HORIZON)
 
@@ -49,12 +56,21 @@ class _Client:
     new_faces_12m: int
     distinct_workers_12m: int
     handovers_12m: int
+    team_continuity: float | None  # None without contacts in the window
+    replacements_24m: int
     workers: dict[str, float]
+
+    @property
+    def flagged(self) -> bool:
+        stable_team = self.team_continuity is not None and self.team_continuity >= STABLE_TEAM
+        return self.new_faces_12m >= FLAG_NEW_FACES and not stable_team
 
 
 def discontinuity_order(row: dict[str, Any]) -> tuple:
-    """The monitor's order: most new faces, then handovers, least familiar, most expected handovers, by id."""
-    return (-row["new_faces_12m"], -row["handovers_12m"], row["familiarity_weeks"],
+    """The monitor's order: flagged first, most new faces, then handovers, re-placements, least familiar, most
+    expected handovers, by id."""
+    return (not row["flagged"], -row["new_faces_12m"], -row["handovers_12m"], -row["replacements_24m"],
+            row["familiarity_weeks"],
             -row["expected_handovers_26w"], row["client_id"])
 
 
@@ -71,14 +87,19 @@ class DiscontinuityMonitor:
         with self._lock:
             if self._folder != week.publication.folder:
                 workers: dict[str, dict[str, float]] = defaultdict(dict)
+                replacements: dict[str, int] = {}
                 for worker_id, rows in week.clients.items():
                     for row in rows:
                         workers[row["client_id"]][worker_id] = row["relationship_weeks"]
+                        replacements[row["client_id"]] = int(row["replacements_24m"])
                 table = week.publication.table("client_continuity")
                 self._clients = {
-                    client_id: _Client(client_id, int(new), int(distinct), int(handovers), workers[client_id])
-                    for client_id, new, distinct, handovers in zip(
-                        table.client_id, table.new_faces_12m, table.distinct_workers_12m, table.handovers_12m)
+                    client_id: _Client(client_id, int(new), int(distinct), int(handovers),
+                                       None if pd.isna(team) else float(team), replacements[client_id],
+                                       workers[client_id])
+                    for client_id, new, distinct, handovers, team in zip(
+                        table.client_id, table.new_faces_12m, table.distinct_workers_12m, table.handovers_12m,
+                        table.team_continuity)
                     if client_id in workers
                 }
                 by_worker: dict[str, list[str]] = defaultdict(list)
@@ -103,9 +124,10 @@ def _row(client: _Client, week: PublishedWeek, in_scope: set[str]) -> dict[str, 
     known = {worker_id: week.by_worker[worker_id][_P] for worker_id in shown
              if week.by_worker[worker_id]["withheld"] is None}
     return {
-        "client_id": client.client_id, "flagged": client.new_faces_12m >= FLAG_NEW_FACES,
+        "client_id": client.client_id, "flagged": client.flagged,
         "new_faces_12m": client.new_faces_12m, "handovers_12m": client.handovers_12m,
-        "distinct_workers_12m": client.distinct_workers_12m,
+        "distinct_workers_12m": client.distinct_workers_12m, "team_continuity": client.team_continuity,
+        "replacements_24m": client.replacements_24m,
         "familiarity_weeks": max(client.workers.values()),
         "expected_handovers_26w": sum(known.values()),
         "workers_not_counted": len(client.workers) - len(known),

@@ -12,7 +12,8 @@ since last week, in percentage points) as percentages rounded to one decimal, th
 ``..._pct``. The workbook keeps the probabilities as fractions. Both carry the clients at stake:
 ``active_clients`` (open assignments), ``weighted_clients`` (their relational exposure summed) and
 ``expected_exposure_<h>w`` at the list's horizon (probability x weighted clients, empty where withheld),
-which orders the list when it is asked for by exposure.
+which orders the list when it is asked for by exposure; and a known departure, ``known_last_day`` with
+``known_departure`` (notice or contract_end), empty where none is known.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def risk_frame(selection: RiskSelection) -> pd.DataFrame:
             "organisation_id": record["organisation_id"], "team_id": record["team_id"], "occupation": record["occupation"],
             **{column: getattr(item, column) for column in PROBABILITIES},
             f"change_{selection.horizon}w": getattr(item, change), "withheld": item.withheld,
+            "known_last_day": item.known_departure.last_day if item.known_departure else None,
+            "known_departure": item.known_departure.reason.value if item.known_departure else None,
             "active_clients": item.active_clients, "weighted_clients": item.weighted_clients,
             f"expected_exposure_{selection.horizon}w": getattr(item, f"expected_exposure_{selection.horizon}w"),
             **{
@@ -68,7 +71,8 @@ def risk_frame(selection: RiskSelection) -> pd.DataFrame:
 def _columns(horizon: int) -> list[str]:
     return [
         "position", "sector_rank", "worker_id", "organisation_id", "team_id", "occupation", *PROBABILITIES,
-        f"change_{horizon}w", "withheld", *CLIENTS, f"expected_exposure_{horizon}w",
+        f"change_{horizon}w", "withheld", "known_last_day", "known_departure", *CLIENTS,
+        f"expected_exposure_{horizon}w",
         *(f"driver_{k + 1}" for k in range(DRIVERS)), "week", "model", "notice",
     ]
 

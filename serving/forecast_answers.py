@@ -16,16 +16,25 @@ from collections.abc import Callable, Hashable
 from itertools import product
 from typing import Any
 
+import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
 from continuity.config import Settings
-from continuity.forecasts.aggregates import aggregate_response
+from continuity.forecasts.aggregates import aggregate_response, cells_within_regions
 from continuity.forecasts.frame import ForecastFrame, forecast_frame
 from continuity.serving.schemas import Horizon
 from continuity.serving.schemas_planning import AggregateBy, Aggregates
 from continuity.serving.store import PublishedWeek
+from continuity.vocabulary import municipality_name
 
 logger = logging.getLogger(__name__)
+
+CELL_TYPES = {"grouping": "string", "horizon": "int64", "key": "string", "name": "string", "workers": "Int64",
+              "expected_leavers": "float64", "interval_low": "Int64", "interval_high": "Int64",
+              "expected_clients_affected": "float64", "observed_leavers_last_year": "Int64", "suppressed": "bool"}
+"""The sector page's downloads: one row per cell, the API's figures with the interval in two columns (what BI
+tools read), counts as nullable integers (a suppressed cell's are empty)."""
+CELL_COLUMNS = list(CELL_TYPES)
 
 
 class ForecastAnswers:
@@ -57,16 +66,57 @@ class ForecastAnswers:
     def frame(self, week: PublishedWeek) -> ForecastFrame:
         return self.answer(week, "frame", lambda: forecast_frame(week.publication))
 
-    async def aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon) -> bytes:
+    async def aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon,
+                         regions: frozenset[str] = frozenset()) -> bytes:
         """The GET /aggregates body for one grouping and horizon, as JSON: stored since the week was
-        loaded; otherwise computed in the threadpool, so the event loop never waits on the lock."""
+        loaded; otherwise computed in the threadpool, so the event loop never waits on the lock.
+        ``regions``: a limited sector token's, whose answer keeps the cells within them."""
+        if regions:
+            return await run_in_threadpool(self._scoped_aggregates, week, by, horizon, regions)
         key = ("aggregates", by.value, int(horizon))
         return self.stored(week, key) or await run_in_threadpool(self._aggregates, week, by, horizon)
+
+    def _scoped_aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon,
+                           regions: frozenset[str]) -> bytes:
+        def compute() -> bytes:
+            body = Aggregates.model_validate_json(self._aggregates(week, by, horizon))
+            inside = self._within(week, by, regions)
+            return body.model_copy(update={"cells": [c for c in body.cells if c.key in inside]}).model_dump_json().encode()
+
+        return self.answer(week, ("aggregates", by.value, int(horizon), regions), compute)
+
+    def _within(self, week: PublishedWeek, by: AggregateBy, regions: frozenset[str]) -> set[str]:
+        frame = self.frame(week)
+        return self.answer(week, ("within", by.value, regions),
+                           lambda: cells_within_regions(frame.workers, frame.leavers, by.value, regions))
+
+    def cells(self, week: PublishedWeek, regions: frozenset[str] = frozenset()) -> pd.DataFrame:
+        """Every cell of every grouping and horizon in one table (the sector page and its downloads), within
+        ``regions`` when given; a region's municipality name beside its code where the name is known."""
+        def compute() -> pd.DataFrame:
+            rows = []
+            for by, horizon in product(AggregateBy, Horizon):
+                body = Aggregates.model_validate_json(self._aggregates(week, by, horizon))
+                inside = self._within(week, by, regions) if regions else None
+                for cell in body.cells:
+                    if inside is None or cell.key in inside:
+                        low, high = cell.interval or (None, None)
+                        rows.append({"grouping": by.value, "horizon": int(horizon), "key": cell.key,
+                                     "name": municipality_name(cell.key) if by is AggregateBy.region else None,
+                                     "workers": cell.workers, "expected_leavers": cell.expected_leavers,
+                                     "interval_low": low, "interval_high": high,
+                                     "expected_clients_affected": cell.expected_clients_affected,
+                                     "observed_leavers_last_year": cell.observed_leavers_last_year,
+                                     "suppressed": cell.suppressed})
+            return pd.DataFrame(rows, columns=CELL_COLUMNS).astype(CELL_TYPES)
+
+        return self.answer(week, ("cells", regions), compute)
 
     def _aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon) -> bytes:
         def compute() -> bytes:
             frame = self.frame(week)
-            body = aggregate_response(frame.workers, by.value, int(horizon), leavers=frame.leavers)
+            body = aggregate_response(frame.workers, by.value, int(horizon), leavers=frame.leavers,
+                                      frailty=frame.frailty(int(horizon)))
             return Aggregates(week=week.score_date, **body).model_dump_json().encode()
 
         return self.answer(week, ("aggregates", by.value, int(horizon)), compute)

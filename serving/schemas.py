@@ -14,6 +14,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, Field, model_validator
 
 from continuity.horizons import HORIZONS
+from continuity.run_record import GRACE, SCHEDULE
 
 
 
@@ -77,6 +78,25 @@ WITHHELD = ("Why this worker's probabilities are not shown: the fairness audit f
             "group they belong to. Null when they are shown; when set, every probability, change and interval is null.")
 
 
+class DepartureReason(str, Enum):
+    """Why a departure is known (``continuity.features.known_departures``)."""
+
+    notice = "notice"
+    contract_end = "contract_end"
+
+
+class KnownDeparture(BaseModel):
+    last_day: date = Field(description="The planned last day: the notice's, or the end of the temporary contract.")
+    reason: DepartureReason = Field(
+        description="notice: the worker gave notice; contract_end: a temporary contract ends within 52 weeks with no "
+                    "renewal known (the organisation may still prevent it by renewing).")
+
+
+KNOWN_DEPARTURE = ("The worker's known departure, beside (not instead of) the model's probabilities: a notice given, "
+                   "or a temporary contract ending within 52 weeks unrenewed; null when none is known at the score "
+                   "date.")
+
+
 class RiskItem(BaseModel):
     worker_id: str
     organisation_id: str
@@ -101,8 +121,8 @@ class RiskItem(BaseModel):
     drivers: list[Driver] = Field(description="The three strongest drivers the organisation can act on, then up "
                                   "to two others; each changes the hazard by at least 5%.")
     relative_hazard: float = Field(gt=0, description="The worker's hazard of leaving voluntarily against the model's "
-                                   "reference worker (the average training worker): the product of the drivers' "
-                                   "hazard ratios and other_factors.")
+                                   "reference worker (none of the known causes of leaving, the training average "
+                                   "otherwise): the product of the drivers' hazard ratios and other_factors.")
     other_factors: float = Field(gt=0, description="Hazard ratio of everything the drivers shown leave out (for "
                                  "managers and admins, health data included).")
     active_clients: int = Field(ge=0, description="Clients with an open assignment to the worker.")
@@ -110,6 +130,7 @@ class RiskItem(BaseModel):
     expected_exposure_13w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=13))
     expected_exposure_26w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=26))
     expected_exposure_52w: float | None = Field(ge=0, description=EXPECTED_EXPOSURE.format(h=52))
+    known_departure: KnownDeparture | None = Field(default=None, description=KNOWN_DEPARTURE)
 
     @model_validator(mode="after")
     def _withhold(self) -> Self:
@@ -200,6 +221,10 @@ class ClientExposure(BaseModel):
     domain: str = Field(description="wmo, jeugd or participatie.")
     complexity: int = Field(ge=1, le=5, description="Case complexity, 1-5.")
     vulnerable: bool = Field(description="Whether the client carries any vulnerability flag.")
+    household_id: str | None = Field(default=None, description="Pseudonymised household id; null where the export "
+                                     "gives none. The members of a household one worker holds share one exposure.")
+    flag_out_of_home: bool = Field(description="Placed out of home at the score date.")
+    replacements_24m: int = Field(ge=0, description="Re-placements of the out-of-home placement in the last 24 months.")
     relationship_weeks: float = Field(ge=0, description="Weeks since the worker took on this client.")
     contact_share: float = Field(ge=0, le=1, description="The worker's share of the client's contacts in the window.")
     usual_provider: bool = Field(description="Whether the worker is the client's usual provider (largest contact share).")
@@ -220,8 +245,14 @@ class ClientExposure(BaseModel):
         description="Known provider continuity: share of contacts with a worker the client had seen in the prior year; "
         "null for a client who knew no worker then (a new client has no familiar face to keep yet)."
     )
+    team_continuity: float | None = Field(
+        description="Share of contacts with the client's small stable team (up to three faces of one team): care the "
+        "sector accepts although the per-person indices score it low; null without contacts in the window."
+    )
     distinct_workers_12m: int = Field(ge=0, description="Distinct workers the client saw in the last 12 months.")
     handovers_12m: int = Field(ge=0, description="Handovers the client experienced in the last 12 months.")
+    distinct_workers_24m: int = Field(ge=0, description="Distinct workers the client saw in the last 24 months; each "
+                                      "beyond the first makes one more loss costlier.")
     coc_drop: float = Field(
         description="Drop in the client's COC if this worker's contacts were gone; 0 when the client's COC is undefined."
     )
@@ -271,6 +302,20 @@ class TrustedClient(BaseModel):
     case_number: str | None = Field(default=None, description=CASE_NUMBER)
 
 
+class ClientToHandOver(BaseModel):
+    client_id: str = Field(description="Pseudonymised client id (keyed hash).")
+    domain: str
+    complexity: int = Field(ge=1, le=5)
+    vulnerable: bool
+    case_number: str | None = Field(default=None, description=CASE_NUMBER)
+
+
+class TeamDeparture(KnownDeparture):
+    worker_id: str
+    clients: list[ClientToHandOver] = Field(
+        description="The worker's open primary clients, who need a successor: what the handover plan places.")
+
+
 class TeamView(BaseModel):
     team_id: str
     organisation_id: str
@@ -291,6 +336,9 @@ class TeamView(BaseModel):
     clients: list[TrustedClient] = Field(
         description="Clients whose usual provider is in this team: vulnerable first, then by complexity and exposure."
     )
+    known_departures: list[TeamDeparture] = Field(
+        default_factory=list, description="Team members with a known last day, soonest first, with the clients they "
+        "hand over.")
 
 
 class AuditEntry(BaseModel):
@@ -314,6 +362,14 @@ class AuditPage(BaseModel):
     items: list[AuditEntry] = Field(description="Newest first.")
 
 
+class LastRun(BaseModel):
+    started_at: datetime = Field(description="When the last weekly run started (UTC).")
+    ended_at: datetime | None = Field(description="When it ended (UTC); null while it runs, or when it was killed "
+                                      "before it could record its end.")
+    succeeded: bool | None = Field(description="Whether it published its week; null while it runs.")
+    flow_run_id: str | None = Field(description="The run in the Prefect UI, with its task states and logs.")
+
+
 class Health(BaseModel):
     status: str = Field(description="ok when a week is published and served; no_data otherwise.")
     week: date | None = Field(description="Latest published score week; null when none.")
@@ -321,3 +377,13 @@ class Health(BaseModel):
     model_name: str | None = Field(description="Registered model that produced the week's scores.")
     model_version: str | None = Field(description="Its version.")
     detail: str | None = Field(default=None, description="Why no week is served, when status is no_data.")
+    data_end: date | None = Field(
+        default=None, description="The last day the served week's data records anything; null when none is served "
+        "(or the week was published before this was kept).")
+    last_run: LastRun | None = Field(default=None, description="The last weekly run; null when none is recorded.")
+    up_to_date: bool = Field(
+        default=False, description="False when the list is older than its weekly schedule (the score week more than "
+        f"{SCHEDULE.days} days plus a {GRACE.days}-day grace old), when the last run failed, or when nothing is "
+        "published.")
+    behind: str | None = Field(default=None, description="Why the list is not up to date, in one sentence; null "
+                               "when it is.")

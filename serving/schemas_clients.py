@@ -21,10 +21,16 @@ class CurrentWorker(BaseModel):
 class DiscontinuityClient(BaseModel):
     client_id: str = Field(description="Pseudonymised client id (keyed hash).")
     case_number: str | None = Field(default=None, description=CASE_NUMBER)
-    flagged: bool = Field(description="Three or more new faces in the last 52 weeks.")
+    flagged: bool = Field(description="Three or more new faces in the last 52 weeks, unless a small stable team "
+                          "cares for the client (team_continuity of 0.75 or more).")
     new_faces_12m: int = Field(ge=0, description="Workers the client first met in the last 52 weeks.")
     handovers_12m: int = Field(ge=0, description="Handovers the client went through in the last 52 weeks.")
+    replacements_24m: int = Field(ge=0, description="Re-placements of the client's out-of-home placement in the last "
+                                  "104 weeks (0 where the export has no placements).")
     distinct_workers_12m: int = Field(ge=0, description="Different workers in the last 52 weeks, new or known.")
+    team_continuity: float | None = Field(ge=0, le=1, description="Share of the last 52 weeks' contacts with the "
+                                          "client's small stable team (up to three faces of one team); null "
+                                          "without contacts.")
     familiarity_weeks: float = Field(ge=0, description="The longest bond, in weeks, the client has with any current "
                                      "worker: low means only barely known faces are left.")
     expected_handovers_26w: float = Field(ge=0, description="Expected handovers in the next 26 weeks: the sum of the "
@@ -38,9 +44,11 @@ class DiscontinuityClient(BaseModel):
 class DiscontinuityMonitorPage(BaseModel):
     week: Week
     total: int = Field(ge=0, description="Clients of the token's workers, over all pages.")
-    flagged: int = Field(ge=0, description="Of those, clients with three or more new faces in the last 52 weeks.")
+    flagged: int = Field(ge=0, description="Of those, the flagged clients: three or more new faces in the last 52 "
+                         "weeks and no small stable team caring for them.")
     page: int = Field(ge=1)
     page_size: int = Field(ge=1)
     items: list[DiscontinuityClient] = Field(
-        description="Most new faces first, then most handovers, least familiar current workers, most expected "
-                    "handovers, by client id. Re-placements of out-of-home placements are not in the data yet.")
+        description="Flagged clients first, then most new faces, most handovers, most re-placements, least familiar "
+                    "current workers, "
+                    "most expected handovers, by client id.")

@@ -86,7 +86,9 @@ class AggregateCell(BaseModel):
     expected_leavers: ExpectedCount | None = Field(description="Sum of the workers' probabilities of leaving within the horizon.")
     interval: list[int] | None = Field(
         min_length=2, max_length=2,
-        description="90% interval of the number of leavers (Poisson-binomial of the individual probabilities).",
+        description="90% interval of the number of leavers, allowing for colleagues who leave together (a shared "
+        "team and organisation frailty estimated from past weeks' realised leavers; the Poisson-binomial of the "
+        "individual probabilities when no past week has passed the horizon).",
     )
     expected_clients_affected: ExpectedCount | None = Field(
         description="Clients expected to lose their trusted worker within the horizon."

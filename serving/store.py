@@ -148,6 +148,12 @@ class PublishedWeek:
                                   if grant.sees(record)]
         return self._visible[key]
 
+    def hidden_from(self, grant: Grant) -> set[str]:
+        """Scored workers the grant may not see: never a successor in its handover plans."""
+        if grant.role is Role.admin:
+            return set()
+        return {record["worker_id"] for record in self.ranked if not grant.sees(record)}
+
     def shown_to(self, grant: Grant, record: dict[str, Any]) -> dict[str, Any]:
         """The worker's record as the grant may read it: without health drivers unless hr or the worker."""
         return record if grant.role in HEALTH_READERS else self._without_health[record["worker_id"]]
@@ -237,11 +243,14 @@ def read_week(publication: Publication) -> PublishedWeek:
     # A withheld worker has no rank (``rank_shown``): after the ranked ones, by worker id.
     risk = risk.sort_values(["rank", "worker_id"], na_position="last")
     clients = publication.table("client_exposure").sort_values(["worker_id", "exposure"], ascending=[True, False])
+    # A known last day rides along with the worker's probabilities, in every answer that lists the worker.
+    departures = {row.worker_id: {"last_day": row.last_day.date(), "reason": row.reason}
+                  for row in publication.table("known_departures").itertuples()}
     return PublishedWeek(
         score_date=publication.score_date,
         model_name=publication.model_name,
         model_version=publication.model_version,
-        ranked=_records(risk),
+        ranked=[record | {"known_departure": departures.get(record["worker_id"])} for record in _records(risk)],
         curves=_curves(publication.table("survival_curves")),
         worker_exposure={r.pop("worker_id"): r for r in _records(publication.table("worker_exposure"))},
         clients=_by_worker(clients),

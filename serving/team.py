@@ -1,7 +1,8 @@
 """The team view a manager works from: each worker's risk and relational exposure, and the
 clients at stake: those who would lose their trusted worker, the team member who is their usual
 provider (``usual_provider`` in client_exposure: the worker with most of their contacts,
-``continuity.features.exposure``), not every client on a member's caseload."""
+``continuity.features.exposure``), not every client on a member's caseload; and the members with a known last
+day, with the clients they hand over (the handover workbench plans them)."""
 
 from __future__ import annotations
 
@@ -41,14 +42,27 @@ def team_view(week: PublishedWeek, members: list[dict[str, Any]], horizon: int, 
     ]
     clients.sort(key=lambda c: (not c["vulnerable"], -c["complexity"], -c["exposure"], c["client_id"]))
     clients = case_numbers.shown(audit.grant, audit, clients, (member["worker_id"] for member in members))
+    leaving = sorted((m for m in members if m["known_departure"]),
+                     key=lambda m: (m["known_departure"]["last_day"], m["worker_id"]))
+    departures = [{**member["known_departure"], "worker_id": member["worker_id"],
+                   "clients": case_numbers.shown(audit.grant, audit, clients_to_hand_over(week, member["worker_id"]),
+                                                 [member["worker_id"]])}
+                  for member in leaving]
     return {
         "team_id": members[0]["team_id"], "organisation_id": members[0]["organisation_id"],
         "week": week.score_date, "horizon": horizon, "model_name": week.model_name, "model_version": week.model_version,
         "expected_clients_affected": sum(worker["expected_exposure"] or 0.0 for worker in workers),
         "clients_at_stake": len(clients),
         "expected_clients_at_stake": sum(client["probability"] or 0.0 for client in clients),
-        "workers": workers, "clients": clients,
+        "workers": workers, "clients": clients, "known_departures": departures,
     }
+
+
+def clients_to_hand_over(week: PublishedWeek, worker_id: str) -> list[dict[str, Any]]:
+    """The worker's open primary clients, by client id: those a handover plan gives a successor."""
+    return sorted(({key: client[key] for key in ("client_id", "domain", "complexity", "vulnerable")}
+                   for client in week.clients.get(worker_id, []) if client["role"] == "primary"),
+                  key=lambda client: client["client_id"])
 
 
 def _shown(member: dict[str, Any], p: str) -> dict[str, Any]:

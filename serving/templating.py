@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 
 from continuity.access import Action
 from continuity.advisory import ADVISORY, OUT_OF_SCOPE
+from continuity.serving.freshness import served_freshness
 from continuity.serving.i18n import LANG_PARAMETER, LOCALES, N_, locale_of, remember_choice, translations
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -109,6 +110,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     locale = locale_of(request)
     context = {"viewer": getattr(request.state, "grant", None), "locale": locale,
                "languages": language_links(request, locale), **context}
+    if context.get("week") is not None:  # a page of the week says how old the week is
+        context.setdefault("freshness", served_freshness(request, context["week"]))
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     remember_choice(request, response)
     return response

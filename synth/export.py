@@ -19,12 +19,14 @@ from continuity.features.contract import TABLES, Table
 from continuity.private import private_folder
 from continuity.vocabulary import (
     ASSIGNMENT_END_REASONS, ASSIGNMENT_ROLES, CONTRACT_TYPES, DOMAINS, GENDERS, HR_EVENT_TYPES, OCCUPATIONS,
-    TERMINATION_REASONS, VULNERABILITY_FLAGS,
+    PLACEMENT_SETTINGS, TERMINATION_REASONS, VULNERABILITY_FLAGS,
 )
 
-from .caseload import draw_contacts
+from .caseload import contacts_by_month
+from .clients import OUT_OF_HOME, Placements, out_of_home_at_start
 from .simulate import Simulated
 
+CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
 ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "date": pa.date32(), "bool": pa.bool_()}
 
 
@@ -52,17 +54,24 @@ def _arrow(values: object) -> pa.Array:
     return values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
 
 
+def _schema(table: Table) -> pa.Schema:
+    return pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in table.columns])
+
+
 def _typed(table: Table, columns: dict[str, object]) -> pa.Table:
     """Exactly the contract's columns, in its order, with its types."""
     arrays = [_arrow(columns[c.name]).cast(ARROW_TYPES[c.dtype]) for c in table.columns]
-    return pa.Table.from_arrays(arrays, schema=pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in table.columns]))
+    return pa.Table.from_arrays(arrays, schema=_schema(table))
 
 
 def worker_ids(sim: Simulated) -> pa.Array:
     return _ids("W", np.arange(len(sim.workers)), 6)
 
 
-def contract_tables(sim: Simulated, contacts_rng: np.random.Generator) -> dict[str, pa.Table]:
+def contract_tables(sim: Simulated, households: np.ndarray, placements: Placements) -> dict[str, pa.Table]:
+    """Every contract table but the contacts (`write_contacts` streams those); `households` numbers each
+    client's household, `placements` are the children's placements out of home, from which each
+    assignment's ``flag_out_of_home`` follows (a placement open on the day the assignment started)."""
     teams, sector = sim.sector.teams, sim.sector
     w = sim.workers.arrays()
     wid = worker_ids(sim)
@@ -102,8 +111,11 @@ def contract_tables(sim: Simulated, contacts_rng: np.random.Generator) -> dict[s
     order = np.lexsort((a.primary, a.row, a.client, a.start))
     a = a.select(order)
     clients = sim.caseload.clients()
+    flags = clients.flags[a.client]
+    flags[:, OUT_OF_HOME] = out_of_home_at_start(a, placements)
     tables["assignments"] = _typed(TABLES["assignments"], {
         "client_id": _ids("C", a.client, 6),
+        "household_id": _ids("H", households[a.client], 6),
         "worker_id": wid.take(pa.array(a.row)),
         "role": _labels(ASSIGNMENT_ROLES, np.where(a.primary.astype(bool), 0, 1)),
         "start_date": _dates(a.start),
@@ -111,15 +123,15 @@ def contract_tables(sim: Simulated, contacts_rng: np.random.Generator) -> dict[s
         "end_reason": _labels(ASSIGNMENT_END_REASONS, a.reason),
         "domain": _labels(DOMAINS, clients.domain[a.client]),
         "complexity": clients.complexity[a.client],
-        **{flag: clients.flags[a.client, j] for j, flag in enumerate(VULNERABILITY_FLAGS)},
+        **{flag: flags[:, j] for j, flag in enumerate(VULNERABILITY_FLAGS)},
     })
 
-    c = draw_contacts(contacts_rng, a, sim.start_day + 7 * sim.n_weeks)
-    tables["contacts"] = _typed(TABLES["contacts"], {
-        "client_id": _ids("C", c.client, 6),
-        "worker_id": wid.take(pa.array(c.row)),
-        "contact_date": _dates(c.day),
-        "minutes": c.minutes,
+    order = np.lexsort((placements.day, placements.client))
+    tables["placements"] = _typed(TABLES["placements"], {
+        "client_id": _ids("C", placements.client[order], 6),
+        "placement_date": _dates(placements.day[order]),
+        "setting": _labels(PLACEMENT_SETTINGS, placements.setting[order]),
+        "end_date": _dates(placements.end[order]),
     })
 
     f = sector.funding
@@ -133,17 +145,79 @@ def contract_tables(sim: Simulated, contacts_rng: np.random.Generator) -> dict[s
         "tendered": f.tendered,
         "awarded_date": _dates(f.award_day),
     })
+
+    tables["teams"] = _typed(TABLES["teams"], {
+        "team_id": teams.team_id.astype(object),
+        "organisation_id": _labels(sector.org_ids, teams.org),
+        "municipality": teams.region.astype(object),
+        "domain": _labels(DOMAINS, teams.domain),
+    })
     return tables
 
 
-def oracle_table(sim: Simulated) -> pa.Table:
-    o = sim.oracle.arrays()
-    return pa.table({
-        "worker_id": worker_ids(sim).take(pa.array(o["row"])),
-        "week_start": _dates(o["day"]),
-        "hazard_voluntary": o["hazard_voluntary"],
-        "hazard_other": o["hazard_other"],
-    })
+def write_contacts(sim: Simulated, rng: np.random.Generator, path: Path, fmt: Literal["csv", "parquet"]) -> int:
+    """Draw the contacts a month at a time (`caseload.contacts_by_month`) into `path`; returns how many."""
+    a = sim.caseload.all_assignments()
+    wid, cid = worker_ids(sim), _ids("C", np.arange(sim.caseload.n_clients), 6)
+    rows = 0
+    with TableStream(path, fmt, _schema(TABLES["contacts"])) as out:
+        for c in contacts_by_month(rng, a, sim.start_day + 7 * sim.n_weeks):
+            out.write(_typed(TABLES["contacts"], {
+                "client_id": cid.take(pa.array(c.client)),
+                "worker_id": wid.take(pa.array(c.row)),
+                "contact_date": _dates(c.day),
+                "minutes": c.minutes,
+            }))
+            rows += len(c.day)
+    return rows
+
+
+class OracleWriter:
+    """The sink of `records.OracleLog`: writes ``oracle/oracle_hazard.parquet`` a month at a time."""
+
+    SCHEMA = pa.schema([("worker_id", pa.string()), ("week_start", pa.date32()),
+                        ("hazard_voluntary", pa.float64()), ("hazard_other", pa.float64())])
+
+    def __init__(self, path: Path) -> None:
+        self._stream = TableStream(path, "parquet", self.SCHEMA)
+        self._names = pa.array([], type=pa.string())
+
+    def __call__(self, o: dict[str, np.ndarray]) -> None:
+        known = len(self._names)
+        if o["row"].size and o["row"].max() >= known:  # name the employments begun since the last month
+            more = [f"W{i + 1:06d}" for i in range(known, int(o["row"].max()) + 1)]
+            self._names = pa.concat_arrays([self._names, pa.array(more, type=pa.string())])
+        self._stream.write(pa.table({
+            "worker_id": self._names.take(pa.array(o["row"])),
+            "week_start": _dates(o["day"]),
+            "hazard_voluntary": o["hazard_voluntary"],
+            "hazard_other": o["hazard_other"],
+        }, schema=self.SCHEMA))
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class TableStream:
+    """A table written in parts as `path` + ".csv" or ".parquet", for tables too large to hold at once."""
+
+    def __init__(self, path: Path, fmt: Literal["csv", "parquet"], schema: pa.Schema) -> None:
+        target = path.with_suffix(f".{fmt}")
+        private_folder(target.parent)
+        self._writer = (pacsv.CSVWriter(target, schema, write_options=CSV_OPTIONS) if fmt == "csv"
+                        else pq.ParquetWriter(target, schema))
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> TableStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write(table: pa.Table, path: Path, fmt: Literal["csv", "parquet"]) -> Path:
@@ -151,7 +225,7 @@ def write(table: pa.Table, path: Path, fmt: Literal["csv", "parquet"]) -> Path:
     target = path.with_suffix(f".{fmt}")
     private_folder(target.parent)
     if fmt == "csv":
-        pacsv.write_csv(table, target, pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(table, target, CSV_OPTIONS)
     else:
         pq.write_table(table, target)
     return target

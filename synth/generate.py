@@ -1,8 +1,8 @@
 """The entry point: simulate a sector and write its exports, oracle and summary.
 
-Random streams are split per job (sector layout, weekly simulation, contacts) so that a
-change in how contacts are drawn cannot shift who leaves; the same arguments give
-byte-identical files.
+Random streams are split per job (sector layout, weekly simulation, contacts, households,
+placements, notices) so that a change in how contacts, households, placements or notices are
+drawn cannot shift who leaves; the same arguments give byte-identical files.
 """
 
 from __future__ import annotations
@@ -14,17 +14,22 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
+from continuity.features.contract import TABLES
 from continuity.vocabulary import TERMINATION_REASONS
 
-from . import export
+from . import clients, export
 from .hazard import WEEKS_PER_YEAR
-from .organisations import build_sector
+from .notices import add_notices
+from .organisations import Sector, build_sector
 from .simulate import Simulated, Simulation
 from .worlds import DEFAULT_WORLD, WORLDS
 
 EPOCH = date(1970, 1, 1)
 MIN_WORKERS = 20
+STREAMS = ("layout", "weekly", "contacts", "households", "placements", "notices")
+"""One random stream per job, spawned in this order: a stream added at the end leaves the others as they were."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,12 @@ class SectorSummary:
     voluntary_share: float  # voluntary exits among all exits (guess: 70%, docs/evidence.md#exit-mix)
     exit_rates: dict[str, float]  # per termination reason, per worker-year
     sick_leave_share: float  # share of worker-weeks on sick leave (docs/evidence.md#sick-leave: 5-6.4%)
+    clients_in_multi_member_households: float  # share of clients (synth/clients.py: about a third of youth)
+    placements_per_year: float  # children placed out of home during the period, re-placements included
+    replacements_per_year: float  # of which a placement following an earlier one of the same child
+    youth_clients_placed: float  # share of youth clients with any placement out of home recorded
+    notices_per_year: float  # notices given during the period (synth/notices.py)
+    notices_pending_at_export: int  # given before the export for a last day after it: the known departures
 
     def to_json(self) -> dict:
         """The summary without the folder, so that two runs in different folders agree."""
@@ -59,7 +70,7 @@ class SectorSummary:
 def _outflow(sim: Simulated) -> dict[str, float | dict[str, float]]:
     """Yearly rates per worker-year at risk; a move is an exit followed by a later hire of the same person."""
     w = sim.workers.arrays()
-    worker_years = len(sim.oracle.arrays()["row"]) / WEEKS_PER_YEAR
+    worker_years = sim.oracle.n_rows / WEEKS_PER_YEAR
     left = w["termination_day"] >= 0
     order = np.lexsort((w["hire_day"], w["person"]))
     moved = np.zeros(len(order), dtype=bool)
@@ -76,6 +87,39 @@ def _outflow(sim: Simulated) -> dict[str, float | dict[str, float]]:
     )
 
 
+def _client_facts(tables: dict, start: date, years: int) -> dict[str, float]:
+    """Households, placements and notices as the export files record them; rates per year of the period."""
+    def frame(name: str, columns: list[str]) -> pd.DataFrame:
+        # only the columns needed: a sector's whole assignments table in pandas would take gigabytes
+        return tables[name].select(columns).to_pandas(date_as_object=False)
+
+    a = frame("assignments", ["client_id", "household_id", "domain"]).drop_duplicates("client_id")
+    sizes = a["household_id"].map(a["household_id"].value_counts())
+    p = frame("placements", ["client_id", "placement_date"])
+    replacement = p.sort_values("placement_date").duplicated("client_id").sort_index()
+    in_period = p["placement_date"] >= pd.Timestamp(start)
+    notices = frame("hr_events", ["event_type", "event_date", "end_date"]).query("event_type == 'notice'")
+    export_date = pd.Timestamp(start + timedelta(weeks=52 * years))
+    youth = a.loc[a["domain"] == "jeugd", "client_id"]
+    return dict(
+        clients_in_multi_member_households=round(float((sizes > 1).mean()), 4),
+        placements_per_year=round(float(in_period.sum()) / years, 1),
+        replacements_per_year=round(float((in_period & replacement).sum()) / years, 1),
+        youth_clients_placed=round(float(youth.isin(p["client_id"]).mean()) if len(youth) else 0.0, 4),
+        notices_per_year=round(float((notices["event_date"] >= pd.Timestamp(start)).sum()) / years, 1),
+        notices_pending_at_export=int((notices["end_date"] >= export_date).sum()),
+    )
+
+
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    return dict(zip(STREAMS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STREAMS)))))
+
+
+def sector_layout(*, workers: int, years: int, seed: int, start: date) -> Sector:
+    """The organisations, teams and funding contracts `generate_sector` draws for these arguments (in every world)."""
+    return build_sector(_streams(seed)["layout"], workers, (start - EPOCH).days, 52 * years)
+
+
 def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed: int = 0,
                     fmt: Literal["csv", "parquet"] = "parquet", start: date = date(2020, 1, 6),
                     world: str = DEFAULT_WORLD) -> SectorSummary:
@@ -86,7 +130,9 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
     with it everything drawn after.
 
     Writes ``exports/<table>.<fmt>`` in the data-contract format, ``oracle/oracle_hazard.parquet``
-    (the true weekly hazards without the personal frailty) and ``sector.json``.
+    (the true weekly hazards without the personal frailty) and ``sector.json``. The oracle is written a
+    month at a time as the weeks are simulated, and the contacts a month at a time after: at 150,000
+    positions x 5 years they are 34 and 150 million rows, more than memory should hold at once.
     """
     if start.weekday() != 0:
         raise ValueError(f"start must be a Monday, got {start:%A} {start}")
@@ -97,16 +143,27 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
     if world not in WORLDS:
         raise ValueError(f"world must be one of {', '.join(WORLDS)}, got {world!r}")
     out_dir = Path(out_dir)
-    layout_rng, weekly_rng, contacts_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    rngs = _streams(seed)
     start_day = (start - EPOCH).days
     n_weeks = 52 * years
-    sector = build_sector(layout_rng, workers, start_day, n_weeks)
-    sim = Simulation(sector, weekly_rng, start_day, n_weeks, WORLDS[world]).run()
-
-    tables = export.contract_tables(sim, contacts_rng)
+    sector = sector_layout(workers=workers, years=years, seed=seed, start=start)
+    oracle = export.OracleWriter(out_dir / "oracle" / "oracle_hazard")
+    try:
+        sim = Simulation(sector, rngs["weekly"], start_day, n_weeks, WORLDS[world], oracle).run()
+    finally:
+        oracle.close()
+    add_notices(sim, rngs["notices"])
+    cases, people = sim.caseload.all_assignments(), sim.caseload.clients()
+    tables = export.contract_tables(
+        sim, clients.households(rngs["households"], cases, people),
+        clients.placements(rngs["placements"], cases, people, start_day + 7 * n_weeks))
+    del cases
     for name, table in tables.items():
         export.write(table, out_dir / "exports" / name, fmt)
-    export.write(export.oracle_table(sim), out_dir / "oracle" / "oracle_hazard", "parquet")
+    rows = {name: table.num_rows for name, table in tables.items()}
+    facts = _client_facts(tables, start, years)
+    del tables  # the contacts come last, with only the simulation's own arrays held beside them
+    rows["contacts"] = export.write_contacts(sim, rngs["contacts"], out_dir / "exports" / "contacts", fmt)
 
     summary = SectorSummary(
         out_dir=str(out_dir),
@@ -118,9 +175,10 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
         export_date=start + timedelta(weeks=n_weeks),
         organisations=len(sector.org_ids),
         teams=len(sector.teams.team_id),
-        rows={name: table.num_rows for name, table in tables.items()},
+        rows={name: rows[name] for name in TABLES if name in rows},
         sick_leave_share=round(sim.sick_share, 4),
         **_outflow(sim),
+        **facts,
     )
     (out_dir / "sector.json").write_text(json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n")
     return summary

@@ -35,6 +35,16 @@ TEAM_TYPES = {
     "participatie": ("specialistisch team",),
 }
 POSITIONS_PER_ORGANISATION = 400  # guess: 4-6 organisations for 2000 positions
+# Organisations grow with the sector so that no employer, and no lost tender, grows with it: at
+# 150,000 positions eight employers would hold 19,000 positions each and a lost tender would move
+# thousands of people in one week. Up to 3,400 positions the count is what it always was (3 to 8).
+MIN_ORGANISATIONS = 3
+# Municipalities per organisation once the 16 real codes run out: 2 is the ratio of a sector of 8
+# organisations, the largest the real codes served, so every employer still finds markets of its own.
+MUNICIPALITIES_PER_ORGANISATION = 2
+# Codes for the municipalities beyond the real ones start above the highest CBS code in use (GM1980,
+# 2022) so that none can be taken for a real municipality.
+SYNTHETIC_MUNICIPALITY_FROM = 2001
 TEAM_SIZE = (8, 15)
 # Guess: contracts of 2-8 years, some > 6 years (docs/evidence.md#tenders-and-funding-contracts).
 CONTRACT_YEARS = np.array([2, 3, 4, 6, 8])
@@ -96,14 +106,21 @@ def _day(year: int, month: int = 1, day: int = 1) -> int:
     return int(np.datetime64(f"{year:04d}-{month:02d}-{day:02d}", "D").astype(np.int64))
 
 
+def municipalities(n_orgs: int) -> tuple[str, ...]:
+    """The municipalities a sector of `n_orgs` organisations is spread over: the real codes, then numbered ones."""
+    extra = max(MUNICIPALITIES_PER_ORGANISATION * n_orgs - len(MUNICIPALITIES), 0)
+    return MUNICIPALITIES + tuple(f"GM{SYNTHETIC_MUNICIPALITY_FROM + i:04d}" for i in range(extra))
+
+
 def _markets(rng: np.random.Generator, kinds: list[str]) -> list[tuple[int, str, int]]:
     """(organisation, municipality, domain) triples; one incumbent per municipality and domain."""
     taken: set[tuple[str, int]] = set()
     markets = []
+    places = municipalities(len(kinds))
     for org, kind in enumerate(kinds):
         n_municipalities = 1 if kind == "gemeente" else int(rng.integers(1, 4))
         chosen = 0
-        for municipality in rng.permutation(MUNICIPALITIES):
+        for municipality in rng.permutation(places):
             domains = [DOMAINS.index(d) for d in KIND_DOMAINS[kind]]
             if any((municipality, d) in taken for d in domains):
                 continue
@@ -129,7 +146,8 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
     sizes = _team_sizes(rng, positions)
     # Three or more organisations when there are teams enough, so that moves inside the
     # sector find vacancies; teams are dealt out evenly so that no employer dwarfs the rest.
-    n_orgs = int(np.clip(round(positions / POSITIONS_PER_ORGANISATION), min(3, len(sizes)), min(8, len(sizes))))
+    n_orgs = int(np.clip(round(positions / POSITIONS_PER_ORGANISATION), min(MIN_ORGANISATIONS, len(sizes)),
+                         len(sizes)))
     kinds = [ORGANISATION_KINDS[i % len(ORGANISATION_KINDS)] for i in range(n_orgs)]
     all_markets = _markets(rng, kinds)
     team_org = np.arange(len(sizes)) % n_orgs
@@ -143,7 +161,8 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
         team_key += sorted([*first, *extra])
     used = sorted(set(team_key))
     markets = [all_markets[i] for i in used]
-    team_market = np.array([used.index(i) for i in team_key])
+    market_of = {key: m for m, key in enumerate(used)}
+    team_market = np.array([market_of[i] for i in team_key])
     market_org = np.array([m[0] for m in markets])
     market_region = np.array([m[1] for m in markets])
     market_domain = np.array([m[2] for m in markets])
@@ -155,7 +174,9 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
     team_mkt = list(team_market)
     team_type = [str(rng.choice(TEAM_TYPES[DOMAINS[market_domain[m]]])) for m in team_market]
     transfers: list[Transfer] = []
-    live = {m: [t for t in range(len(team_mkt)) if team_mkt[t] == m] for m in range(len(markets))}
+    live: dict[int, list[int]] = {m: [] for m in range(len(markets))}
+    for team, market in enumerate(team_mkt):
+        live[market].append(team)
     for end_day, market, winner in sorted(transfers_spec):
         successors = []
         for old in live[market]:

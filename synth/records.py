@@ -6,6 +6,7 @@ export turns them into contract tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,14 +84,35 @@ class EventLog:
 
 
 class OracleLog:
-    """Per at-risk worker and week: the true weekly hazards without the personal frailty."""
+    """Per at-risk worker and week: the true weekly hazards without the personal frailty.
 
-    def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    The rows go to `sink` a calendar month at a time (by the month of the week's Monday), so the
+    whole history is never held: at 150,000 positions x 5 years it is 34 million rows. Only the
+    count and the last week, which the notices of the coming departures are drawn from, stay.
+    """
+
+    NAMES = ("row", "day", "hazard_voluntary", "hazard_other")
+
+    def __init__(self, sink: Callable[[dict[str, np.ndarray]], None]) -> None:
+        self._sink = sink
+        self._month: list[tuple[np.ndarray, ...]] = []
+        self.n_rows = 0
+        self.last_week: dict[str, np.ndarray] = {}
 
     def add(self, rows: np.ndarray, week_day: int, voluntary: np.ndarray, other: np.ndarray) -> None:
-        self._chunks.append((rows, np.full(len(rows), week_day), voluntary, other))
+        if self._month and _month(week_day) != _month(int(self._month[0][1][0])):
+            self.flush()
+        week = (rows, np.full(len(rows), week_day), voluntary, other)
+        self._month.append(week)
+        self.n_rows += len(rows)
+        self.last_week = dict(zip(self.NAMES, week))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        names = ("row", "day", "hazard_voluntary", "hazard_other")
-        return {name: np.concatenate([c[i] for c in self._chunks]) for i, name in enumerate(names)}
+    def flush(self) -> None:
+        """Hand the weeks held so far to the sink."""
+        if self._month:
+            self._sink({name: np.concatenate([c[i] for c in self._month]) for i, name in enumerate(self.NAMES)})
+            self._month = []
+
+
+def _month(day: int) -> np.datetime64:
+    return np.datetime64(day, "D").astype("datetime64[M]")

@@ -1,5 +1,6 @@
-"""What `continuity synth` tells a person about the sector it wrote: where, how big, and how much
-outflow it reached, to set against the figures the sector was built to match (docs/evidence.md#outflow)."""
+"""What `continuity synth` tells a person about the sector it wrote: where, how big, how much
+outflow it reached, to set against the figures the sector was built to match (docs/evidence.md#outflow),
+and the households, placements and notices its clients and workers have."""
 
 from __future__ import annotations
 
@@ -35,3 +36,8 @@ def print_sector(console: Console, summary: SectorSummary) -> None:
     console.print(outflow)
     console.print(f"Voluntary share of exits: {summary.voluntary_share:.0%}; "
                   f"share of worker-weeks on sick leave: {summary.sick_leave_share:.1%}")
+    console.print(f"Clients in households of more than one: {summary.clients_in_multi_member_households:.0%}; "
+                  f"placements out of home per year: {summary.placements_per_year:,.0f} "
+                  f"(of which re-placements {summary.replacements_per_year:,.0f}), youth clients ever placed: "
+                  f"{summary.youth_clients_placed:.0%}; notices per year: {summary.notices_per_year:,.0f}, "
+                  f"pending at the export: {summary.notices_pending_at_export}")

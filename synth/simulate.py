@@ -8,6 +8,7 @@ over the week's events (a handful of leavers, moves and hires), never over all w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,14 +110,50 @@ class _Positions:
         return np.maximum(CASELOAD_NORM_PER_FTE * self.fte * self.load, 1.0)
 
 
+class _Groups:
+    """Positions grouped by team and by organisation, each group in position order: who is in a team
+    or an employer is then a lookup, not a pass over every position."""
+
+    def __init__(self, slots: np.ndarray, team: np.ndarray, team_org: np.ndarray) -> None:
+        self._by_team = self._group(slots, team[slots])
+        self._by_org = self._group(slots, team_org[team[slots]])
+        self._all = slots
+
+    @staticmethod
+    def _group(slots: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(key, kind="stable")  # stable: position order within a group
+        return key[order], slots[order]
+
+    @staticmethod
+    def _members(grouped: tuple[np.ndarray, np.ndarray], key: int) -> np.ndarray:
+        keys, slots = grouped
+        return slots[np.searchsorted(keys, key, side="left"):np.searchsorted(keys, key, side="right")]
+
+    def of_team(self, team: int) -> np.ndarray:
+        return self._members(self._by_team, team)
+
+    def of_org(self, org: int) -> np.ndarray:
+        return self._members(self._by_org, org)
+
+    def successors(self, slot_team: int, slot_org: int) -> np.ndarray:
+        """Who can take over a leaver's clients: the team, else the organisation, else anyone."""
+        for candidates in (self.of_team(slot_team), self.of_org(slot_org), self._all):
+            if candidates.size:
+                return candidates
+        raise RuntimeError("no worker left in the sector to take over clients")
+
+
 class Simulation:
-    def __init__(self, sector: Sector, rng: np.random.Generator, start_day: int, n_weeks: int, world: World) -> None:
+    """`oracle_sink` receives the oracle's rows a month at a time (`records.OracleLog`)."""
+
+    def __init__(self, sector: Sector, rng: np.random.Generator, start_day: int, n_weeks: int, world: World,
+                 oracle_sink: Callable[[dict[str, np.ndarray]], None]) -> None:
         self.sector, self.rng, self.start_day, self.n_weeks, self.world = sector, rng, start_day, n_weeks, world
         self.pos = _Positions(sector.slot_team)
         self.workers = WorkerLog.empty()
         self.events = EventLog()
         self.caseload = Caseload()
-        self.oracle = OracleLog()
+        self.oracle = OracleLog(oracle_sink)
         self.team_exits = np.zeros((len(sector.teams.team_id), 26), dtype=np.int64)
         self.movers: list[_Mover] = []
         self.n_persons = 0
@@ -232,6 +269,7 @@ class Simulation:
         for week in range(self.n_weeks):
             self._week(week)
         self._close_open_spells()
+        self.oracle.flush()
         return Simulated(self.sector, self.workers, self.events, self.caseload, self.oracle, self.start_day,
                          self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1), self.n_transferred)
 
@@ -312,7 +350,9 @@ class Simulation:
                          for s, kd, d in zip(slots, kinds, days)], dtype=np.int64)
         staying = p.occupied.copy()
         staying[slots] = False
+        pools = _Groups(np.flatnonzero(staying), p.team, self.sector.teams.org)
         capacity = p.capacity()
+        cases = self.caseload.foci(slots, len(p.team))
         order = np.argsort(kinds == TRANSFER, kind="stable")  # leavers hand over before teams transfer
         for s, kind, day in zip(slots[order], kinds[order], days[order]):
             row = p.row[s]
@@ -322,28 +362,19 @@ class Simulation:
                 self.events.add([row], p.sick_start[s], "sick_leave", end=min(p.sick_end[s], day))
                 p.sick_start[s] = -1
             if kind == TRANSFER:
-                self._transfer(s, int(day), transfer_of[p.team[s]])
+                self._transfer(cases[s], s, int(day), transfer_of[p.team[s]])
                 continue
-            self.caseload.hand_over(s, int(day), WORKER_LEFT, self._successors(s, staying), p.row, load, capacity)
+            successors = pools.successors(p.team[s], self.sector.teams.org[p.team[s]])
+            cases[s].hand_over(s, int(day), WORKER_LEFT, successors, p.row, load, capacity)
             self.team_exits[p.team[s], k % 26] += 1
             if kind == VOLUNTARY and rng.random() < MOVE_SHARE:
                 self.movers.append(_Mover(k + MOVER_WAIT_WEEKS, int(self.sector.teams.org[p.team[s]]),
                                           int(p.person[s]), p.persons(np.array([s]))))
             p.row[s] = -1
             p.fill_week[s] = k + rng.integers(*VACANCY_WEEKS)
+        self.caseload.merge([cases[s] for s in slots[order]])
 
-    def _successors(self, slot: int, staying: np.ndarray) -> np.ndarray:
-        """Who can take over a leaver's clients: the team, else the organisation, else anyone."""
-        teams = self.sector.teams
-        for same in (self.pos.team == self.pos.team[slot],
-                     teams.org[self.pos.team] == teams.org[self.pos.team[slot]],
-                     np.ones(len(staying), dtype=bool)):
-            candidates = np.flatnonzero(staying & same)
-            if candidates.size:
-                return candidates
-        raise RuntimeError("no worker left in the sector to take over clients")
-
-    def _transfer(self, slot: int, end_day: int, transfer: Transfer) -> None:
+    def _transfer(self, cases: Caseload, slot: int, end_day: int, transfer: Transfer) -> None:
         """The person is hired by the tender's winner the next day and keeps their clients."""
         p = self.pos
         self.n_transferred += 1
@@ -352,7 +383,7 @@ class Simulation:
                       p.step_withheld[[slot]], p.thrown_in[[slot]])
         new_row = self._hire(np.array([slot]), p.persons(np.array([slot])), terms, np.array([end_day + 1]),
                              p.contract_end[[slot]], p.person[[slot]])[0]
-        self.caseload.rebind(slot, int(new_row), end_day, end_day + 1)
+        cases.rebind(slot, int(new_row), end_day, end_day + 1)
 
     # -- routine HR -------------------------------------------------------------------------
 
@@ -429,10 +460,12 @@ class Simulation:
         p, rng = self.pos, self.rng
         teams = np.unique(p.team[p.occupied])
         changing = teams[rng.random(teams.size) < hazard.weekly(MANAGER_CHANGE_YEARLY)]
+        staff = _Groups(np.flatnonzero(p.occupied), p.team, self.sector.teams.org)
         for team in changing:
             day = t + int(rng.integers(0, 5))
             self.n_managers += 1
-            members = np.flatnonzero(p.occupied & (p.team == team) & (p.hire_day < day))
+            members = staff.of_team(team)
+            members = members[p.hire_day[members] < day]
             self.events.add(p.row[members], day, "manager_change",
                             detail=np.full(members.size, f"M{self.n_managers:04d}", dtype=object))
             p.manager_change_day[members] = day
@@ -442,21 +475,40 @@ class Simulation:
         p, rng = self.pos, self.rng
         teams = self.sector.teams
         movers = present[rng.random(present.size) < hazard.weekly(TEAM_MOVE_YEARLY)]
+        if movers.size == 0:
+            return
+        # Each move sees the moves before it: team sizes, members and caseloads are kept up to date
+        # here rather than recounted over all positions and cases per mover.
+        staff = _Groups(np.flatnonzero(p.occupied), p.team, teams.org)
+        org_teams = _Groups(np.arange(len(teams.team_id)), np.arange(len(teams.team_id)), teams.org)  # teams as members
+        staffed = np.bincount(p.team[p.occupied], minlength=len(teams.team_id))
+        sizes = np.bincount(p.team, minlength=len(teams.team_id))
+        moved: list[int] = []
+        load, _ = self.caseload.caseload(len(p.team))
+        capacity = p.capacity()
+        cases = self.caseload.focus(movers, len(p.team))
         for s in movers:
-            org = teams.org[p.team[s]]
-            live = np.unique(p.team[p.occupied & (teams.org[p.team] == org)])
-            others = live[live != p.team[s]]
-            colleagues = np.flatnonzero(p.occupied & (p.team == p.team[s]))
+            own = p.team[s]
+            live = org_teams.of_org(teams.org[own])
+            others = live[(staffed[live] > 0) & (live != own)]
+            colleagues = staff.of_team(own)
+            colleagues = np.unique(np.concatenate([colleagues[p.team[colleagues] == own],
+                                                   [m for m in moved if p.team[m] == own]]).astype(np.int64))
             colleagues = colleagues[colleagues != s]
             if others.size == 0 or colleagues.size == 0:
                 continue
-            sizes = np.bincount(p.team, minlength=len(teams.team_id))[others]
-            target = others[np.argmin(sizes)]
-            day = max(t + int(rng.integers(0, 5)), self.caseload.latest_start(s) + 1)
-            counts, _ = self.caseload.caseload(len(p.team))
-            self.caseload.hand_over(s, day, HANDOVER, colleagues, p.row, counts, p.capacity())
+            target = others[np.argmin(sizes[others])]
+            day = max(t + int(rng.integers(0, 5)), cases.latest_start(s) + 1)
+            cases.hand_over(s, day, HANDOVER, colleagues, p.row, load, capacity)
+            load[s] = 0
             p.team[s] = target
+            staffed[own] -= 1
+            staffed[target] += 1
+            sizes[own] -= 1
+            sizes[target] += 1
+            moved.append(int(s))
             self.events.add([p.row[s]], day, "team_move", detail=[teams.team_id[target]])
+        self.caseload.merge([cases])
 
     def _arrivals(self, present: np.ndarray, t: int) -> None:
         """New clients fill part of each worker's free places."""

@@ -76,6 +76,24 @@ def load(con: duckdb.DuckDBPyConnection, **rows: list[dict] | pd.DataFrame) -> d
     return con
 
 
+def with_households(con: duckdb.DuckDBPyConnection, households: dict[str, str]) -> None:
+    """Set the optional ``assignments.household_id`` per client (adding the column where the contract lacks it)."""
+    con.execute("alter table assignments add column if not exists household_id varchar")
+    for client_id, household_id in households.items():
+        con.execute("update assignments set household_id = ? where client_id = ?", [household_id, client_id])
+
+
+def with_placements(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, date, date | None]]) -> None:
+    """(Re)create the optional ``placements`` table from (client_id, placement_date, end_date) rows."""
+    frame = pd.DataFrame([{"client_id": c, "placement_date": d, "setting": "foster_family", "end_date": e}
+                          for c, d, e in rows], columns=["client_id", "placement_date", "setting", "end_date"])
+    con.register("_placements", frame)
+    con.execute("create or replace table placements as select client_id::varchar as client_id, "
+                "placement_date::date as placement_date, setting::varchar as setting, end_date::date as end_date "
+                "from _placements")
+    con.unregister("_placements")
+
+
 def tables(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """Every contract table as a DataFrame, for tests that edit rows and load them back."""
     return {name: con.table(name).df() for name in TABLES}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
-from continuity.forecasts.aggregates import aggregate_forecast, aggregate_response
+from continuity.forecasts.aggregates import aggregate_forecast, aggregate_response, cells_within_regions
 from continuity.forecasts.intervals import poisson_binomial_interval, poisson_binomial_pmf
 from differencing import assert_no_cell_minus_an_insiders_view_is_small, assert_no_combination_isolates_a_few
 
@@ -133,3 +133,23 @@ def test_random_overlapping_groupings_reveal_no_small_group_to_any_reader(seed):
         assert_no_combination_isolates_a_few(workers, leavers, queries)
     for horizon in (13, 26, 52):
         assert_no_cell_minus_an_insiders_view_is_small(workers, leavers, horizon)
+    # A sector token limited to one or two regions, with what every other reader knows.
+    for regions in ({"R0"}, {"R1", "R2"}):
+        scope = frozenset(regions)
+        for queries in (("region", "organisation"), ("domain", "occupation"), ("organisation", "domain")):
+            assert_no_combination_isolates_a_few(workers, leavers, queries, regions=scope)
+        assert_no_cell_minus_an_insiders_view_is_small(workers, leavers, 26, regions=scope)
+
+
+def test_a_region_scope_is_shown_the_cells_wholly_within_it():
+    workers = sector(NESTED, seed=9)
+    workers.loc[workers.organisation_id.eq("C"), "occupation"] = "klantmanager"  # C: all of its 15 in R2
+    leavers = pd.concat([workers[workers.organisation_id.eq(o)].head(2) for o in ("A", "D")])
+    scope = frozenset({"R2"})
+    assert cells_within_regions(workers, leavers, "region", scope) == {"R2"}
+    assert cells_within_regions(workers, leavers, "organisation", scope) == {"C", "D"}
+    assert cells_within_regions(workers, leavers, "occupation", scope) == {"klantmanager"}
+    assert cells_within_regions(workers, leavers, "domain", scope) == set()  # wmo reaches into R1 and R3
+    # A leaver outside the scope keeps their cell out of it too.
+    moved = leavers.assign(region=np.where(leavers.organisation_id.eq("D"), "R3", leavers.region))
+    assert cells_within_regions(workers, moved, "organisation", scope) == {"C"}

@@ -93,3 +93,24 @@ def test_the_quality_benchmark_audits_the_chosen_model_over_every_origins_worker
     per_gender = groups.query("attribute == 'gender' and horizon == 4")
     assert per_gender["n"].sum() <= workers and per_gender["n"].sum() > workers / 2  # people, some at both origins
     assert set(groups["status"]) <= {"ok", "insufficient", "unreliable"}
+
+
+def test_the_sector_coverage_counts_every_cell_of_every_origin_and_the_frailty_widens_the_intervals(backtest):
+    from continuity.benchmarks.sector import GROUPINGS, coverage
+    from continuity.horizons import risk_column
+
+    frames = default_frames()
+    fitted = {o.date: o.forecasters[backtest.chosen] for o in backtest.origins}
+    result = coverage(frames.snapshots, frames.labels, list(fitted), HORIZONS,
+                      lambda t, rows, h: fitted[t].predict_risk(rows, (h,))[risk_column(h)],
+                      lambda t, rows: pd.Series("wmo", index=rows.index))
+    assert set(result["groupings"]) == set(GROUPINGS)
+    dates = pd.to_datetime(frames.snapshots["snapshot_date"])
+    teams = sum(frames.snapshots.loc[dates == t, "team_id"].nunique() for t in fitted)
+    for h in map(str, HORIZONS):
+        assert result["groupings"]["domain"][h]["cells"] == len(fitted)  # one domain per origin
+        assert result["groupings"]["team"][h]["cells"] == teams
+        for figures in result["groupings"].values():
+            assert 0.0 <= figures[h]["before"] <= 1.0 and figures[h]["after"] >= figures[h]["before"] - 0.05
+        assert [f["origin"] for f in result["frailty"][h]] == [f"{t:%Y-%m-%d}" for t in fitted]
+        assert all(f["team"] >= 0 and f["organisation"] >= 0 for f in result["frailty"][h])

@@ -43,3 +43,16 @@ def test_a_client_of_long_known_workers_has_no_new_face(con):
                                                                               role="secondary")])
     row = client_continuity(con, T, pd.Series(["A"])).iloc[0]
     assert (row.new_faces_12m, row.distinct_workers_12m, row.handovers_12m) == (0, 2, 0)
+
+
+def test_the_team_continuity_of_the_window_is_published_with_the_year(con):
+    from contract_frames import worker
+
+    load(con, workers=[worker("A", weeks_before(300)), worker("B", weeks_before(300))],
+         assignments=[assignment("team", "A", weeks_before(60)), assignment("quiet", "A", weeks_before(60))],
+         contacts=[contact("team", w, weeks_before(k)) for k, w in enumerate("ABAB", start=1)])
+    table = client_continuity(con, T, pd.Series(["A"])).set_index("client_id")
+    assert table.loc["team", "team_continuity"] == 1.0  # A and B of one team: poor per person, full as a team
+    # quiet has no contacts: one encounter per assignment-week, all with A
+    assert table.loc["quiet", "team_continuity"] == 1.0
+    assert continuity_indices(con, T).set_index("client_id").loc["team", "upc"] == 0.5

@@ -106,3 +106,54 @@ def test_without_a_person_key_each_employment_counts_as_a_worker(con):
     row = row_of(con, "c")
     assert row.distinct_workers_12m == 2 and row.handovers_12m == 1 and row.new_faces_12m == 1
     assert row.upc == 0.5 and row.secon == pytest.approx(4 / 5)
+
+
+def test_care_by_a_small_stable_team_scores_as_team_continuity(con):
+    """A and B of team1 take turns with client "team": poor per-person continuity, full team continuity.
+    "crowd" sees four colleagues of team1: only its three most-seen count as its team. "spread" sees
+    workers of two teams: team continuity is then the usual provider's share, as UPC."""
+    from contract_frames import worker
+
+    load(con, workers=[worker(w, weeks_before(300)) for w in ("A", "B", "C", "D")]
+         + [worker("X", weeks_before(300), team_id="team2"), worker("Y", weeks_before(300), team_id="team3")],
+         assignments=[assignment(c, "A", weeks_before(60)) for c in ("team", "crowd")]
+         + [assignment("spread", "X", weeks_before(60))],
+         contacts=[contact("team", w, weeks_before(k)) for k, w in enumerate("ABABAB", start=1)]
+         + [contact("crowd", w, weeks_before(k)) for k, w in enumerate("AABBCCDX", start=1)]
+         + [contact("spread", w, weeks_before(k)) for k, w in enumerate("XXXY", start=1)])
+    indices = continuity_indices(con, T).set_index("client_id")
+    team = indices.loc["team"]
+    assert (team.upc, team.secon, team.team_continuity) == (0.5, 0.0, 1.0)
+    assert team.coc == pytest.approx((9 + 9 - 6) / 30)
+    # D, C, B (most recent first among equals) are the three faces of team1; A and X fall outside
+    assert indices.loc["crowd"].team_continuity == pytest.approx(6 / 8)
+    assert indices.loc["spread"].team_continuity == indices.loc["spread"].upc == 0.75
+
+
+def test_a_carers_team_follows_their_team_moves_before_t_and_their_person_key(con):
+    """B moved into team1 before t and counts with E; C's move falls at t and is not yet known. A2 is A's
+    later employment (person key P1) in another organisation: one carer, whose team is the latest one's."""
+    from contract_frames import hr_event, worker
+
+    load(con, workers=[worker("A", weeks_before(300), person_key="P1"),
+                       worker("A2", weeks_before(10), person_key="P1", team_id="team9", organisation_id="org2"),
+                       worker("B", weeks_before(300), team_id="team2"), worker("C", weeks_before(300), team_id="team3"),
+                       worker("D", weeks_before(300), team_id="team9"), worker("E", weeks_before(300))],
+         hr_events=[hr_event("B", "team_move", weeks_before(20), detail="team1"),
+                    hr_event("C", "team_move", T, detail="team1")],
+         assignments=[assignment(c, "A", weeks_before(60)) for c in ("moved", "transferred")],
+         contacts=[contact("moved", w, weeks_before(k)) for k, w in enumerate("EEBBC", start=1)]
+         + [contact("transferred", w, weeks_before(k)) for k, w in ((30, "A"), (25, "A"), (5, "A2"), (3, "D"))])
+    indices = continuity_indices(con, T).set_index("client_id")
+    assert indices.loc["moved"].team_continuity == pytest.approx(4 / 5)  # E and B in team1; C still in team3
+    assert indices.loc["transferred"].team_continuity == 1.0  # P1 and D, both of team9 now
+
+
+def test_distinct_workers_of_two_years_count_people_seen_before_the_last_year(con):
+    load(con, assignments=[assignment("c", "A", weeks_before(120), end_date=weeks_before(80), end_reason="handover"),
+                           assignment("c", "B", weeks_before(80), end_date=weeks_before(30), end_reason="handover"),
+                           assignment("c", "C", weeks_before(30)),
+                           assignment("c", "old", weeks_before(200), end_date=weeks_before(110), end_reason="closed")],
+         contacts=[contact("c", "D", weeks_before(90)), contact("c", "E", weeks_before(105))])
+    row = row_of(con, "c")
+    assert (row.distinct_workers_12m, row.distinct_workers_24m) == (2, 4)  # B, C; and A, D (E and old before)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+from math import factorial
 
 import numpy as np
 import pytest
+import xgboost as xgb
 from model_frames import fitted
 
 from continuity.features.feature_spec import DERIVED, MODEL_FEATURES
-from continuity.models.explanation import BY_DRIVER, MATERIAL
+from continuity.models.attribution import linear_group_effects, tree_group_effects
+from continuity.models.explanation import BY_DRIVER, MATERIAL, WEEKS_CAP
 
 NAMES = ["cox", "gradient_boosting"]
 
@@ -78,3 +83,79 @@ def test_indicators_follow_their_source_so_a_changed_snapshot_changes_them():
     stale = forecaster.encoder_.raw(rows.assign(caseload_above_norm=1.0))
     assert (stale.caseload_above_norm == raw.caseload_above_norm).all()
     assert set(forecaster.example().columns).isdisjoint(DERIVED)
+
+
+def _shapley_by_definition(margin, worker, reference, groups, n_groups):
+    """Each group's Shapley value from every coalition of groups at the worker's values, the rest at the reference."""
+    values = np.zeros(n_groups)
+    for coalition in itertools.product([False, True], repeat=n_groups):
+        size, value = sum(coalition), margin(np.where(np.array(coalition)[groups], worker, reference)[None, :])[0]
+        for i, member in enumerate(coalition):
+            if member:
+                values[i] += value * factorial(size - 1) * factorial(n_groups - size) / factorial(n_groups)
+            else:
+                values[i] -= value * factorial(size) * factorial(n_groups - size - 1) / factorial(n_groups)
+    return values
+
+
+@pytest.mark.parametrize("depth", [2, 4])  # 4: more splits than one lookup pattern takes, so leaf by leaf
+def test_tree_attributions_are_the_shapley_values_of_groups_against_the_reference(depth):
+    rng = np.random.default_rng(5)
+    design = rng.normal(size=(600, 6)).astype(np.float32)
+    design[rng.random(600) < 0.2, 3] = np.nan  # missing values take the split's default way
+    target = design[:, 0] * design[:, 2] + np.where(np.isnan(design[:, 3]), 1.0, design[:, 3]) + (design[:, 5] > 0)
+    booster = xgb.train({"max_depth": depth, "eta": 0.3, "nthread": 1, "seed": 0},
+                        xgb.DMatrix(design, label=target), num_boost_round=20)
+    groups, n_groups = np.array([0, 0, 1, 2, 2, 3]), 4  # a group of two columns is moved as one
+    references, weights = design[[7, 8]], np.array([0.25, 0.75])  # a reference worker as a mix of two points
+    workers = design[:6]
+
+    def margin(rows):
+        return booster.predict(xgb.DMatrix(rows), output_margin=True).astype("float64")
+
+    effects = tree_group_effects(booster, workers, references, weights, groups, n_groups)
+    for worker, found in zip(workers, effects):
+        expected = sum(w * _shapley_by_definition(margin, worker, r, groups, n_groups) for w, r in zip(weights, references))
+        assert np.allclose(found, expected, atol=1e-5)
+    assert np.allclose(effects.sum(axis=1), margin(workers) - weights @ margin(references), atol=1e-5)
+    # A worker who shares a group with every reference point owes nothing to it.
+    references[:, :2] = workers[0, :2]
+    shared = workers.copy()
+    shared[:, :2] = workers[0, :2]
+    assert np.all(tree_group_effects(booster, shared, references, weights, groups, n_groups)[:, 0] == 0)
+
+
+def test_the_linear_attribution_is_each_groups_share_of_the_linear_predictor():
+    delta = np.array([[1.0, 2.0, -1.0], [0.0, 0.5, 3.0]])
+    effects = linear_group_effects(delta, np.array([0.5, 0.25, 2.0]), np.array([1, 1, 0]), 2)
+    assert np.allclose(effects, [[-2.0, 1.0], [6.0, 0.125]])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_driver_the_worker_does_not_have_is_never_shown(name):
+    """Against the reference worker a cause the worker is not exposed to has ratio 1 exactly, whatever
+    the model learnt from its columns elsewhere: permanent staff are never told about their contract,
+    workers without any sick leave in the year never about sick leave."""
+    split, forecaster = fitted(name)
+    rows = split.test_snapshots.head(400)
+    # As a snapshot records it (features/snapshot_sql.py), a permanent contract ends in WEEKS_CAP weeks.
+    rows = rows.assign(weeks_to_contract_end=rows.weeks_to_contract_end.fillna(WEEKS_CAP))
+    explained = forecaster.explain(rows, actionable=30, others=30)
+    unexposed = {
+        "contract": ~rows.is_temporary.astype(bool).to_numpy(),
+        "sick_leave": (rows[["sick_weeks_13w", "sick_weeks_52w", "sick_spells_52w"]] == 0).all(axis=1).to_numpy(),
+    }
+    for driver, mask in unexposed.items():
+        assert mask.any() and (~mask).any()
+        shown = np.array([any(d["feature"] == driver for d in e.drivers) for e in explained])
+        assert not shown[mask].any(), driver
+        assert shown[~mask].any(), f"{driver} is shown to some exposed worker"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_published_drivers_are_the_drivers_as_json(name):
+    split, forecaster = fitted(name)
+    explained = forecaster.explain(split.test_snapshots.head(300))
+    published = explained.drivers_json()
+    assert [json.loads(text) for text in published] == [e.drivers for e in explained]
+    assert explained == forecaster.explain(split.test_snapshots.head(300))

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from continuity.benchmarks.planning import compare_plans
-from continuity.handover.planner import NO_ROOM, STARTER_COMPLEX, naive_plan, plan_handover, situation
+from continuity.handover.planner import (
+    HOUSEHOLD_KEPT, NO_ROOM, STARTER_COMPLEX, naive_plan, plan_handover, situation)
 
-from contract_frames import assignment, contact, load, worker
+from contract_frames import assignment, contact, load, with_households, worker
 from published_frames import publish_contract_week
 
 T = date(2021, 3, 1)
@@ -210,4 +211,72 @@ def test_the_benchmark_counts_what_each_plan_gives_starters_and_known_successors
     assert naive["complex_to_starters_flagged"] == 1
     assert planner["clients"] == naive["clients"] == 2 and planner["unplaced"] == 0
     assert (planner["known_successor"], naive["known_successor"]) == (1, 0)  # "easy" knows E
-    assert planner["households_kept_with_one_worker"].startswith("not available")
+    assert planner["households"] == 0 and planner["out_of_home_clients"] == 0  # none in this week
+
+
+def test_a_household_stays_with_one_worker_where_room_allows(con, publish):
+    # The siblings know different colleagues, but together go to one; when no colleague has room for the
+    # three of them, the household is split rather than a member left without a successor.
+    load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B", "C")],
+         assignments=[assignment(c, "L", SINCE) for c in ("sib1", "sib2", "parent", "alone")]
+         + caseload("A", 9) + caseload("B", 9) + caseload("C", 11),
+         contacts=[contact("sib1", "A", T - timedelta(weeks=10)), contact("sib2", "B", T - timedelta(weeks=10))])
+    with_households(con, {"sib1": "h1", "sib2": "h1", "parent": "h1"})
+    p = risk(L=0.5, A=0.1, B=0.1, C=0.1)
+    plan = plan_for(publish, p)
+    together = successors(plan)
+    assert together["sib1"] == together["sib2"] == together["parent"] in ("A", "B")
+    assert all(HOUSEHOLD_KEPT in h.reasons for h in plan.handovers if h.client_id != "alone")
+    assert HOUSEHOLD_KEPT not in next(h for h in plan.handovers if h.client_id == "alone").reasons
+    # without households, each sibling goes to the colleague they know
+    con.execute("update assignments set household_id = null")
+    apart = successors(plan_for(publish, p))
+    assert (apart["sib1"], apart["sib2"]) == ("A", "B")
+
+    load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B")],
+         assignments=[assignment(c, "L", SINCE) for c in ("sib1", "sib2", "parent")]
+         + caseload("A", 10) + caseload("B", 11))
+    with_households(con, {"sib1": "h1", "sib2": "h1", "parent": "h1"})
+    tight = plan_for(publish, risk(L=0.5, A=0.1, B=0.1))
+    assert tight.unplaced == () and pd.Series(successors(tight)).value_counts().to_dict() == {"A": 2, "B": 1}
+    assert not any(HOUSEHOLD_KEPT in h.reasons for h in tight.handovers)
+
+
+def test_a_pinned_member_draws_the_rest_of_the_household_to_the_same_successor(con, publish):
+    load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B")],
+         assignments=[assignment(c, "L", SINCE) for c in ("sib1", "sib2")] + caseload("A", 6) + caseload("B", 2))
+    with_households(con, {"sib1": "h1", "sib2": "h1"})
+    plan = plan_for(publish, risk(L=0.5, A=0.2, B=0.1), pinned={"sib1": "A"})
+    assert successors(plan) == {"sib1": "A", "sib2": "A"}  # B is steadier and lighter, but the household stays
+    assert successors(plan_for(publish, risk(L=0.5, A=0.2, B=0.1)))["sib2"] == "B"
+
+
+def test_a_child_placed_out_of_home_keeps_a_known_face_before_anyone_else(con, publish):
+    # K knows both children and has one place; S is a far steadier stranger. The placed child gets K, although
+    # the other child knew K longer, and although for a child at home the steadier stranger would win.
+    load(con, workers=[worker(w, HIRED) for w in ("L", "K", "S")],
+         assignments=[assignment("placed", "L", SINCE, flag_out_of_home=True), assignment("home", "L", SINCE)]
+         + caseload("K", 11) + caseload("S", 2),
+         contacts=[contact("placed", "K", T - timedelta(weeks=5)), contact("home", "K", T - timedelta(weeks=8)),
+                   contact("home", "K", T - timedelta(weeks=6))])
+    p = risk(L=0.5, K=0.35, S=0.02)  # 52 weeks: K 0.58, S 0.04
+    plan = plan_for(publish, p)
+    assert successors(plan) == {"placed": "K", "home": "S"}
+    load(con, workers=[worker(w, HIRED) for w in ("L", "K", "S")],
+         assignments=[assignment("home", "L", SINCE)] + caseload("K", 11) + caseload("S", 2),
+         contacts=[contact("home", "K", T - timedelta(weeks=8))])
+    assert successors(plan_for(publish, p)) == {"home": "S"}  # a stranger 0.5 < 0.54 more risk of leaving
+
+
+def test_the_benchmark_counts_households_kept_and_out_of_home_children_with_a_known_successor(con, publish):
+    load(con, workers=[worker(w, HIRED) for w in ("L", "A", "B")],
+         assignments=[assignment("sib1", "L", SINCE), assignment("sib2", "L", SINCE),
+                      assignment("placed", "L", SINCE, flag_out_of_home=True)] + caseload("A", 9) + caseload("B", 10),
+         contacts=[contact("placed", "B", T - timedelta(weeks=5))])
+    with_households(con, {"sib1": "h1", "sib2": "h1"})
+    figures = compare_plans(publish(risk(L=0.9, A=0.1, B=0.1)), leavers=1)
+    planner, naive = figures["planner"], figures["naive"]
+    assert planner["households"] == naive["households"] == 1
+    assert (planner["households_kept_with_one_worker"], naive["households_kept_with_one_worker"]) == (1, 0)
+    assert planner["out_of_home_clients"] == naive["out_of_home_clients"] == 1
+    assert (planner["out_of_home_with_known_successor"], naive["out_of_home_with_known_successor"]) == (1, 0)

@@ -14,6 +14,7 @@ from scipy.stats import poisson
 
 from continuity.benchmarks.handovers import (
     MIN_REALISED,
+    CaseSurvival,
     client_handovers,
     decile_table,
     handover_pairs,
@@ -30,14 +31,15 @@ def week(n: float) -> pd.Timestamp:
     return ORIGIN + pd.Timedelta(weeks=n)
 
 
-def scored(workers: pd.DataFrame) -> Scored:
-    """What the backtest keeps for one origin's workers; only outcomes and the 26-week risk matter here."""
+def scored(workers: pd.DataFrame, incidence: np.ndarray | None = None) -> Scored:
+    """What the backtest keeps for one origin's workers; outcomes, the 26-week risk and the weekly cumulative
+    incidence matter here (flat at zero unless given: leaving then spreads evenly over the weeks)."""
     outcomes = pd.DataFrame({"duration": workers["duration"], "event": workers["exit_reason"].eq("voluntary"),
                              "exit_reason": workers["exit_reason"], "snapshot_date": ORIGIN, "followed_weeks": 60.0},
                             index=workers.index)
     risk = pd.DataFrame({"p_26w": workers["p"]}, index=workers.index)
     empty = np.zeros((len(workers), 26))
-    return Scored(outcomes, risk, risk, empty, empty, pd.Series(dtype=float))
+    return Scored(outcomes, risk, risk, empty if incidence is None else incidence, empty, pd.Series(dtype=float))
 
 
 # Index 10.. as snapshot rows are; W5 has an open assignment but no forecast at the origin.
@@ -49,9 +51,9 @@ WORKERS = pd.DataFrame({
 }, index=[10, 11, 12, 13])
 
 
-def assignment(client, worker, start, end, reason, role="primary"):
+def assignment(client, worker, start, end, reason, role="primary", domain="wmo"):
     return {"client_id": client, "worker_id": worker, "role": role, "start_date": start,
-            "end_date": end, "end_reason": reason}
+            "end_date": end, "end_reason": reason, "domain": domain}
 
 
 ASSIGNMENTS = pd.DataFrame([
@@ -80,12 +82,50 @@ def test_realised_counts_only_assignments_ended_by_a_voluntary_leaving_within_26
     # the forecast event itself, however the case ended
     assert got["workers_left"].to_dict() == {("C1", "W1"): 1, ("C2", "W1"): 1, ("C2", "W2"): 0,
                                              ("C3", "W1"): 1, ("C3", "W3"): 0, ("C4", "W4"): 0}
-    assert got.loc[("C2", "W2"), "predicted"] == 0.2
+    assert got.loc[("C2", "W2"), "p_leave"] == 0.2
+
+
+def test_predicted_weighs_each_week_of_leaving_by_the_chance_the_case_is_still_open():
+    # Before the origin, one case closed (C6, after 29 weeks); every other known case was censored. Those at risk at
+    # 29 weeks: C6, C2-W2 (30), C2-W1 (40), C1-W1 (50), C4-W4 (60), so S drops to 4/5 there and stays.
+    got = pairs().set_index(["client_id", "worker_id"])
+    # 10 weeks old at the origin: open for sure through week 19, then 4/5; leaving evenly over the 26 weeks
+    assert got.loc[("C3", "W3"), "predicted"] == pytest.approx(0.1 * (19 + 7 * 0.8) / 26)
+    for old in (("C1", "W1"), ("C2", "W1"), ("C2", "W2"), ("C4", "W4")):  # past 29 weeks: nothing more closes
+        assert got.loc[old, "predicted"] == pytest.approx(got.loc[old, "p_leave"])
+    # W3 leaves in week 1 if at all (cumulative incidence at p from week 1 on): the case is surely open then
+    incidence = np.tile(WORKERS["p"].to_numpy()[:, None], (1, 26))
+    early = handover_pairs(ORIGIN, WORKERS["worker_id"], scored(WORKERS, incidence), ASSIGNMENTS)
+    assert early.set_index(["client_id", "worker_id"]).loc[("C3", "W3"), "predicted"] == pytest.approx(0.1)
+
+
+def test_case_survival_is_kaplan_meier_of_case_durations_before_the_origin_given_the_age():
+    history = pd.DataFrame([
+        assignment("a", "W1", week(-30), week(-25), "closed"),  # 5 weeks
+        assignment("b", "W1", week(-30), week(-22), "worker_left"),  # 8 weeks: censored, the worker left
+        assignment("c", "W1", week(-30), week(-20), "handover"),  # 10
+        assignment("d", "W1", week(-30), week(-15), "closed"),  # 15
+        assignment("e", "W1", week(-30), week(-10), "closed"),  # 20
+        assignment("f", "W1", week(-12), None, None),  # open at 12 weeks: censored
+        assignment("g", "W1", week(-3), week(2), "closed"),  # ends after the origin: open then, censored at 3
+        assignment("h", "W1", week(1), week(2), "closed"),  # after the origin: unknown
+        assignment("y", "W1", week(-30), week(-29), "closed", domain="jeugd"),
+    ])
+    survival = CaseSurvival.before(ORIGIN, history)
+    # at risk 7 at 3 (censored), 6 at 5 (event), 4 at 10, 2 at 15, 1 at 20
+    assert survival.at("wmo", np.array([4.0, 5.0, 10.0, 15.0, 20.0])) == pytest.approx(
+        [1, 5 / 6, 5 / 6 * 3 / 4, 5 / 6 * 3 / 4 / 2, 0])
+    later = survival.still_open(pd.Series(["wmo", "wmo"]), np.array([12.0, 0.0]), np.array([2.0, 4.0, 9.0]))
+    assert later == pytest.approx(np.array([[1, 0.5, 0], [1, 1, 5 / 6]]))  # S(t + w) / S(t)
+    assert survival.at("jeugd", np.array([0.5, 1.0])) == pytest.approx([1, 0])
+    # no history in the domain: all domains' curve (y's event at 1 week of 8 at risk, then a's at 5 of 6)
+    assert survival.at("participatie", np.array([5.0])) == pytest.approx([7 / 8 * 5 / 6])
 
 
 def test_clients_sum_their_open_workers_probabilities():
     clients = client_handovers(pairs()).set_index("client_id")
-    assert clients["predicted"].to_dict() == pytest.approx({"C1": 0.5, "C2": 0.7, "C3": 0.6, "C4": 0.4})
+    assert clients["p_leave"].to_dict() == pytest.approx({"C1": 0.5, "C2": 0.7, "C3": 0.6, "C4": 0.4})
+    assert clients["predicted"].to_dict() == pytest.approx(pairs().groupby("client_id").predicted.sum().to_dict())
     assert clients["realised"].to_dict() == {"C1": 1, "C2": 0, "C3": 0, "C4": 0}
     assert clients["workers"].to_dict() == {"C1": 1, "C2": 2, "C3": 2, "C4": 1}
 
@@ -100,7 +140,7 @@ def test_decile_table_sums_oe_and_exact_interval():
     # 200 clients over two origins; predicted 0.01 .. 2.00, realised 1 for every fourth client
     predicted = np.arange(1, 201) / 100
     clients = pd.DataFrame({"origin": [ORIGIN, week(13)] * 100, "client_id": [f"C{i}" for i in range(200)],
-                            "predicted": predicted, "realised": (np.arange(200) % 4 == 0).astype(int),
+                            "p_leave": predicted, "predicted": predicted, "realised": (np.arange(200) % 4 == 0).astype(int),
                             "workers_left": 1})
     clients.loc[180:, "realised"] = 2  # the top decile: 40 realised against 39.1 predicted
     table = decile_table(clients.sample(frac=1, random_state=0)).set_index("decile")
@@ -121,7 +161,8 @@ def test_decile_table_sums_oe_and_exact_interval():
 
 
 def test_a_decile_without_handovers_has_an_interval_from_zero():
-    clients = pd.DataFrame({"origin": ORIGIN, "client_id": [f"C{i}" for i in range(10)], "predicted": 0.5,
+    clients = pd.DataFrame({"origin": ORIGIN, "client_id": [f"C{i}" for i in range(10)], "p_leave": 0.5,
+                            "predicted": 0.5,
                             "realised": [0] + [1] * 9, "workers_left": 1})
     table = decile_table(clients).set_index("decile")
     assert table.loc[1, ["oe", "oe_low"]].tolist() == [0, 0]
@@ -132,7 +173,8 @@ def test_a_decile_without_handovers_has_an_interval_from_zero():
 def test_bench_handovers_writes_under_home_and_prints_each_decile(home, monkeypatch):
     import continuity.benchmarks.handovers
 
-    deciles = [{"decile": d, "clients": 100, "predicted": 10.0 * d, "realised": 9 * d, "workers_left": 12 * d,
+    deciles = [{"decile": d, "clients": 100, "p_leave": 10.0 * d, "predicted": 8.0 * d, "realised": 9 * d,
+                "workers_left": 12 * d,
                 "oe": 0.9, "oe_low": 0.7, "oe_high": 1.1, "reported": 9 * d >= 20, "within_target": 9 * d >= 20}
                for d in range(1, 11)]
     calls = []
@@ -146,4 +188,4 @@ def test_bench_handovers_writes_under_home_and_prints_each_decile(home, monkeypa
     assert calls == [home.home / "handovers.json"]
     assert "model: expected handovers in 26 weeks" in output and "oracle:" in output
     assert output.count("too few") == 2 * 2 and output.count("yes") == 2 * 8
-    assert "90.0" in output and "0.70-1.10" in output and "1.20" in output
+    assert "72.0" in output and "0.70-1.10" in output and "1.20" in output  # workers left / p_leave

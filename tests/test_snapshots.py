@@ -9,7 +9,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from continuity.features.feature_spec import DERIVED, MODEL_FEATURES, RECORDED_FEATURES
-from continuity.features.snapshot_sql import SNAPSHOT_COLUMNS
+from continuity.features.snapshot_sql import SNAPSHOT_COLUMNS, SNAPSHOT_SQL
 from continuity.features.snapshots import build_snapshots, data_end, snapshot_at, weekly_dates
 from continuity.synth.generate import generate_sector
 
@@ -288,3 +288,125 @@ def test_weekly_dates_are_mondays_from_the_observation_start_after_the_warm_up(c
     assert all(d.weekday() == 0 for d in dates)
     assert {b - a for a, b in zip(dates, dates[1:])} == {timedelta(weeks=2)}
     assert dates[-1] < date(2020, 1, 1) <= dates[-1] + timedelta(weeks=2)
+
+
+def test_with_a_teams_table_funding_is_the_teams_market_chain(con):
+    """One organisation, two markets: the wmo contract ends in two months, the jeugd one runs for years."""
+    workers = [worker("wmo team", date(2019, 1, 7), organisation_id="org", team_id="W"),
+               worker("jeugd team", date(2019, 1, 7), organisation_id="org", team_id="J"),
+               worker("team not listed", date(2019, 1, 7), organisation_id="org", team_id="X")]
+    contracts = [funding("wmo", "org", date(2019, 1, 1), T + timedelta(days=60), date(2018, 9, 1), domain="wmo"),
+                 funding("jeugd", "org", date(2019, 1, 1), date(2025, 12, 31), date(2018, 9, 1), domain="jeugd")]
+    months = lambda end: (end - T).days / (365.25 / 12)  # noqa: E731
+    load(con, workers=workers, funding_contracts=contracts)
+    without = snapshot_at(con, T).set_index("worker_id").months_to_funding_end
+    # the organisation's chain: its contracts overlap, so every team reads the longest
+    assert without.to_dict() == pytest.approx(dict.fromkeys(without.index, months(date(2025, 12, 31))))
+
+    load(con, workers=workers, funding_contracts=contracts,
+         teams=[{"team_id": "W", "organisation_id": "org", "municipality": "GM0363", "domain": "wmo"},
+                {"team_id": "J", "organisation_id": "org", "municipality": "GM0363", "domain": "jeugd"}])
+    with_teams = snapshot_at(con, T).set_index("worker_id").months_to_funding_end
+    assert with_teams["wmo team"] == pytest.approx(months(T + timedelta(days=60)))
+    assert with_teams["jeugd team"] == pytest.approx(months(date(2025, 12, 31)))
+    assert with_teams["team not listed"] == without["team not listed"]  # falls back to the organisation
+
+
+def test_the_generators_hazard_and_the_feature_read_the_same_funding_contract(con, tmp_path):
+    """The synthetic hazard's funding insecurity is the team's market contract ending within 183 days (or a
+    tender for it known lost); with the exported teams table the feature reads that contract too."""
+    from continuity.synth.generate import sector_layout
+    from continuity.synth.organisations import INSECURE_DAYS
+
+    start = date(2020, 1, 6)
+    # seed 7 at 300 positions: organisations whose markets' contracts end at different times, and lost tenders
+    generate_sector(tmp_path, workers=300, years=3, seed=7, start=start)
+    frames = {path.stem: pd.read_parquet(path) for path in (tmp_path / "exports").glob("*.parquet")}
+    insecure = sector_layout(workers=300, years=3, seed=7, start=start).insecure
+
+    def read(**replace) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        load(con, **(frames | replace))
+        build_snapshots(con, start=start + timedelta(weeks=1), every_weeks=2)
+        s = con.table("snapshots").df()
+        week = (s.snapshot_date - pd.Timestamp(start)).dt.days // 7
+        hazard = pd.Series(insecure[s.team_id.str[1:].astype(int) - 1, week], index=s.index)
+        return s, hazard, s.months_to_funding_end * (365.25 / 12) < INSECURE_DAYS - 0.5
+
+    s, hazard, short = read()
+    assert short.sum() > 500
+    assert not (short & ~hazard).any()  # a short funding horizon is always the hazard's insecurity
+    assert (s.lost_tender[hazard & ~short] == 1).all()  # the rest is a tender known lost
+    _, hazard, org_short = read(teams=frames["teams"].iloc[0:0])
+    assert (hazard & ~org_short & (s.lost_tender == 0)).sum() > 100  # the organisation's chain misses it
+
+
+def test_a_notice_is_no_feature_and_changes_no_label(con):
+    """A notice announces a certain departure: the features ignore the event type, and labels stay on the
+    termination date, so a notice can neither leak the label nor become a driver."""
+    frames = random_sector(4, n_workers=60, start=date(2019, 1, 1), end=date(2023, 1, 1))
+    load(con, **frames)
+    build_snapshots(con, start=T, end=date(2022, 1, 3), every_weeks=8)
+    before = {name: con.table(name).df() for name in ("snapshots", "labels")}
+    workers = frames["workers"]
+    leavers = workers[workers.termination_date.notna()]
+    notices = [hr_event(w.worker_id, "notice", pd.Timestamp(w.termination_date).date() - timedelta(days=40),
+                        end_date=w.termination_date, detail="worker") for w in leavers.itertuples()]
+    notices += [hr_event(w, "notice", T - 7 * DAY, end_date=T + timedelta(days=30), detail="worker")
+                for w in workers.worker_id[workers.termination_date.isna()]]
+    load(con, **(frames | {"hr_events": frames["hr_events"].to_dict("records") + notices}))
+    build_snapshots(con, start=T, end=date(2022, 1, 3), every_weeks=8)
+    for name, frame in before.items():
+        assert_frame_equal(con.table(name).df(), frame)
+    assert not any("notice" in name for name in MODEL_FEATURES + RECORDED_FEATURES)
+
+
+# The caseload features as first written: every primary case joined to every week it is open (a row per case and
+# week, which at sector scale is hundreds of millions). Kept here only to show the running sums give the same.
+_FAN_OUT_OPEN_CASES = """open_cases as (
+    select
+        a.worker_id, c.snapshot_date,
+        count(*) as caseload,
+        avg(a.complexity) as mean_complexity,
+        avg(cast(a.complexity >= {complex_min} as integer)) as complex_share,
+        count(distinct a.client_id) filter (where {vulnerable}) as vulnerable_clients
+    from assignments a
+    join calendar c on a.start_date < c.snapshot_date
+                   and c.snapshot_date <= coalesce(a.end_date, date '9999-12-31')
+    where a.role = 'primary'
+    group by a.worker_id, c.snapshot_date
+),
+"""
+_RUNNING_TO_FAN_OUT = {
+    "case when oc.caseload > 0 then oc.complexity_total / oc.caseload else 0.0 end as mean_complexity":
+        "coalesce(oc.mean_complexity, 0.0) as mean_complexity",
+    "and oc.caseload > 0\n             then oc.complex_cases / oc.caseload else 0.0 end":
+        "\n             then coalesce(oc.complex_share, 0.0) else 0.0 end",
+    "s.snapshot_date > oc.event_date\n                          and s.snapshot_date <= oc.superseded":
+        "oc.snapshot_date = s.snapshot_date",
+}
+
+
+def _fan_out_snapshot_sql() -> str:
+    from continuity.vocabulary import COMPLEX_CASE_MIN, VULNERABILITY_FLAGS
+
+    start, end = SNAPSHOT_SQL.index("primary_cases as ("), SNAPSHOT_SQL.index("leavers as (")
+    old = _FAN_OUT_OPEN_CASES.format(complex_min=COMPLEX_CASE_MIN, vulnerable=" or ".join(VULNERABILITY_FLAGS))
+    sql = SNAPSHOT_SQL[:start] + old + SNAPSHOT_SQL[end:]
+    for running, fan_out in _RUNNING_TO_FAN_OUT.items():
+        assert sql.count(running) == 1, running
+        sql = sql.replace(running, fan_out)
+    return sql
+
+
+@pytest.mark.parametrize("sector", ["synthetic", "random"])
+def test_open_cases_as_running_sums_equal_the_case_by_week_fan_out(con, tmp_path, sector):
+    if sector == "synthetic":
+        generate_sector(tmp_path, workers=60, years=2, seed=7, start=date(2020, 1, 6))
+        load(con, **{path.stem: pd.read_parquet(path) for path in (tmp_path / "exports").glob("*.parquet")})
+    else:  # dense in edge cases: cases ending on a snapshot date, overlapping cases of one client, open ends
+        load(con, **random_sector(8, n_workers=50, start=date(2019, 1, 1), end=date(2022, 1, 1)))
+    dates = weekly_dates(con)
+    running = con.execute(SNAPSHOT_SQL, {"dates": dates}).df()
+    fan_out = con.execute(_fan_out_snapshot_sql(), {"dates": dates}).df()
+    assert running.caseload.sum() > 0 and running.vulnerable_clients.sum() > 0
+    assert_frame_equal(running, fan_out, check_dtype=False)

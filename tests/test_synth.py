@@ -186,3 +186,93 @@ def test_oracle_hazard_is_higher_where_the_documented_drivers_are_present(sector
     age = oracle["week_start"].dt.year - oracle["worker_id"].map(w["birth_year"])
     assert (oracle.loc[age >= 67, "hazard_other"] == 1.0).all()
     assert oracle.loc[age >= 62, "hazard_other"].mean() > 5 * oracle.loc[age < 55, "hazard_other"].mean()
+
+
+def _first_primary(assignments: pd.DataFrame) -> pd.DataFrame:
+    primary = assignments[assignments["role"] == "primary"].sort_values(["client_id", "start_date"])
+    return primary.drop_duplicates("client_id")
+
+
+def test_households_start_with_one_worker_and_mostly_stay_with_one(sector):
+    summary, tables, _ = sector
+    a = tables["assignments"]
+    clients = _first_primary(a)
+    size = clients["household_id"].map(clients["household_id"].value_counts())
+    multi = (size > 1).groupby(clients["domain"]).mean()
+    assert 0.25 <= multi["jeugd"] <= 0.45  # about a third of youth clients have a sibling in care
+    assert 0.08 <= multi["wmo"] <= 0.25 and 0.08 <= multi["participatie"] <= 0.25
+    assert summary.clients_in_multi_member_households == pytest.approx((size > 1).mean(), abs=1e-4)
+    # a household is one domain and begins with one worker
+    households = clients[size > 1].groupby("household_id")
+    assert (households["worker_id"].nunique() == 1).all() and (households["domain"].nunique() == 1).all()
+    assert a.groupby("client_id")["household_id"].nunique().max() == 1
+    # later handovers may part them, but a year into the sector most households still share their worker
+    t = pd.Timestamp(START + timedelta(weeks=104)).date()
+    open_ = a[(a["role"] == "primary") & (a["start_date"] < t) & (a["end_date"].isna() | (a["end_date"] >= t))]
+    shared = open_.groupby("household_id")["worker_id"].agg(["size", "nunique"]).query("size > 1")
+    assert len(shared) > 50 and (shared["nunique"] == 1).mean() >= 0.75
+
+
+def test_youth_clients_are_placed_and_re_placed_and_the_flag_follows_their_placements(sector):
+    summary, tables, _ = sector
+    a, p = tables["assignments"], tables["placements"]
+    assert set(p["client_id"]) <= set(a.loc[a["domain"] == "jeugd", "client_id"])
+    assert set(p["setting"]) == {"foster_family", "residential_group"}
+    assert (p["end_date"].isna() | (p["end_date"] > p["placement_date"])).all()
+    p = p.sort_values(["client_id", "placement_date"])
+    following = p["client_id"].eq(p["client_id"].shift())
+    assert following.sum() > 50  # re-placements are recorded
+    # a placement follows the previous one's end: most re-placements on that very day (the child stays out of
+    # home), the others after a return home
+    previous_end = p["end_date"].shift()[following]
+    assert (p.loc[following, "placement_date"] >= previous_end).all()
+    assert (p.loc[following, "placement_date"] == previous_end).mean() > 0.5
+    youth = a.loc[a["domain"] == "jeugd", "client_id"].drop_duplicates()
+    assert 0.12 <= youth.isin(p["client_id"]).mean() <= 0.25
+    assert summary.youth_clients_placed == pytest.approx(youth.isin(p["client_id"]).mean(), abs=1e-4)
+    in_period = p["placement_date"] >= START
+    assert summary.placements_per_year == pytest.approx(in_period.sum() / summary.years, abs=0.1)
+    assert summary.replacements_per_year == pytest.approx((in_period & following).sum() / summary.years, abs=0.1)
+    # flag_out_of_home on an assignment = a placement of the client was open on the day it started
+    pairs = a[["client_id", "start_date", "flag_out_of_home"]].reset_index().merge(p, on="client_id", how="left")
+    open_at_start = (pairs["placement_date"] <= pairs["start_date"]) & (
+        pairs["end_date"].isna() | (pairs["end_date"] > pairs["start_date"]))
+    expected = open_at_start.groupby(pairs["index"]).any()
+    assert (a["flag_out_of_home"] == expected.reindex(a.index)).all()
+    assert a["flag_out_of_home"].sum() > 100 and not a.loc[a["domain"] != "jeugd", "flag_out_of_home"].any()
+
+
+def test_leavers_give_notice_weeks_before_their_last_day(sector):
+    summary, tables, _ = sector
+    w, e = tables["workers"], tables["hr_events"]
+    notices = e[e["event_type"] == "notice"].merge(w[["worker_id", "hire_date", "termination_date",
+                                                      "termination_reason"]], on="worker_id")
+    assert not notices.duplicated("worker_id").any()
+    lead = (pd.to_datetime(notices["end_date"]) - pd.to_datetime(notices["event_date"])).dt.days
+    after_hire = notices["event_date"] > notices["hire_date"]
+    for reason, giver, (low, high) in (("voluntary", "worker", (31, 59)),
+                                       ("end_of_temporary_contract", "employer", (31, 45))):
+        left = w[w["termination_reason"] == reason]
+        given = notices[notices["termination_reason"] == reason]
+        assert set(given["worker_id"]) == set(left["worker_id"]), reason
+        assert (given["end_date"] == given["termination_date"]).all() and (given["detail"] == giver).all()
+        assert lead[given.index][after_hire[given.index]].between(low, high).all(), reason
+    assert set(notices["termination_reason"].dropna()) == {"voluntary", "end_of_temporary_contract"}
+    # already given at the export for a last day after it: still employed, the known departures
+    export = summary.export_date
+    pending = notices[notices["end_date"] >= export]
+    assert len(pending) == summary.notices_pending_at_export > 0
+    assert pending["termination_date"].isna().all() and (pending["event_date"] < export).all()
+    assert summary.notices_per_year == pytest.approx((notices["event_date"] >= START).sum() / summary.years, abs=0.1)
+
+
+def test_every_team_names_its_market_and_the_market_is_funded(sector):
+    _, tables, _ = sector
+    teams, funding = tables["teams"], tables["funding_contracts"]
+    assert set(tables["workers"]["team_id"]) <= set(teams["team_id"])
+    staffed = tables["workers"][["team_id", "organisation_id"]].drop_duplicates().merge(teams, on="team_id")
+    assert (staffed["organisation_id_x"] == staffed["organisation_id_y"]).all()
+    markets = teams.merge(funding, on=["organisation_id", "municipality", "domain"], how="left", indicator=True)
+    assert (markets["_merge"] == "both").all()
+    assert teams.groupby("organisation_id")[["municipality", "domain"]].apply(
+        lambda m: len(m.drop_duplicates())).max() > 1  # an organisation serves several markets

@@ -1,14 +1,23 @@
-"""Aggregate forecasts for sector bodies (and hr, admin): expected outflow and affected clients, never an individual."""
+"""Aggregate forecasts for sector bodies (and hr, admin): expected outflow and affected clients, never an individual.
+
+The API answers one grouping and horizon at a time; the web page's sector page shows every
+cell of a grouping and horizon with its interval, and offers every cell of every grouping and
+horizon as CSV and Parquet for BI tools. A sector token limited to regions sees, here as in the
+API, only the cells within them (``forecasts.aggregates.cells_within_regions``).
+"""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from continuity.serving.deps import ForecastAnswersDep, SectorReaderDep, WeekDep
 from continuity.serving.schemas import NOT_PUBLISHED, UNAUTHENTICATED, Horizon, Problem
 from continuity.serving.schemas_planning import AggregateBy, Aggregates
+from continuity.serving.templating import render
 
 router = APIRouter(
     tags=["sector"],
@@ -18,11 +27,12 @@ router = APIRouter(
         **NOT_PUBLISHED,
     },
 )
+pages = APIRouter(prefix="/ui/sector", include_in_schema=False)
 
 
 @router.get("/aggregates", response_model=Aggregates, summary="Expected leavers and affected clients per group")
 async def aggregates(
-    _: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep,
+    grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep,
     by: Annotated[AggregateBy, Query(description="Group by region, organisation, main domain or occupation.")],
     horizon: Annotated[Horizon, Query(description="Leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
 ) -> Response:
@@ -31,5 +41,37 @@ async def aggregates(
     suppressed together with complementary cells, decided jointly over every grouping, so that no
     hidden cell can be recovered by subtracting published cells or combining queries, not even by
     an insider (an hr token or a team's manager) who subtracts the workers they can see: what is
-    left of a published cell outside any organisation or team is 0 or at least 10 workers."""
-    return Response(await answers.aggregates(week, by, horizon), media_type="application/json")
+    left of a published cell outside any organisation or team is 0 or at least 10 workers. A sector
+    token limited to regions gets the cells whose workers all work in them."""
+    return Response(await answers.aggregates(week, by, horizon, grant.regions), media_type="application/json")
+
+
+@pages.get("", response_class=HTMLResponse)
+def sector_page(
+    request: Request, grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep,
+    by: Annotated[AggregateBy, Query()] = AggregateBy.region,
+    horizon: Annotated[Horizon, Query()] = Horizon.weeks_26,
+) -> HTMLResponse:
+    """The cells of one grouping and horizon with their intervals; where a sector token lands after login."""
+    cells = answers.cells(week, grant.regions)
+    shown = cells[(cells.grouping == by.value) & (cells.horizon == int(horizon))]
+    return render(request, "sector.html", week=week, by=by.value, horizon=int(horizon),
+                  groupings=[b.value for b in AggregateBy], horizons=[int(h) for h in Horizon],
+                  cells=shown.astype(object).where(shown.notna(), None).to_dict("records"),
+                  regions=sorted(grant.regions))
+
+
+@pages.get("/cells.csv")
+def cells_csv(grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep) -> Response:
+    """Every cell of every grouping and horizon, one row each; suppressed cells with empty figures."""
+    return Response(answers.cells(week, grant.regions).to_csv(index=False), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="sector-cells-{week.score_date}.csv"'})
+
+
+@pages.get("/cells.parquet")
+def cells_parquet(grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep) -> Response:
+    """The same table as Parquet, typed (nullable integers for counts), as BI tools read it."""
+    buffer = io.BytesIO()
+    answers.cells(week, grant.regions).to_parquet(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="application/vnd.apache.parquet",
+                    headers={"Content-Disposition": f'attachment; filename="sector-cells-{week.score_date}.parquet"'})

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from continuity.access import Grant, Role
+from continuity.access import Role
 from continuity.handover.planner import naive_plan, plan_handover, situation
 from continuity.serving.auth import ReaderDep
 from continuity.serving.deps import AuditDep, CaseNumbersDep, WeekDep, unreadable_worker
 from continuity.serving.schemas import NOT_PUBLISHED, Problem, UNAUTHENTICATED
 from continuity.serving.schemas_planning import HandoverPlanResponse, HandoverRequest
-from continuity.serving.store import PublishedWeek
 
 router = APIRouter(
     tags=["handover"],
@@ -39,13 +38,6 @@ SCOPE_NOTES = {
 }
 
 
-def _out_of_scope(week: PublishedWeek, grant: Grant) -> set[str]:
-    """Scored workers the grant may not see: never a successor in its plans."""
-    if grant.role is Role.admin:
-        return set()
-    return {record["worker_id"] for record in week.ranked if not grant.sees(record)}
-
-
 @router.post(
     "/handover-plans", response_model=HandoverPlanResponse,
     summary="A successor for each client of a leaving worker, compared with a naive plan",
@@ -63,7 +55,7 @@ def handover_plan(body: HandoverRequest, week: WeekDep, grant: ReaderDep, audit:
         raise HTTPException(422, f"plans are made for the published week ({week.score_date}); got date {body.date}")
     try:
         now = situation(week.publication, leaver["worker_id"], pinned=body.pinned, excluded=set(body.excluded),
-                        hidden=_out_of_scope(week, grant))
+                        hidden=week.hidden_from(grant))
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     plan, naive = plan_handover(now), naive_plan(now)

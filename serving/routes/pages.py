@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from typing import Annotated
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +27,7 @@ from continuity.serving.charts import Plot
 from continuity.serving.deps import (
     AuditDep, CaseNumbersDep, ReviewedWorkerDep, RiskQueryDep, ScoredWorkerDep, TeamDep, WeekDep,
 )
+from continuity.serving.forms import form_fields
 from continuity.serving.i18n import PageError, gettext_for
 from continuity.serving.discontinuity import FLAG_NEW_FACES
 from continuity.serving.routes.clients import CaseloadReaderDep, monitor_page
@@ -63,7 +64,7 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request, access: AccessDep) -> Response:
-    """A worker token opens its own view, every other role the risk list."""
+    """A worker token opens its own view, a sector token the sector page, every other role the risk list."""
     check_same_origin(request)
     form = await _form(request)
     if form is None:
@@ -76,7 +77,8 @@ async def login(request: Request, access: AccessDep) -> Response:
                       error=gettext_for(request).gettext("That token is unknown or has been revoked."))
     hours = request.app.state.settings.session_hours
     session = await run_in_threadpool(access.open_session, grant, hours)
-    response = RedirectResponse("/ui/me" if grant.role is Role.worker else "/ui/risk-list", status_code=303)
+    landing = {Role.worker: "/ui/me", Role.sector: "/ui/sector"}.get(grant.role, "/ui/risk-list")
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(
         COOKIE, session, max_age=math.ceil(hours * 3600), httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
@@ -85,12 +87,9 @@ async def login(request: Request, access: AccessDep) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """A plain urlencoded form, parsed here: the service needs no multipart dependency for a few fields.
-    A form is ASCII, its other characters percent-encoded as UTF-8; anything else is None."""
-    try:
-        return {key: values[0] for key, values in parse_qs((await request.body()).decode("ascii"), errors="strict").items()}
-    except UnicodeDecodeError:
-        return None
+    """The form's fields, the first value of each (``forms.form_fields``); None when it is not a form."""
+    fields = await form_fields(request)
+    return None if fields is None else {key: values[0] for key, values in fields.items()}
 
 
 @router.post("/logout")

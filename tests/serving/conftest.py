@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import numpy as np
@@ -76,12 +76,15 @@ def _clients(worker_id: str, p_13w: float, p_26w: float, p_52w: float, rng: np.r
         rows.append({
             "worker_id": worker_id,
             "client_id": hashlib.sha256(f"client-{worker_id}-{k}".encode()).hexdigest()[:16],
+            "household_id": f"household-{worker_id}" if k < 2 else None,  # each worker's first two clients
             "role": "primary" if k % 3 else "secondary", "domain": str(rng.choice(["wmo", "jeugd", "participatie"])),
             "complexity": (complexity := int(rng.integers(1, 6))), "vulnerable": (vulnerable := bool(rng.random() < 0.3)),
-            "need": complexity / 3 * (1.5 if vulnerable else 1.0),
+            "flag_out_of_home": (placed := vulnerable and k % 2 == 0), "replacements_24m": k if placed else 0,
+            "need": complexity / 3 * (1 + (1.0 + 0.25 * k if placed else 0.5 if vulnerable else 0.0)),
             "relationship_weeks": float(rng.integers(1, 200)), "contact_share": share, "usual_provider": share >= 0.5,
             "upc": max(share, 0.5), "coc": coc, "secon": coc, "mmci": float(rng.uniform(0, 1)),
-            "kpc": float(rng.uniform(0, 1)) if k else np.nan, "distinct_workers_12m": int(rng.integers(1, 5)),
+            "kpc": float(rng.uniform(0, 1)) if k else np.nan, "distinct_workers_12m": (distinct := int(rng.integers(1, 5))),
+            "team_continuity": max(share, 0.5), "distinct_workers_24m": distinct + k,
             "handovers_12m": int(rng.integers(0, 4)), "coc_drop": coc * share if contacts >= 2 else 0.0,
             "exposure": float(rng.uniform(0, 3)),
         })
@@ -130,8 +133,21 @@ def _situation(workers: list[str], clients: pd.DataFrame, rng: np.random.Generat
     continuity = (clients.groupby("client_id", as_index=False)[["distinct_workers_12m", "handovers_12m"]].max()
                   if len(clients) else pd.DataFrame(columns=["client_id", "distinct_workers_12m", "handovers_12m"]))
     continuity["new_faces_12m"] = np.minimum(continuity.distinct_workers_12m, rng.integers(0, 5, size=len(continuity)))
+    # Some clients are cared for by a small stable team (team continuity of 0.75 or more), new faces or not.
+    continuity["team_continuity"] = rng.uniform(0.2, 1.0, size=len(continuity))
     return {"worker_snapshot": snapshot, "voluntary_leavers": leavers, "client_familiarity": familiarity,
             "client_continuity": continuity, "worker_domains": domains}
+
+
+KNOWN_DEPARTURES = {"W002": (24, "notice"), "W004": (120, "contract_end"), "W026": (40, "notice")}
+"""Workers with a known last day (days after the score date, reason): two in team-a1, one in team-b1."""
+
+
+def _known_departures(score_date: date, workers: list[str]) -> pd.DataFrame:
+    known = {w: v for w, v in KNOWN_DEPARTURES.items() if w in workers}
+    return pd.DataFrame({"worker_id": list(known),
+                         "last_day": [pd.Timestamp(score_date) + pd.Timedelta(days=d) for d, _ in known.values()],
+                         "reason": [reason for _, reason in known.values()]})
 
 
 def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
@@ -205,8 +221,12 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
     week = {"risk_scores": risk, "survival_curves": curves, "worker_exposure": pd.DataFrame(summaries),
             "client_exposure": clients, "model_inputs": pd.DataFrame(in_words(MODEL_FEATURES))} | _situation(workers, clients, rng)
     week["fairness"] = _fairness(version)
+    week["known_departures"] = _known_departures(score_date, workers)
     week |= _card_and_monitoring(week, version)
-    publish_week(settings, score_date, MODEL_NAME, version, week)
+    # Colleagues leave together: the aggregates' intervals simulate with these frailties at 26 weeks.
+    week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "cohorts": [8]})
+    # The data end on the Sunday before the score week, as a Monday's run finds them.
+    publish_week(settings, score_date, MODEL_NAME, version, week, data_end=score_date - timedelta(days=1))
 
 
 def occupation(worker_id: str) -> str:
@@ -254,6 +274,7 @@ def tokens(settings: Settings) -> dict[str, str]:
         "manager_a1": create_token(settings, "manager", teams=["team-a1"]),
         "manager_a2_b1": create_token(settings, "manager", teams=["team-a2", "team-b1"]),
         "sector": create_token(settings, "sector"),
+        "sector_amsterdam": create_token(settings, "sector", regions=["GM0363"]),
         "revoked": create_token(settings, "admin"),
     }
     assert revoke_token(settings, made["revoked"])

@@ -172,3 +172,26 @@ def test_team_view_only_for_a_team_in_scope(as_role, role, team, status):
 def test_only_admin_reads_the_audit_log(as_role, client, role):
     assert as_role(role).get("/audit").status_code == 403
     assert client.get("/audit").status_code == 200
+
+
+@pytest.mark.parametrize("by", ["region", "organisation", "domain", "occupation"])
+def test_a_sector_token_limited_to_a_region_gets_the_publics_cells_within_it_only(as_role, by):
+    """Amsterdam (GM0363) holds team-a1 of org-a and all of org-b; org-a also works in Utrecht (GM0344)."""
+    public = as_role("sector").get("/aggregates", params={"by": by, "horizon": 26}).json()
+    limited = as_role("sector_amsterdam").get("/aggregates", params={"by": by, "horizon": 26}).json()
+    inside = {"region": ["GM0363"], "organisation": ["org-b"]}
+    assert {k: v for k, v in limited.items() if k != "cells"} == {k: v for k, v in public.items() if k != "cells"}
+    assert [c for c in public["cells"] if c["key"] in {c["key"] for c in limited["cells"]}] == limited["cells"]
+    if by in inside:
+        assert [c["key"] for c in limited["cells"]] == inside[by]
+    assert "GM0344" not in str(limited["cells"]) and "org-a" not in str(limited["cells"])
+
+
+def test_the_sector_page_and_its_downloads_keep_to_the_tokens_regions(app, tokens):
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": "http://testserver"}, cookies={"lang": "en"})
+    landing = browser.post("/ui/login", data={"token": tokens["sector_amsterdam"]})
+    assert landing.headers["location"] == "/ui/sector"
+    page = browser.get("/ui/sector").text
+    assert "Amsterdam" in page and "Utrecht" not in page and "limited to the regions GM0363" in page
+    csv = browser.get("/ui/sector/cells.csv").text
+    assert "GM0363" in csv and "GM0344" not in csv and "org-a" not in csv

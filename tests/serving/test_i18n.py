@@ -128,7 +128,8 @@ def _page_paths(app) -> list[str]:
     plain = sorted({route.path for route in app.routes if getattr(route, "path", "").startswith("/ui/")
                     and "{" not in route.path and "GET" in getattr(route, "methods", set())} - {"/ui/"})
     return [*plain, "/ui/risk-list?sort=exposure&horizon=13", "/ui/workers/W001", "/ui/workers/W013",
-            "/ui/teams/team-a1", "/ui/teams/team-b1", "/models/champion/card"]
+            "/ui/teams/team-a1", "/ui/teams/team-b1", "/ui/teams/team-a1/handover",
+            "/ui/teams/team-a1/handover?leaving=W002&leaving=W004", "/models/champion/card"]
 
 
 def test_every_page_speaks_dutch_by_default_and_shows_no_english_source_string(app, settings, catalogue):

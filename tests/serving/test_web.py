@@ -22,12 +22,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _logged_in(app, token: str) -> TestClient:
+def _logged_in(app, token: str, landing: str = "/ui/risk-list") -> TestClient:
     """A client that, like a browser, names the page its forms come from (this site's), and reads the pages in
-    English (the default is Dutch, tests/serving/test_i18n.py), the words these tests look for."""
+    English (the default is Dutch, tests/serving/test_i18n.py), the words these tests look for; logged in, it
+    was sent to ``landing``."""
     browser = TestClient(app, follow_redirects=False, headers={"Origin": SITE}, cookies={"lang": "en"})
     response = browser.post("/ui/login", data={"token": token})
-    assert response.status_code == 303 and response.headers["location"] == "/ui/risk-list"
+    assert response.status_code == 303 and response.headers["location"] == landing
     return browser
 
 
@@ -84,8 +85,48 @@ def test_manager_pages_show_nothing_of_another_team(app, tokens, published, late
     assert "outside your scope" in browser.get("/ui/teams/team-b1").text
 
 
-def test_sector_token_sees_no_individual_page(app, tokens):
-    assert _logged_in(app, tokens["sector"]).get("/ui/risk-list").status_code == 403
+def test_sector_token_sees_no_individual_page_and_its_way_back_leads_to_the_sector_page(app, tokens):
+    refused = _logged_in(app, tokens["sector"], landing="/ui/sector").get("/ui/risk-list")
+    assert refused.status_code == 403
+    assert 'href="/ui/sector">Back to the sector page' in refused.text and 'href="/ui/risk-list"' not in refused.text
+
+
+def test_the_sector_page_shows_every_cell_with_its_interval_and_the_municipality_names(app, tokens, client):
+    browser = _logged_in(app, tokens["sector"], landing="/ui/sector")
+    page = browser.get("/ui/sector")
+    assert page.status_code == 200 and ADVISORY in page.text
+    api = client.get("/aggregates", params={"by": "region", "horizon": 26}).json()["cells"]
+    for cell in api:  # the fixture's two municipalities, by name and code, each with the API's interval
+        assert cell["interval"] and f"{cell['interval'][0]}–{cell['interval'][1]}" in page.text
+    assert "Amsterdam <span class=\"code\">(GM0363)</span>" in page.text and "Utrecht" in page.text
+    by_occupation = browser.get("/ui/sector", params={"by": "occupation", "horizon": 13}).text
+    assert "suppressed: too few workers to show" in by_occupation  # no occupation holds 10 of the 36 workers
+
+
+def test_the_sector_downloads_hold_the_api_figures_of_every_grouping_and_horizon(app, tokens, client):
+    import io
+
+    import pandas as pd
+
+    browser = _logged_in(app, tokens["sector"], landing="/ui/sector")
+    csv = browser.get("/ui/sector/cells.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    cells = pd.read_csv(io.StringIO(csv.text))
+    parquet = pd.read_parquet(io.BytesIO(browser.get("/ui/sector/cells.parquet").content))
+    assert len(parquet) == len(cells) and list(parquet.columns) == list(cells.columns)
+    assert set(zip(cells.grouping, cells.horizon)) == {(g, h) for g in ("region", "organisation", "domain",
+                                                                        "occupation") for h in (13, 26, 52)}
+    for by, horizon in (("region", 26), ("organisation", 52)):
+        api = client.get("/aggregates", params={"by": by, "horizon": horizon}).json()["cells"]
+        mine = parquet[(parquet.grouping == by) & (parquet.horizon == horizon)].set_index("key")
+        assert sorted(mine.index) == sorted(c["key"] for c in api)
+        for c in api:
+            row = mine.loc[c["key"]]
+            assert bool(row.suppressed) == c["suppressed"]
+            if not c["suppressed"]:
+                assert [row.interval_low, row.interval_high] == c["interval"] and row.workers == c["workers"]
+    assert parquet.loc[parquet.key == "GM0363", "name"].unique().tolist() == ["Amsterdam"]
+    assert parquet.loc[parquet.suppressed, ["workers", "expected_leavers"]].isna().all().all()
 
 
 def test_worker_page_read_is_audited(app, tokens, client):
@@ -174,6 +215,34 @@ def test_browser_logs_in_sees_the_list_opens_a_worker_and_the_curve(served, toke
             assert curve.count() == 1
             assert curve.get_attribute("d").startswith("M") and curve.get_attribute("d").count("L") == 52
             assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read the token
+        finally:
+            browser.close()
+
+
+def test_a_sector_token_lands_on_the_sector_page_sees_cells_and_downloads_the_csv_in_a_browser(served, tokens):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(accept_downloads=True)
+            page.goto(f"{served}/ui/login?lang=en")
+            page.fill("#token", tokens["sector"])
+            page.click("button[type=submit]")
+            page.wait_for_url("**/ui/sector")
+            assert ADVISORY in page.inner_text(".advisory")
+            keys = page.locator("table.sector tbody td.key").all_inner_texts()
+            assert keys == ["Utrecht (GM0344)", "Amsterdam (GM0363)"]  # in the order of their codes
+            assert page.locator("table.sector tbody td.interval").count() >= 1
+            page.select_option("select[name=by]", "organisation")
+            page.click("form.filters button[type=submit]")
+            page.wait_for_url("**/ui/sector?by=organisation*")
+            assert page.locator("table.sector tbody tr").count() == 2
+            with page.expect_download() as download:
+                page.click("text=CSV")
+            text = open(download.value.path(), encoding="utf-8").read()
+            assert text.splitlines()[0].startswith("grouping,horizon,key,name,workers,expected_leavers")
+            assert "Amsterdam" in text
         finally:
             browser.close()
 
