@@ -69,6 +69,7 @@ from scipy.sparse import coo_array
 
 from continuity.horizons import p_leave_within
 from continuity.publication import Publication
+from continuity.translatable import N_
 from continuity.vocabulary import CASELOAD_NORM_PER_FTE, COMPLEX_CASE_MIN
 
 STRANGER_COST = 0.5
@@ -81,16 +82,37 @@ NO_ROOM_COST = 10.0
 STARTER_COMPLEX_COST = 5.0
 # The issue's line between a starter and an experienced worker: two years in post.
 STARTER_TENURE_WEEKS = 104
-NO_ROOM = "no successor with room"
-STARTER_COMPLEX = "complex case for a starter (under 2 years in post)"
-HOUSEHOLD_KEPT = "keeps the household with one worker"
+
+
+class Reason(str):
+    """A reason for a placement, in English (the API, the CSV), that keeps its message and figures apart so that
+    the workbench can say it in the page's language (``serving.templating.sentence``)."""
+
+    message: str
+    values: dict[str, object]
+
+    def __new__(cls, message: str, **values: object) -> Reason:
+        reason = super().__new__(cls, message % values if values else message)
+        reason.message, reason.values = message, values
+        return reason
+
+
+NO_ROOM = Reason(N_("no successor with room"))
+STARTER_COMPLEX = Reason(N_("complex case for a starter (under 2 years in post)"))
+HOUSEHOLD_KEPT = Reason(N_("keeps the household with one worker"))
+PINNED = Reason(N_("pinned by the manager"))
+SAME_TEAM = Reason(N_("same team"))
+SAME_ORGANISATION = Reason(N_("same organisation and region"))
+ELSEWHERE = Reason(N_("outside the team, organisation or region"))
+SAME_DOMAIN = Reason(N_("works in the same domain"))
+ABOVE_NORM = Reason(N_("takes the caseload above the norm"))
 
 
 @dataclass(frozen=True)
 class Handover:
     client_id: str  # pseudonymised at ingest
     successor_id: str | None  # None: no successor with room
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     successor_p_leave: float | None
     starter_complex: bool = False  # a complex case given to a starter because nobody else had room
 
@@ -126,7 +148,7 @@ class Situation:
     clients: pd.DataFrame  # client_id, household_id, domain, complexity, vulnerable, flag_out_of_home, need
     candidates: pd.DataFrame  # by worker_id: team_id, organisation_id, region, fte, caseload, tenure_weeks,
     #                           eligible, p_leave
-    familiar: dict[tuple[str, str], str]  # (client_id, worker_id) -> how the worker knows the client
+    familiar: dict[tuple[str, str], Reason]  # (client_id, worker_id) -> how the worker knows the client
     domains: frozenset[tuple[str, str]]  # (worker_id, domain) with work in the last year
     pinned: dict[str, str]
     horizon_weeks: int
@@ -183,28 +205,28 @@ class Situation:
         worker = self.candidates.loc[worker_id]
         reasons = []
         if self.pinned.get(client.client_id) == worker_id:
-            reasons.append("pinned by the manager")
+            reasons.append(PINNED)
         how = self.familiar.get((client.client_id, worker_id))
         if how:
-            reasons.append(f"already knows the client ({how})")
+            reasons.append(how)
         if household_kept:
             reasons.append(HOUSEHOLD_KEPT)
         if self.in_team(worker_id):
-            reasons.append("same team")
+            reasons.append(SAME_TEAM)
         elif worker.organisation_id == self.leaver.organisation_id and worker.region == self.leaver.region:
-            reasons.append("same organisation and region")
+            reasons.append(SAME_ORGANISATION)
         else:
-            reasons.append("outside the team, organisation or region")
+            reasons.append(ELSEWHERE)
         if (worker_id, client.domain) in self.domains:
-            reasons.append("works in the same domain")
+            reasons.append(SAME_DOMAIN)
         p = float(worker.p_leave)
-        chance = f"{p:.0%} in {self.horizon_weeks} weeks"
+        chance = {"chance": f"{p:.0%}", "weeks": self.horizon_weeks}
         if p <= self.candidates.p_leave.median():
-            reasons.append(f"low risk of leaving ({chance})")
+            reasons.append(Reason(N_("low risk of leaving (%(chance)s in %(weeks)s weeks)"), **chance))
         else:
-            reasons.append(f"risk of leaving {chance}")
+            reasons.append(Reason(N_("risk of leaving %(chance)s in %(weeks)s weeks"), **chance))
         if worker.caseload + taken > self.capacity(worker_id) + 1e-9:
-            reasons.append("takes the caseload above the norm")
+            reasons.append(ABOVE_NORM)
         starter_complex = client.complexity >= COMPLEX_CASE_MIN and self.starter(worker_id)
         if starter_complex:
             reasons.insert(0, STARTER_COMPLEX)
@@ -359,12 +381,13 @@ def situation(publication: Publication, leaver_id: str, *, pinned: dict[str, str
                      frozenset(zip(domains.worker_id, domains.domain)), dict(pinned), horizon_weeks, assumption)
 
 
-def _how_known(row) -> str:
+def _how_known(row) -> Reason:
     if row.secondary:
-        return "secondary worker"
+        return Reason(N_("already knows the client (secondary worker)"))
     if row.contacts_12m:
-        return f"{int(row.contacts_12m)} contacts in the last year"
-    return "worked with them in the last year"
+        return Reason(N_("already knows the client (%(contacts)s contacts in the last year)"),
+                      contacts=int(row.contacts_12m))
+    return Reason(N_("already knows the client (worked with them in the last year)"))
 
 
 def _check_pins(pinned: dict[str, str], excluded, leaver_id: str, clients: set[str], active: set[str]) -> None:

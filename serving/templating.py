@@ -79,7 +79,18 @@ def tr(context: Context, message: str) -> str:
     return translations(context["locale"]).gettext(message)
 
 
-templates.env.filters.update(num=num, pct=pct, pp=pp, tr=tr)
+@pass_context
+def sentence(context: Context, value: str) -> str:
+    """A sentence that keeps its message and figures apart (``handover.planner.Reason``) in the page's language,
+    the figures filled in after translation; any other string as it is."""
+    message = getattr(value, "message", None)
+    if message is None:
+        return str(value)
+    translated = translations(context["locale"]).gettext(message)
+    return translated % value.values if value.values else translated
+
+
+templates.env.filters.update(num=num, pct=pct, pp=pp, tr=tr, sentence=sentence)
 templates.env.globals["shown"] = shown
 # An id as one path segment of a link; Jinja's own urlencode leaves "/" as it is.
 templates.env.filters["segment"] = lambda value: quote(str(value), safe="")

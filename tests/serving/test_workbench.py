@@ -250,7 +250,7 @@ def test_a_manager_plans_pins_re_plans_accepts_and_downloads_in_dutch_in_chromiu
             page.locator("p.actions button[value=plan]").click()
             row = page.locator(f"tr[data-client='{clients[0]}']")
             assert row.locator("td.successor a").inner_text() == target
-            assert "pinned by the manager" in row.locator("ul.reasons").inner_text()
+            assert "vastgezet door de leidinggevende" in row.locator("ul.reasons").inner_text()
             page.click("button[value=accept]")
             assert "Plan vastgesteld op" in page.locator("p.accepted").inner_text()
             with page.expect_download() as download:
