@@ -17,7 +17,8 @@ What is counted, per (client, worker) pair open at the origin:
   leaves, and those never need a handover, so p_leave alone over-counts. Week by week,
   the chance that the worker leaves in week k (the source's cumulative incidence,
   scaled to p_leave) is weighted by the chance that the case is still open then: a
-  Kaplan-Meier curve of assignment durations per domain (``CaseSurvival``), fitted on
+  Kaplan-Meier curve of assignment durations per domain (``features.case_survival``, the
+  weight the discontinuity monitor applies too), fitted on
   the assignments known before the origin (ended for any reason but the worker
   leaving: an event; still open at the origin, or ended by the worker leaving:
   censored), conditional on the case's age at the origin. A pair holding several
@@ -45,25 +46,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dataclasses import dataclass
-
 import duckdb
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from continuity.benchmarks.quality import _bench_frames, bench_warehouse
 from continuity.config import Settings
+from continuity.features.case_survival import HANDOVER_HORIZON, WORKER_LEFT, leaving_by_week, pair_open_by_week
 from continuity.horizons import risk_column
 from continuity.models.backtest import ORACLE, Scored, rolling_backtest
 from continuity.models.drift import OE_LEVEL, OE_RANGE, oe_interval
 from continuity.models.metrics import horizon_status
 from continuity.synth.worlds import DEFAULT_WORLD
 
-HANDOVER_HORIZON = 26  # weeks: the monitor's "expected handovers in the next 26 weeks"
 DECILES = 10
 MIN_REALISED = 20  # the issue judges O/E only on deciles with at least this many realised handovers
-WORKER_LEFT = "worker_left"
 # The JSON's statement of what each figure counts, per (client, worker) pair open at the origin (see above).
 COUNTED = {
     "p_leave": "P(worker leaves voluntarily within 26 weeks), from the model chosen at the origin",
@@ -108,44 +105,6 @@ def handovers_benchmark(out_json: Path, settings: Settings, world: str = DEFAULT
     return result
 
 
-@dataclass(frozen=True)
-class CaseSurvival:
-    """Per domain, the Kaplan-Meier step function of an assignment's weeks until it ends for a reason other
-    than its worker leaving, from the assignments known before an origin (the module docstring)."""
-
-    curves: dict[str, tuple[np.ndarray, np.ndarray]]  # domain ("" for all domains) -> (timeline, survival)
-
-    @classmethod
-    def before(cls, origin: pd.Timestamp, assignments: pd.DataFrame) -> "CaseSurvival":
-        start, end = pd.to_datetime(assignments["start_date"]), pd.to_datetime(assignments["end_date"])
-        known = assignments[start < origin]
-        ended = end[known.index] < origin
-        weeks = (end[known.index].where(ended, origin) - start[known.index]).dt.days / 7
-        event = ended & known["end_reason"].ne(WORKER_LEFT)
-        groups = {"": known.index, **known.groupby("domain").groups}
-        curves = {}
-        for domain, rows in groups.items():
-            fitted = KaplanMeierFitter().fit(weeks.loc[rows], event.loc[rows])
-            curves[domain] = (fitted.survival_function_.index.to_numpy(float),
-                              fitted.survival_function_.iloc[:, 0].to_numpy(float))
-        return cls(curves)
-
-    def at(self, domain: str, weeks: np.ndarray) -> np.ndarray:
-        """S(weeks) of the domain's curve (all domains' for a domain without history before the origin)."""
-        timeline, survival = self.curves.get(domain, self.curves[""])
-        return survival[np.searchsorted(timeline, weeks, side="right") - 1]
-
-    def still_open(self, domains: pd.Series, ages: np.ndarray, weeks: np.ndarray) -> np.ndarray:
-        """P(open `weeks` later | open at age `ages`), one row per assignment, one column per week."""
-        out = np.empty((len(ages), len(weeks)))
-        for domain in domains.unique():
-            rows = np.flatnonzero(domains.to_numpy() == domain)
-            now = self.at(domain, ages[rows])
-            later = self.at(domain, ages[rows, None] + weeks[None, :])
-            out[rows] = np.divide(later, now[:, None], out=np.zeros_like(later), where=now[:, None] > 0)
-        return out
-
-
 def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, assignments: pd.DataFrame,
                    horizon: int = HANDOVER_HORIZON) -> pd.DataFrame:
     """One row per (client, worker) pair with an assignment open at `origin`: p_leave, predicted, realised,
@@ -167,17 +126,11 @@ def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, 
     open_ = assignments[(start <= origin) & (end.isna() | (end > origin))]
     open_ = open_.assign(worker_id=open_["worker_id"].astype(str))
     ended_on_leaving = open_["end_reason"].eq(WORKER_LEFT) & (pd.to_datetime(open_["end_date"]) <= window_end)
-    # P(still open in the middle of week k, k = 1..horizon), per assignment, then per pair: open while any is.
-    weeks = np.arange(1, horizon + 1) - 0.5
-    ages = ((origin - start[open_.index]).dt.days / 7).to_numpy(float)
-    still_open = CaseSurvival.before(origin, assignments).still_open(open_["domain"], ages, weeks)
-    closed = pd.DataFrame(np.log(np.clip(1 - still_open, 1e-300, None)), index=open_.index)
-    keys = [open_["client_id"], open_["worker_id"]]
-    pair_open = 1 - np.exp(closed.groupby(keys).sum())
+    pair_open = pair_open_by_week(origin, open_, assignments, horizon)
     pairs = (open_.assign(ended_on_leaving=ended_on_leaving)
              .groupby(["client_id", "worker_id"], as_index=False)["ended_on_leaving"].any()
              .merge(workers, on="worker_id", how="inner", validate="many_to_one"))
-    leaving = _leaving_by_week(scored.incidence[:, :horizon], p_leave)[pairs["row"].to_numpy()]
+    leaving = leaving_by_week(scored.incidence[:, :horizon], p_leave)[pairs["row"].to_numpy()]
     open_then = pair_open.loc[pd.MultiIndex.from_frame(pairs[["client_id", "worker_id"]])].to_numpy()
     return pairs.assign(
         origin=origin,
@@ -185,16 +138,6 @@ def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, 
         realised=(pairs["ended_on_leaving"] & pairs["left_voluntarily"]).astype(int),
         workers_left=pairs["left_voluntarily"].astype(int),
     )[["origin", "client_id", "worker_id", "p_leave", "predicted", "realised", "workers_left"]]
-
-
-def _leaving_by_week(incidence: np.ndarray, p_leave: np.ndarray) -> np.ndarray:
-    """P(leaving voluntarily in week k), k = 1..horizon, per worker: the increments of the cumulative incidence,
-    scaled to add up to p_leave (the probability the monitor shows); evenly over the weeks where the incidence
-    is flat at zero."""
-    steps = np.diff(incidence, axis=1, prepend=0.0).clip(min=0)
-    total = steps.sum(axis=1, keepdims=True)
-    shape = np.divide(steps, total, out=np.full_like(steps, 1 / steps.shape[1]), where=total > 0)
-    return shape * p_leave[:, None]
 
 
 def client_handovers(pairs: pd.DataFrame) -> pd.DataFrame:

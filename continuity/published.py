@@ -134,6 +134,9 @@ CLIENT_EXPOSURE = PublishedTable(
         Column("coc_drop", "float", "the client's COC lost without this worker's contacts"),
         Column("exposure", "float", "what losing this worker costs the client; the members of a household the "
                "worker holds share one loss"),
+        Column("handover_weight_26w", "float", "P(the case is still open in the week the worker leaves, given they "
+               "leave within 26 weeks); the client's expected handovers are the sum of p_26w x this weight "
+               "(features/case_survival.py)"),
     ),
     history=True,
 )

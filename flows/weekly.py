@@ -254,6 +254,7 @@ def finish_promotion(settings: Settings) -> None:
 @task(**IO)
 def score(settings: Settings, score_date: date, version: str | None) -> tuple[object, dict[str, pd.DataFrame]]:
     """Score every active worker with the version (None: the champion) and gather the week to publish."""
+    from continuity.features.case_survival import with_handover_weight
     from continuity.features.exposure import relational_exposure
     from continuity.features.feature_spec import in_words
     from continuity.features.situation import situation
@@ -278,6 +279,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
             frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
     with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:
         workers, clients = relational_exposure(con, score_date, risk)
+        clients = with_handover_weight(con, score_date, clients, curves)
         exposed.rows = len(clients)
     week = week | {"risk_scores": risk, "survival_curves": curves,
                    "worker_exposure": workers, "client_exposure": clients,

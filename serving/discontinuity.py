@@ -17,8 +17,10 @@ The ranking, most discontinuity first (``discontinuity_order``): flagged clients
 2. handovers in 12 months, then re-placements of an out-of-home placement in 24 months (``client_exposure``);
 3. the familiarity of the current workers, shortest first: the longest bond (weeks) any current worker has
    with the client, so a client left only with people they barely know comes before one who kept a face;
-4. the expected handovers in the next 26 weeks that the caller may know: the sum of the current workers'
-   published p_26w.
+4. the expected handovers in the next 26 weeks that the caller may know: the sum over the current workers of
+   their published p_26w times the chance that the client's case with them is still open when they leave
+   (``client_exposure.handover_weight_26w``, ``features.case_survival``): a case that closes first needs no
+   handover. ``continuity bench handovers`` checks this sum against realised handovers (O/E 0.98).
 
 A worker's contribution to 4 is unknown to the caller when their probability is withheld (the week keeps
 it for the sector's totals, never for a person) or the worker is outside the caller's scope; it is then
@@ -37,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from continuity.access import Grant
+from continuity.features.case_survival import HANDOVER_HORIZON, WEIGHT_COLUMN
 from continuity.horizons import risk_column
 from continuity.serving.store import PublishedWeek
 
@@ -44,8 +47,7 @@ FLAG_NEW_FACES = 3  # flagged from three new faces in a year: the product's thre
 # Three quarters of the contacts with the client's small team: judgement, the team is then the client's usual care,
 # as a usual provider with that share would be (continuity indices of 0.75 and up are read as high in the literature).
 STABLE_TEAM = 0.75
-HORIZON = 26
-_P = risk_column(HORIZON)
+_P = risk_column(HANDOVER_HORIZON)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class _Client:
     team_continuity: float | None  # None without contacts in the window
     replacements_24m: int
     workers: dict[str, float]
+    handover_weights: dict[str, float]  # worker id -> P(the case is still open when that worker leaves)
 
     @property
     def flagged(self) -> bool:
@@ -87,16 +90,18 @@ class DiscontinuityMonitor:
         with self._lock:
             if self._folder != week.publication.folder:
                 workers: dict[str, dict[str, float]] = defaultdict(dict)
+                weights: dict[str, dict[str, float]] = defaultdict(dict)
                 replacements: dict[str, int] = {}
                 for worker_id, rows in week.clients.items():
                     for row in rows:
                         workers[row["client_id"]][worker_id] = row["relationship_weeks"]
+                        weights[row["client_id"]][worker_id] = row[WEIGHT_COLUMN]
                         replacements[row["client_id"]] = int(row["replacements_24m"])
                 table = week.publication.table("client_continuity")
                 self._clients = {
                     client_id: _Client(client_id, int(new), int(distinct), int(handovers),
                                        None if pd.isna(team) else float(team), replacements[client_id],
-                                       workers[client_id])
+                                       workers[client_id], weights[client_id])
                     for client_id, new, distinct, handovers, team in zip(
                         table.client_id, table.new_faces_12m, table.distinct_workers_12m, table.handovers_12m,
                         table.team_continuity)
@@ -129,7 +134,7 @@ def _row(client: _Client, week: PublishedWeek, in_scope: set[str]) -> dict[str, 
         "distinct_workers_12m": client.distinct_workers_12m, "team_continuity": client.team_continuity,
         "replacements_24m": client.replacements_24m,
         "familiarity_weeks": max(client.workers.values()),
-        "expected_handovers_26w": sum(known.values()),
+        "expected_handovers_26w": sum(p * client.handover_weights[worker_id] for worker_id, p in known.items()),
         "workers_not_counted": len(client.workers) - len(known),
         "current_workers": [{"worker_id": worker_id, "relationship_weeks": client.workers[worker_id],
                              "p_26w": known.get(worker_id)} for worker_id in shown],

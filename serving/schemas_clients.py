@@ -33,8 +33,10 @@ class DiscontinuityClient(BaseModel):
                                           "without contacts.")
     familiarity_weeks: float = Field(ge=0, description="The longest bond, in weeks, the client has with any current "
                                      "worker: low means only barely known faces are left.")
-    expected_handovers_26w: float = Field(ge=0, description="Expected handovers in the next 26 weeks: the sum of the "
-                                          "current workers' probabilities of leaving, those not counted left out.")
+    expected_handovers_26w: float = Field(ge=0, description="Expected handovers in the next 26 weeks: the sum over the "
+                                          "current workers of their probability of leaving times the chance that "
+                                          "the client's case with them is still open when they leave, those not "
+                                          "counted left out.")
     workers_not_counted: int = Field(ge=0, description="Current workers whose probability is unknown to this token "
                                      "(withheld, or outside its scope) and so not in expected_handovers_26w, which "
                                      "is then a lower bound.")

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from continuity.features.case_survival import with_handover_weight
 from continuity.features.exposure import relational_exposure
 from continuity.features.feature_spec import MODEL_FEATURES, in_words
 from continuity.features.situation import situation
@@ -28,10 +29,15 @@ def publish_contract_week(con: duckdb.DuckDBPyConnection, t: date, risk: pd.Data
                        model_name="test", model_version="1",
                        **{f"p_{h}w_{part}": float("nan") for h in (13, 26, 52) for part in ("change", "low", "high")},
                        withheld=None)
+    # the curves under a constant hazard through p_26w, weeks 0..52
+    weeks = pd.DataFrame({"week": range(53)})
+    curves = risk[["worker_id", "p_26w"]].merge(weeks, how="cross")
+    curves = curves.assign(survival=(1 - curves.p_26w) ** (curves.week / 26))[["worker_id", "week", "survival"]]
     workers, clients = relational_exposure(con, t, risk)
+    clients = with_handover_weight(con, t, clients, curves)
     tables = situation(con, t, snapshot[snapshot.worker_id.isin(risk.worker_id)]) | {
         "risk_scores": risk, "worker_exposure": workers, "client_exposure": clients,
-        "survival_curves": pd.DataFrame({"worker_id": [], "week": [], "survival": []}),
+        "survival_curves": curves,
         "former_workers": pd.DataFrame({"worker_id": [], "organisation_id": [], "team_id": []}),
         "model_inputs": pd.DataFrame(in_words(MODEL_FEATURES)),
     }

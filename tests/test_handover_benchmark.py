@@ -14,12 +14,12 @@ from scipy.stats import poisson
 
 from continuity.benchmarks.handovers import (
     MIN_REALISED,
-    CaseSurvival,
     client_handovers,
     decile_table,
     handover_pairs,
     summary,
 )
+from continuity.features.case_survival import CaseSurvival
 from continuity.models.backtest import Scored
 
 from command_line import home, invoke  # noqa: F401 - home is a fixture

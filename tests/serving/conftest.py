@@ -87,6 +87,7 @@ def _clients(worker_id: str, p_13w: float, p_26w: float, p_52w: float, rng: np.r
             "team_continuity": max(share, 0.5), "distinct_workers_24m": distinct + k,
             "handovers_12m": int(rng.integers(0, 4)), "coc_drop": coc * share if contacts >= 2 else 0.0,
             "exposure": float(rng.uniform(0, 3)),
+            "handover_weight_26w": 0.5 + 0.1 * (k % 5),  # no draw: the fixture's other figures stay as they were
         })
     clients = pd.DataFrame(rows)
     if clients.empty:

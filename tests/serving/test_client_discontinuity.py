@@ -25,14 +25,15 @@ def _all(client: TestClient) -> list[dict]:
 def _expected(published, latest_week, teams: set[str]) -> pd.DataFrame:
     """The monitor worked out from the published tables with pandas: the clients of the teams' workers, ranked."""
     risk = published("select worker_id, team_id, p_26w, withheld from risk_scores where score_date = ?", latest_week)
-    pairs = published("select worker_id, client_id, relationship_weeks, replacements_24m from client_exposure "
-                      "where score_date = ?", latest_week).merge(risk, on="worker_id")
+    pairs = published("select worker_id, client_id, relationship_weeks, replacements_24m, handover_weight_26w "
+                      "from client_exposure where score_date = ?", latest_week).merge(risk, on="worker_id")
     pairs = pairs[pairs.client_id.isin(pairs[pairs.team_id.isin(teams)].client_id)]
     counted = pairs[pairs.team_id.isin(teams) & pairs.withheld.isna()]
     clients = published("select * from client_continuity").set_index("client_id").loc[sorted(set(pairs.client_id))]
     clients["familiarity_weeks"] = pairs.groupby("client_id").relationship_weeks.max()
     clients["replacements_24m"] = pairs.groupby("client_id").replacements_24m.max()
-    clients["expected"] = counted.groupby("client_id").p_26w.sum().reindex(clients.index, fill_value=0.0)
+    expected = counted.p_26w * counted.handover_weight_26w  # a case that closes first needs no handover
+    clients["expected"] = expected.groupby(counted.client_id).sum().reindex(clients.index, fill_value=0.0)
     clients["flagged"] = (clients.new_faces_12m >= 3) & ~(clients.team_continuity >= 0.75)
     clients = clients.reset_index()
     return clients.sort_values(["flagged", "new_faces_12m", "handovers_12m", "replacements_24m", "familiarity_weeks",
