@@ -102,6 +102,11 @@ WORKER_EXPOSURE = PublishedTable(
     history=True,
 )
 
+# The discontinuity monitor's horizon for a client's expected handovers, and the column weighing each worker's
+# probability by the chance the client's case is still open when they leave (features/case_survival.py).
+HANDOVER_HORIZON = 26
+HANDOVER_WEIGHT = f"handover_weight_{HANDOVER_HORIZON}w"
+
 CLIENT_EXPOSURE = PublishedTable(
     "client_exposure",
     "Per open worker-client pair of a scored worker: the client's continuity and exposure (client ids pseudonymised).",
@@ -134,7 +139,7 @@ CLIENT_EXPOSURE = PublishedTable(
         Column("coc_drop", "float", "the client's COC lost without this worker's contacts"),
         Column("exposure", "float", "what losing this worker costs the client; the members of a household the "
                "worker holds share one loss"),
-        Column("handover_weight_26w", "float", "P(the case is still open in the week the worker leaves, given they "
+        Column(HANDOVER_WEIGHT, "float", "P(the case is still open in the week the worker leaves, given they "
                "leave within 26 weeks); the client's expected handovers are the sum of p_26w x this weight "
                "(features/case_survival.py)"),
     ),

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-HANDOVER_HORIZON = 26  # weeks: the discontinuity monitor's "expected handovers in the next 26 weeks"
+from continuity.published import HANDOVER_HORIZON, HANDOVER_WEIGHT
+
 WORKER_LEFT = "worker_left"  # the assignments' end_reason when their worker left
-WEIGHT_COLUMN = f"handover_weight_{HANDOVER_HORIZON}w"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def with_handover_weight(con: duckdb.DuckDBPyConnection, t: date, clients: pd.Da
     ``curves``: the week's survival curves (worker_id, week 0.., survival). The pairs open at t are those of
     ``features.exposure``: an assignment started before t and not ended before it."""
     if clients.empty:
-        return clients.assign(**{WEIGHT_COLUMN: pd.Series(dtype=float)})
+        return clients.assign(**{HANDOVER_WEIGHT: pd.Series(dtype=float)})
     history = con.execute(
         "select client_id, worker_id, domain, start_date, end_date, end_reason from assignments where start_date < ?",
         [t]).df()
@@ -116,4 +116,4 @@ def with_handover_weight(con: duckdb.DuckDBPyConnection, t: date, clients: pd.Da
     shape = pd.DataFrame(leaving_by_week(incidence.to_numpy(float), np.ones(len(incidence))), index=incidence.index)
     pairs = pd.MultiIndex.from_frame(clients[["client_id", "worker_id"]])
     weight = (shape.loc[clients["worker_id"]].to_numpy() * open_by_week.loc[pairs].to_numpy()).sum(axis=1)
-    return clients.assign(**{WEIGHT_COLUMN: weight})
+    return clients.assign(**{HANDOVER_WEIGHT: weight})

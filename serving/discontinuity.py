@@ -39,8 +39,8 @@ from typing import Any
 import pandas as pd
 
 from continuity.access import Grant
-from continuity.features.case_survival import HANDOVER_HORIZON, WEIGHT_COLUMN
 from continuity.horizons import risk_column
+from continuity.published import HANDOVER_HORIZON, HANDOVER_WEIGHT
 from continuity.serving.store import PublishedWeek
 
 FLAG_NEW_FACES = 3  # flagged from three new faces in a year: the product's threshold for a client to look after first
@@ -95,7 +95,7 @@ class DiscontinuityMonitor:
                 for worker_id, rows in week.clients.items():
                     for row in rows:
                         workers[row["client_id"]][worker_id] = row["relationship_weeks"]
-                        weights[row["client_id"]][worker_id] = row[WEIGHT_COLUMN]
+                        weights[row["client_id"]][worker_id] = row[HANDOVER_WEIGHT]
                         replacements[row["client_id"]] = int(row["replacements_24m"])
                 table = week.publication.table("client_continuity")
                 self._clients = {

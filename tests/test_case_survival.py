@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continuity.features.case_survival import WEIGHT_COLUMN, leaving_by_week, with_handover_weight
+from continuity.features.case_survival import leaving_by_week, with_handover_weight
+from continuity.published import HANDOVER_WEIGHT
 
 T = date(2024, 1, 1)
 
@@ -43,7 +44,7 @@ def weights() -> pd.Series:
     con.register("_history", history)
     con.execute("create table assignments as select * from _history")
     clients = history[history.end_date.isna()][["worker_id", "client_id"]].reset_index(drop=True)
-    return with_handover_weight(con, T, clients, _curves()).set_index("client_id")[WEIGHT_COLUMN]
+    return with_handover_weight(con, T, clients, _curves()).set_index("client_id")[HANDOVER_WEIGHT]
 
 
 def test_a_case_in_a_domain_where_cases_do_not_close_stays_open_until_its_worker_leaves(weights):
