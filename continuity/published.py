@@ -318,10 +318,76 @@ INTERVAL_FRAILTY = PublishedTable(
     ),
 )
 
+TENDER_CALENDAR = PublishedTable(
+    "tender_calendar",
+    "The funding contracts running at the score date (continuity.features.funding_calendar): the tender "
+    "calendar of GET /funding-contracts and the sector page.",
+    (
+        Column("contract_id", "str", "the funding contract"),
+        Column("organisation_id", "str", "the organisation funded"),
+        Column("municipality", "str", "municipality code of the market"),
+        Column("domain", "str", "wmo, jeugd or participatie"),
+        Column("start_date", "date", "first day funded"),
+        Column("end_date", "date", "last day funded"),
+        Column("tendered", "bool", "awarded by tender"),
+        Column("successor", "str", "known at the score date: renewed (the organisation's next contract for the "
+               "market is awarded), lost (a rival's is), or open (none yet: the tender is to come)"),
+        Column("weeks_to_end", "int", "whole weeks from the score date to the end"),
+    ),
+)
+
+TENDER_CALENDAR_WORKERS = PublishedTable(
+    "tender_calendar_workers",
+    "The scored workers on a running funding contract (their team works for its market), with the probability "
+    "of leaving voluntarily before its end and the same with the end far away (model-based, not causal; "
+    "continuity.features.funding_calendar).",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("contract_id", "str", "the contract their team's market runs on"),
+        Column("window_weeks", "int", "weeks from the score date to the end, at most 52 (the curve's end)"),
+        Column("p_until_end", "float", "the model's P(leaving voluntarily within the window), months_to_funding_end "
+               "counting down week by week (the published probability where the countdown changes nothing)"),
+        Column("p_until_end_far", "float", "the same with months_to_funding_end never under 72 (the contract's end "
+               "far away), every other input as scored"),
+    ),
+)
+
+MOVE_SHARES = PublishedTable(
+    "move_shares",
+    "Per scored worker, the share of their voluntary leaving that is a move to another employer of the sector "
+    "(continuity.features.destinations): P(move within h) = p_hw x move_share, P(leaving the sector within h) = "
+    "p_hw x (1 - move_share); the sector aggregates' measure=moves and measure=sector.",
+    (
+        Column("worker_id", "str", "scored worker"),
+        Column("move_share", "float", "pi(x), the destination model's share of moves; empty when destinations are "
+               "unknown (destination_model.reason)", nullable=True),
+    ),
+)
+
+DESTINATION_MODEL = PublishedTable(
+    "destination_model",
+    "One row: what the week's move shares rest on (continuity.features.destinations).",
+    (
+        Column("status", "str", "known, or unknown (no person_key, one employer, or too few known exits)"),
+        Column("reason", "str", "why unknown, in words; empty when known", nullable=True),
+        Column("window_weeks", "int", "a new employment within this many weeks of the last day is a move"),
+        Column("exits", "int", "voluntary exits with a known destination the share was learned from"),
+        Column("moves", "int", "of which moves"),
+        Column("censored", "int", "voluntary exits whose window had not passed (destination not yet known)"),
+        Column("unknown", "int", "voluntary exits without a person_key"),
+        Column("method", "str", "pooled (one share) or logistic (the regression earned its place)", nullable=True),
+        Column("pooled_share", "float", "the pooled share of moves", nullable=True),
+        Column("log_loss_pooled", "float", "held-out log loss of the pooled share on the latest quarter of exits",
+               nullable=True),
+        Column("log_loss_logistic", "float", "the same for the regression", nullable=True),
+    ),
+)
+
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS, KNOWN_DEPARTURES,
-    MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY,
+    MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY, TENDER_CALENDAR, TENDER_CALENDAR_WORKERS,
+    MOVE_SHARES, DESTINATION_MODEL,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 

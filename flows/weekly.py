@@ -255,8 +255,10 @@ def finish_promotion(settings: Settings) -> None:
 def score(settings: Settings, score_date: date, version: str | None) -> tuple[object, dict[str, pd.DataFrame]]:
     """Score every active worker with the version (None: the champion) and gather the week to publish."""
     from continuity.features.case_survival import with_handover_weight
+    from continuity.features.destinations import destination_tables
     from continuity.features.exposure import relational_exposure
     from continuity.features.feature_spec import in_words
+    from continuity.features.funding_calendar import tender_calendar
     from continuity.features.situation import situation
     from continuity.forecasts.dispersion import frailty_table
     from continuity.features.snapshots import data_end, snapshot_at
@@ -275,6 +277,10 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
                 risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
                 scored.rows = scoring.rows = len(risk)
             week = situation(con, score_date, snapshot)
+            # the tender calendar: running funding contracts, their workers, and what the approaching end adds
+            week |= tender_calendar(con, score_date, model.forecaster, snapshot, week["worker_snapshot"], risk)
+            # where voluntary leavers go: the share that moves to another employer (person_key), per worker
+            week |= destination_tables(con, data_end(con) + timedelta(days=1), snapshot)
             checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
             frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
     with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:

@@ -31,6 +31,10 @@ from continuity.forecasts.suppression import Pattern, suppression_pattern
 GROUPINGS: dict[str, str] = {"region": "region", "organisation": "organisation_id",
                              "domain": "domain", "occupation": "occupation"}
 """The ``by`` of the aggregates query and the worker column it groups on."""
+MEASURES = ("voluntary", "sector", "moves")
+"""What a cell counts: voluntary leavers of their employer (the published probabilities), of whom those who leave
+the sector (p x (1 - move_share)) and those who move to another employer of the sector (p x move_share), two
+competing causes sharing the voluntary hazard (``continuity.features.destinations``)."""
 SCOPES = ["organisation_id", "team_id"]
 """The scopes of the tokens that see individuals (hr, manager): the insiders suppression protects against."""
 _PATTERNS: dict[tuple, Pattern] = {}  # by the fingerprints of the frames' keys, oldest first
@@ -57,7 +61,7 @@ class Cell:
 
 def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell: int = 10,
                        level: float = 0.90, leavers: pd.DataFrame | None = None,
-                       frailty: Frailty = Frailty()) -> list[Cell]:
+                       frailty: Frailty = Frailty(), measure: str = "voluntary") -> list[Cell]:
     """One cell per value of ``by``, ordered by key.
 
     ``workers``: one row per scored worker with the grouping columns of ``GROUPINGS`` and
@@ -66,7 +70,12 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
     same columns; gives a published cell its observed outflow where that count is safe
     (else None). Pass the same frames for every ``by``: the suppression pattern is decided
     over all groupings present in ``workers``. ``frailty``: the week's estimate of how much
-    colleagues leave together (``forecasts.dispersion``); none gives the Poisson-binomial.
+    colleagues leave together (``forecasts.dispersion``); none gives the Poisson-binomial. ``measure``
+    (``MEASURES``): sector and moves split each worker's probability by the ``move_share`` column; the
+    cells and their suppression are the voluntary measure's (the same workers), the observed outflow is
+    withheld (last year's leavers' destinations are partly not known yet), and every figure is empty where a
+    share is (destinations unknown: never guessed). The interval simulates the split probabilities with the
+    week's frailty of voluntary leaving.
     """
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -75,12 +84,13 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
     if column not in groupings:
         raise ValueError(f"the workers frame has no {column!r} column")
     p, _ = p_leave_within(workers, horizon)
+    p, known = _measured(workers, p, measure)
     frame = pd.DataFrame({"key": workers[column].astype(str), "p": p.to_numpy(),
                           "affected": p.to_numpy() * workers.weighted_clients.to_numpy(dtype=float)})
     observed = (leavers[column].astype(str).value_counts() if leavers is not None
                 else pd.Series(dtype="int64"))
     pattern = _pattern(workers, leavers, tuple(groupings), min_cell)
-    intervals = _intervals(workers, p.to_numpy(), tuple(groupings), level, frailty)
+    intervals = _intervals(workers, p.to_numpy(), tuple(groupings), level, frailty) if known else {}
 
     cells = []
     for key, group in frame.groupby("key", sort=True):
@@ -88,9 +98,27 @@ def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell
             cells.append(Cell(key, None, None, None, None, None, True))
             continue
         outflow = None if leavers is None or (column, key) in pattern.outflow_hidden else int(observed.get(key, 0))
+        if measure != "voluntary":
+            outflow = None
+        if not known:
+            cells.append(Cell(key, len(group), None, None, None, None, False))
+            continue
         cells.append(Cell(key, len(group), float(group.p.sum()), intervals[(column, key)],
                           float(group.affected.sum()), outflow, False))
     return cells
+
+
+def _measured(workers: pd.DataFrame, p: pd.Series, measure: str) -> tuple[pd.Series, bool]:
+    """The probabilities of the measure, and whether they are known (a split needs every worker's move share)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+    if measure == "voluntary":
+        return p, True
+    share = workers["move_share"].astype(float) if "move_share" in workers.columns else pd.Series(np.nan, index=p.index)
+    if share.isna().any():
+        return p * 0.0, False
+    split = share if measure == "moves" else 1.0 - share
+    return p * split.to_numpy(), True
 
 
 def _pattern(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tuple[str, ...],
@@ -125,11 +153,17 @@ def _fingerprint(keys: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(keys.astype(str), index=False).to_numpy().tobytes()).hexdigest()
 
 
-def aggregate_response(workers: pd.DataFrame, by: str, horizon: int, **options) -> dict:
-    """The ``GET /aggregates`` body: ``{"by", "horizon", "assumption", "cells": [...]}``."""
-    _, assumption = p_leave_within(workers, horizon)
-    cells = aggregate_forecast(workers, by, horizon, **options)
-    return {"by": by, "horizon": horizon, "assumption": assumption, "cells": [c.as_dict() for c in cells]}
+def aggregate_response(workers: pd.DataFrame, by: str, horizon: int, measure: str = "voluntary",
+                       destinations: str | None = None, **options) -> dict:
+    """The ``GET /aggregates`` body: ``{"by", "horizon", "measure", "destinations", "assumption", "cells": [...]}``;
+    ``destinations``: why the week's move shares are unknown (None: known), said with a split measure."""
+    p, assumption = p_leave_within(workers, horizon)
+    cells = aggregate_forecast(workers, by, horizon, measure=measure, **options)
+    if measure != "voluntary" and destinations is None and not _measured(workers, p, measure)[1]:
+        destinations = "the week's move shares are unknown"
+    return {"by": by, "horizon": horizon, "measure": measure,
+            "destinations": destinations if measure != "voluntary" else None, "assumption": assumption,
+            "cells": [c.as_dict() for c in cells]}
 
 
 def cells_within_regions(workers: pd.DataFrame, leavers: pd.DataFrame | None, by: str,

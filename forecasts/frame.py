@@ -4,8 +4,10 @@
 (region, organisation, main domain, occupation; team for the insider checks of the
 suppression), the published probabilities and the worker's weighted clients, and one
 row per worker who left voluntarily in the year before the score date with the same
-groupings. Region, occupation and main domain are the published snapshot's at the score
-date (``features/situation.py``), so they agree with what the model scored. The week's
+groupings; each worker's ``move_share`` splits their voluntary leaving into moves to another
+employer and leaving the sector (``destination_model``; empty where the week cannot tell).
+Region, occupation and main domain are the published snapshot's at the score date
+(``features/situation.py``), so they agree with what the model scored. The week's
 ``interval_frailty`` says how much its workers leave together (``forecasts.dispersion``).
 """
 
@@ -31,6 +33,7 @@ class ForecastFrame:
     leavers: pd.DataFrame  # worker_id, organisation_id, team_id, region, occupation, domain
     snapshot: pd.DataFrame  # the model's input at the score date, for re-scoring scenarios
     frailty_table: pd.DataFrame  # horizon, team, organisation: the published interval_frailty
+    destinations: str | None = None  # why the move shares are unknown (workers.move_share empty); None: known
 
     def frailty(self, horizon: int) -> Frailty:
         return published_frailty(self.frailty_table, horizon)
@@ -47,4 +50,21 @@ def forecast_frame(publication: Publication) -> ForecastFrame:
         frailty = publication.table("interval_frailty")
     except FileNotFoundError:  # a week published before the frailty was: independent leaving
         frailty = pd.DataFrame(columns=["horizon", "team", "organisation", "cohorts"])
-    return ForecastFrame(publication.score_date, workers, publication.table("voluntary_leavers"), snapshot, frailty)
+    workers["move_share"], unknown = _move_shares(publication, workers.worker_id)
+    return ForecastFrame(publication.score_date, workers, publication.table("voluntary_leavers"), snapshot, frailty,
+                         unknown)
+
+
+def _move_shares(publication: Publication, worker_id: pd.Series) -> tuple[pd.Series, str | None]:
+    """Each worker's share of voluntary leaving that is a move to another employer (``move_shares``), and why it
+    is unknown when it is (then every share is empty): the week's destination model said so, or the week was
+    published before destinations were."""
+    try:
+        shares, model = publication.table("move_shares"), publication.table("destination_model")
+    except FileNotFoundError:
+        return pd.Series(float("nan"), index=worker_id.index), "the week was published before destinations were"
+    share = worker_id.map(shares.set_index("worker_id")["move_share"]).astype(float)
+    reason = None if model.empty or model.status.iloc[0] == "known" else str(model.reason.iloc[0])
+    if reason is None and share.isna().any():
+        reason = "the week has no move share for some of its workers"
+    return share, reason

@@ -22,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from continuity.config import Settings
 from continuity.forecasts.aggregates import aggregate_response, cells_within_regions
 from continuity.forecasts.frame import ForecastFrame, forecast_frame
+from continuity.forecasts.tender_calendar import METHOD, calendar_rows
 from continuity.serving.schemas import Horizon
-from continuity.serving.schemas_planning import AggregateBy, Aggregates
+from continuity.serving.schemas_planning import AggregateBy, Aggregates, Measure
 from continuity.serving.store import PublishedWeek
 from continuity.vocabulary import municipality_name
 
@@ -31,9 +32,12 @@ logger = logging.getLogger(__name__)
 
 CELL_TYPES = {"grouping": "string", "horizon": "int64", "key": "string", "name": "string", "workers": "Int64",
               "expected_leavers": "float64", "interval_low": "Int64", "interval_high": "Int64",
-              "expected_clients_affected": "float64", "observed_leavers_last_year": "Int64", "suppressed": "bool"}
+              "expected_clients_affected": "float64", "observed_leavers_last_year": "Int64", "suppressed": "bool",
+              "expected_moves": "float64", "moves_interval_low": "Int64", "moves_interval_high": "Int64",
+              "expected_sector_leavers": "float64", "sector_interval_low": "Int64", "sector_interval_high": "Int64"}
 """The sector page's downloads: one row per cell, the API's figures with the interval in two columns (what BI
-tools read), counts as nullable integers (a suppressed cell's are empty)."""
+tools read), counts as nullable integers (a suppressed cell's are empty); the voluntary leavers split into moves
+to another employer and leavers of the sector (``measure=moves`` and ``measure=sector``; empty where unknown)."""
 CELL_COLUMNS = list(CELL_TYPES)
 
 
@@ -67,23 +71,23 @@ class ForecastAnswers:
         return self.answer(week, "frame", lambda: forecast_frame(week.publication))
 
     async def aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon,
-                         regions: frozenset[str] = frozenset()) -> bytes:
-        """The GET /aggregates body for one grouping and horizon, as JSON: stored since the week was
+                         regions: frozenset[str] = frozenset(), measure: Measure = Measure.voluntary) -> bytes:
+        """The GET /aggregates body for one grouping, horizon and measure, as JSON: stored since the week was
         loaded; otherwise computed in the threadpool, so the event loop never waits on the lock.
         ``regions``: a limited sector token's, whose answer keeps the cells within them."""
         if regions:
-            return await run_in_threadpool(self._scoped_aggregates, week, by, horizon, regions)
-        key = ("aggregates", by.value, int(horizon))
-        return self.stored(week, key) or await run_in_threadpool(self._aggregates, week, by, horizon)
+            return await run_in_threadpool(self._scoped_aggregates, week, by, horizon, regions, measure)
+        key = _aggregates_key(by, horizon, measure)
+        return self.stored(week, key) or await run_in_threadpool(self._aggregates, week, by, horizon, measure)
 
     def _scoped_aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon,
-                           regions: frozenset[str]) -> bytes:
+                           regions: frozenset[str], measure: Measure = Measure.voluntary) -> bytes:
         def compute() -> bytes:
-            body = Aggregates.model_validate_json(self._aggregates(week, by, horizon))
+            body = Aggregates.model_validate_json(self._aggregates(week, by, horizon, measure))
             inside = self._within(week, by, regions)
             return body.model_copy(update={"cells": [c for c in body.cells if c.key in inside]}).model_dump_json().encode()
 
-        return self.answer(week, ("aggregates", by.value, int(horizon), regions), compute)
+        return self.answer(week, (*_aggregates_key(by, horizon, measure), regions), compute)
 
     def _within(self, week: PublishedWeek, by: AggregateBy, regions: frozenset[str]) -> set[str]:
         frame = self.frame(week)
@@ -97,34 +101,68 @@ class ForecastAnswers:
             rows = []
             for by, horizon in product(AggregateBy, Horizon):
                 body = Aggregates.model_validate_json(self._aggregates(week, by, horizon))
+                splits = {m: {c.key: c for c in Aggregates.model_validate_json(
+                    self._aggregates(week, by, horizon, m)).cells} for m in (Measure.moves, Measure.sector)}
                 inside = self._within(week, by, regions) if regions else None
                 for cell in body.cells:
                     if inside is None or cell.key in inside:
                         low, high = cell.interval or (None, None)
+                        moves, leaving = splits[Measure.moves][cell.key], splits[Measure.sector][cell.key]
                         rows.append({"grouping": by.value, "horizon": int(horizon), "key": cell.key,
                                      "name": municipality_name(cell.key) if by is AggregateBy.region else None,
                                      "workers": cell.workers, "expected_leavers": cell.expected_leavers,
                                      "interval_low": low, "interval_high": high,
                                      "expected_clients_affected": cell.expected_clients_affected,
                                      "observed_leavers_last_year": cell.observed_leavers_last_year,
-                                     "suppressed": cell.suppressed})
+                                     "suppressed": cell.suppressed, "expected_moves": moves.expected_leavers,
+                                     "moves_interval_low": (moves.interval or (None, None))[0],
+                                     "moves_interval_high": (moves.interval or (None, None))[1],
+                                     "expected_sector_leavers": leaving.expected_leavers,
+                                     "sector_interval_low": (leaving.interval or (None, None))[0],
+                                     "sector_interval_high": (leaving.interval or (None, None))[1]})
             return pd.DataFrame(rows, columns=CELL_COLUMNS).astype(CELL_TYPES)
 
         return self.answer(week, ("cells", regions), compute)
 
-    def _aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon) -> bytes:
+    tender_method = METHOD
+
+    def funding_contracts(self, week: PublishedWeek, organisation: str | None = None,
+                          regions: frozenset[str] = frozenset()) -> list[dict]:
+        """The tender calendar's rows for a reader: an hr token's ``organisation`` (unsuppressed), else suppressed,
+        within a limited sector token's ``regions``; none for a week published before the calendar was."""
+        def compute() -> list[dict]:
+            publication = week.publication
+            try:
+                contracts, members = (publication.table("tender_calendar"),
+                                      publication.table("tender_calendar_workers"))
+            except FileNotFoundError:
+                return []
+            return calendar_rows(contracts, members, self.frame(week).workers, publication.table("client_exposure"),
+                                 organisation=organisation, regions=regions)
+
+        return self.answer(week, ("funding_contracts", organisation, regions), compute)
+
+    def _aggregates(self, week: PublishedWeek, by: AggregateBy, horizon: Horizon,
+                    measure: Measure = Measure.voluntary) -> bytes:
         def compute() -> bytes:
             frame = self.frame(week)
             body = aggregate_response(frame.workers, by.value, int(horizon), leavers=frame.leavers,
-                                      frailty=frame.frailty(int(horizon)))
+                                      frailty=frame.frailty(int(horizon)), measure=measure.value,
+                                      destinations=frame.destinations)
             return Aggregates(week=week.score_date, **body).model_dump_json().encode()
 
-        return self.answer(week, ("aggregates", by.value, int(horizon)), compute)
+        return self.answer(week, _aggregates_key(by, horizon, measure), compute)
 
     def prepare(self, week: PublishedWeek) -> None:
         """Every aggregate of the week, computed now, so that no request waits for one."""
         try:
-            for by, horizon in product(AggregateBy, Horizon):
-                self._aggregates(week, by, horizon)
+            for by, horizon, measure in product(AggregateBy, Horizon, Measure):
+                self._aggregates(week, by, horizon, measure)
         except Exception:  # noqa: BLE001 - the risk answers of the week must not fail with the aggregates
             logger.exception("the aggregates of %s could not be prepared; each request computes its own", week.score_date)
+
+
+def _aggregates_key(by: AggregateBy, horizon: Horizon, measure: Measure) -> tuple:
+    """The stored answer's key; the voluntary measure keeps the key it had before measures were."""
+    key = ("aggregates", by.value, int(horizon))
+    return key if measure is Measure.voluntary else (*key, measure.value)

@@ -25,6 +25,12 @@ class AggregateBy(str, Enum):
     occupation = "occupation"
 
 
+class Measure(str, Enum):
+    voluntary = "voluntary"
+    sector = "sector"
+    moves = "moves"
+
+
 class ScenarioName(str, Enum):
     long_funding_contracts = "long_funding_contracts"
     caseload_at_norm = "caseload_at_norm"
@@ -105,6 +111,18 @@ class Aggregates(BaseModel):
     by: AggregateBy
     horizon: Horizon
     week: Week
+    measure: Measure = Field(
+        default=Measure.voluntary,
+        description="What the cells count: voluntary leavers of their employer; of whom those who leave the sector "
+        "(sector) or only move to another employer of the sector (moves), each worker's probability split by the "
+        "share of voluntary leaving that is a move, learned from past leavers whose person_key started at another "
+        "employer within 26 weeks. With sector or moves the observed outflow is null.",
+    )
+    destinations: str | None = Field(
+        default=None,
+        description="With sector or moves: why moves cannot be told from leaving the sector this week (the export has "
+        "no person_key, or one employer); every figure is then null, never guessed. Null when known.",
+    )
     assumption: str | None = Field(description="How a horizon that is not published was derived; null when published.")
     cells: list[AggregateCell] = Field(
         description="One cell per key. Cells under 10 workers are suppressed, with complementary cells so that no "

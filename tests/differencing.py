@@ -28,19 +28,20 @@ def readers(workers: pd.DataFrame, leavers: pd.DataFrame) -> list[tuple[str, np.
 
 
 def published(workers: pd.DataFrame, leavers: pd.DataFrame, by: str, horizon: int,
-              regions: frozenset[str] | None = None):
-    """(cell, worker membership, leaver membership) per cell of one query; within ``regions`` if given."""
+              regions: frozenset[str] | None = None, measure: str = "voluntary"):
+    """(cell, worker membership, leaver membership) per cell of one query; within ``regions`` if given; of the
+    aggregates' ``measure`` (voluntary, sector or moves)."""
     shown = None if regions is None else cells_within_regions(workers, leavers, by, regions)
     return [(cell, (workers[GROUPINGS[by]].astype(str) == cell.key).to_numpy(),
              (leavers[GROUPINGS[by]].astype(str) == cell.key).to_numpy())
-            for cell in aggregate_forecast(workers, by, horizon, leavers=leavers)
+            for cell in aggregate_forecast(workers, by, horizon, leavers=leavers, measure=measure)
             if shown is None or cell.key in shown]
 
 
-def assert_no_cell_minus_an_insiders_view_is_small(workers, leavers, horizon, regions=None):
+def assert_no_cell_minus_an_insiders_view_is_small(workers, leavers, horizon, regions=None, measure="voluntary"):
     """The issue's attack: a published cell minus the reader's own workers (and own leavers), every ``by``."""
     for by in GROUPINGS:
-        for cell, members, left in published(workers, leavers, by, horizon, regions):
+        for cell, members, left in published(workers, leavers, by, horizon, regions, measure):
             if cell.suppressed:
                 continue
             for name, known, known_left in readers(workers, leavers):
@@ -50,11 +51,13 @@ def assert_no_cell_minus_an_insiders_view_is_small(workers, leavers, horizon, re
                     assert left_rest >= MIN_CELL or rest == left_rest == 0, (name, by, cell.key, int(left_rest))
 
 
-def assert_no_combination_isolates_a_few(workers, leavers, queries, horizon=13, regions=None):
+def assert_no_combination_isolates_a_few(workers, leavers, queries, horizon=13, regions=None, measures=("voluntary",)):
     """No -1/0/+1 combination of the published counts of ``queries`` (workers with the total, and
     leavers), minus what a reader knows, is exactly 1 to 9 workers (leavers) outside their scope;
-    and for the public no combination is exactly a hidden cell."""
-    cells = [(c, m, l) for by in queries for c, m, l in published(workers, leavers, by, horizon, regions)]
+    and for the public no combination is exactly a hidden cell. ``measures``: the aggregates' measures
+    queried, each a query of its own."""
+    cells = [(c, m, l) for measure in measures for by in queries
+             for c, m, l in published(workers, leavers, by, horizon, regions, measure)]
     staff = [np.ones(len(workers))] + [m for c, m, _ in cells if not c.suppressed]
     outflow = [l for c, _, l in cells if c.observed_leavers_last_year is not None]
     staff_sums, outflow_sums = _combinations(staff, len(workers)), _combinations(outflow, len(leavers))

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from continuity.serving.routes import aggregates, audit, handover, health, me, reviews, risk, scenarios, teams, workers
 from continuity.serving.routes import card, clients, monitoring
+from continuity.serving.routes import tenders
 
 api_router = APIRouter()
 api_router.include_router(risk.router)
@@ -19,3 +20,4 @@ api_router.include_router(me.router)
 api_router.include_router(card.router)
 api_router.include_router(monitoring.router)
 api_router.include_router(clients.router)
+api_router.include_router(tenders.router)

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from continuity.serving.deps import ForecastAnswersDep, SectorReaderDep, WeekDep
 from continuity.serving.schemas import NOT_PUBLISHED, UNAUTHENTICATED, Horizon, Problem
-from continuity.serving.schemas_planning import AggregateBy, Aggregates
+from continuity.serving.schemas_planning import AggregateBy, Aggregates, Measure
+from continuity.serving.routes.tenders import calendar_scope
 from continuity.serving.templating import render
 
 router = APIRouter(
@@ -35,6 +36,9 @@ async def aggregates(
     grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep,
     by: Annotated[AggregateBy, Query(description="Group by region, organisation, main domain or occupation.")],
     horizon: Annotated[Horizon, Query(description="Leaving within 13, 26 or 52 weeks.")] = Horizon.weeks_26,
+    measure: Annotated[Measure, Query(description="voluntary: leaving the employer; sector: of whom leaving the "
+                                      "sector; moves: of whom moving to another employer of the sector.")]
+    = Measure.voluntary,
 ) -> Response:
     """Per group: expected voluntary leavers within the horizon with a 90% interval, clients expected to
     lose their trusted worker, and last year's observed voluntary outflow. Cells under 10 workers are
@@ -42,8 +46,11 @@ async def aggregates(
     hidden cell can be recovered by subtracting published cells or combining queries, not even by
     an insider (an hr token or a team's manager) who subtracts the workers they can see: what is
     left of a published cell outside any organisation or team is 0 or at least 10 workers. A sector
-    token limited to regions gets the cells whose workers all work in them."""
-    return Response(await answers.aggregates(week, by, horizon, grant.regions), media_type="application/json")
+    token limited to regions gets the cells whose workers all work in them. ``measure=sector`` and
+    ``measure=moves`` split the same cells (same suppression) into leaving the sector and moving employer;
+    without a person_key in the export they say why in ``destinations`` and give no figures."""
+    return Response(await answers.aggregates(week, by, horizon, grant.regions, measure),
+                    media_type="application/json")
 
 
 @pages.get("", response_class=HTMLResponse)
@@ -58,7 +65,7 @@ def sector_page(
     return render(request, "sector.html", week=week, by=by.value, horizon=int(horizon),
                   groupings=[b.value for b in AggregateBy], horizons=[int(h) for h in Horizon],
                   cells=shown.astype(object).where(shown.notna(), None).to_dict("records"),
-                  regions=sorted(grant.regions))
+                  regions=sorted(grant.regions), tenders=answers.funding_contracts(week, *calendar_scope(grant)))
 
 
 @pages.get("/cells.csv")

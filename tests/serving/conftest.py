@@ -151,6 +151,38 @@ def _known_departures(score_date: date, workers: list[str]) -> pd.DataFrame:
                          "reason": [reason for _, reason in known.values()]})
 
 
+TENDER_CONTRACTS = {
+    # contract: (organisation, municipality, domain, days from the score date to the end, successor, its workers)
+    "FC-A1": ("org-a", "GM0363", "wmo", 100, "open", lambda w: _team(w) == "team-a1"),
+    "FC-A2": ("org-a", "GM0344", "jeugd", 1000, "renewed", lambda w: _team(w) == "team-a2" and int(w[1:]) <= 22),
+    "FC-A3": ("org-a", "GM0344", "wmo", 300, "open", lambda w: _team(w) == "team-a2" and int(w[1:]) > 22),
+    "FC-B1": ("org-b", "GM0363", "wmo", 200, "lost", lambda w: _team(w) == "team-b1"),
+    "FC-B2": ("org-b", "GM0344", "participatie", 400, "open", lambda w: False),
+}
+"""The tender calendar's running contracts: FC-A3 holds two workers (a small cell, which FC-A2's ten would give
+away beside the region's twelve), FC-B2 none."""
+
+
+def _tender_calendar(score_date: date, workers: list[str], p_26w: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The calendar tables as the weekly run publishes them; the probability before the end follows the 26-week
+    one under a constant hazard, and with the end far away it is 20% lower for an end within 26 weeks."""
+    contracts = pd.DataFrame([
+        {"contract_id": c, "organisation_id": org, "municipality": m, "domain": d,
+         "start_date": pd.Timestamp(score_date) - pd.Timedelta(days=700),
+         "end_date": pd.Timestamp(score_date) + pd.Timedelta(days=days), "tendered": org == "org-a",
+         "successor": successor, "weeks_to_end": -(-days // 7)}
+        for c, (org, m, d, days, successor, _) in TENDER_CONTRACTS.items()])
+    p = dict(zip(workers, p_26w))
+    rows = []
+    for c, (_, _, _, days, _, on) in TENDER_CONTRACTS.items():
+        window = min(-(-days // 7), 52)
+        for w in filter(on, workers):
+            until = 1 - (1 - p[w]) ** (window / 26)
+            rows.append({"worker_id": w, "contract_id": c, "window_weeks": window, "p_until_end": until,
+                         "p_until_end_far": until * (0.8 if window <= 26 else 1.0)})
+    return {"tender_calendar": contracts, "tender_calendar_workers": pd.DataFrame(rows)}
+
+
 def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
     """The week's model card (with the week's fairness audit, when it has one) and drift check: the
     training weeks stand for a caseload 30% lower than this week's, so caseload alerts, as does the
@@ -223,9 +255,17 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
             "client_exposure": clients, "model_inputs": pd.DataFrame(in_words(MODEL_FEATURES))} | _situation(workers, clients, rng)
     week["fairness"] = _fairness(version)
     week["known_departures"] = _known_departures(score_date, workers)
+    week |= _tender_calendar(score_date, workers, p_26w)
     week |= _card_and_monitoring(week, version)
     # Colleagues leave together: the aggregates' intervals simulate with these frailties at 26 weeks.
     week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "cohorts": [8]})
+    # Where leavers go: a third of a worker's voluntary leaving is a move to another employer (org-b's workers:
+    # a half), the rest leaves the sector (continuity.features.destinations).
+    week["move_shares"] = pd.DataFrame({"worker_id": workers,
+                                        "move_share": [0.5 if TEAMS[_team(w)] == "org-b" else 1 / 3 for w in workers]})
+    week["destination_model"] = pd.DataFrame([{
+        "status": "known", "reason": None, "window_weeks": 26, "exits": 400, "moves": 150, "censored": 20,
+        "unknown": 0, "method": "pooled", "pooled_share": 0.375, "log_loss_pooled": 0.66, "log_loss_logistic": 0.67}])
     # The data end on the Sunday before the score week, as a Monday's run finds them.
     publish_week(settings, score_date, MODEL_NAME, version, week, data_end=score_date - timedelta(days=1))
 
