@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from continuity.access import create_token, revoke_token
 from continuity.config import Settings
+from continuity.features.case_numbers import write_case_numbers
 from continuity.features.feature_spec import MODEL_FEATURES, in_words
 from continuity.models.explanation import DRIVERS
 from continuity.models.card import CardFacts, card_table, model_card, render
@@ -355,3 +356,12 @@ def published(settings: Settings) -> Callable[..., pd.DataFrame]:
 @pytest.fixture(scope="session")
 def latest_week(published: Callable[..., pd.DataFrame]) -> date:
     return pd.Timestamp(published("select max(score_date) as d from risk_scores")["d"][0]).date()
+
+
+def week_with_case_numbers(settings: Settings) -> Settings:
+    """The fixture's latest week published under ``settings``, with a case number for every client of it."""
+    publish_fixture_week(settings, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
+    clients = Publications(settings.published).current().table("client_exposure").client_id.drop_duplicates()
+    write_case_numbers(pd.DataFrame({"client_id": clients, "case_number": [f"Z-{n:05d}" for n in range(len(clients))]}),
+                       settings.case_numbers)
+    return settings

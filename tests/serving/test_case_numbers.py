@@ -9,14 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from command_line import invoke
-from conftest import LATEST_WEEK, LEFT, WORKERS, publish_fixture_week
+from conftest import week_with_case_numbers
 from fastapi.testclient import TestClient
 
 from continuity.access import AccessStore, create_token
 from continuity.config import Settings
-from continuity.features.case_numbers import UnusableLookup, load_case_numbers, write_case_numbers
+from continuity.features.case_numbers import UnusableLookup, load_case_numbers
 from continuity.features.pseudonymise import pseudonym
-from continuity.publication import Publications
 from continuity.serving.app import create_app
 from continuity.serving.case_numbers import CASE_NUMBERS_SHOWN
 
@@ -27,12 +26,7 @@ TEAM, OTHER_TEAM = "team-a1", "team-b1"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A published week and a lookup giving every client of the week a case number."""
-    settings = Settings(home=tmp_path_factory.mktemp("case-numbers"))
-    publish_fixture_week(settings, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
-    clients = Publications(settings.published).current().table("client_exposure").client_id.drop_duplicates()
-    write_case_numbers(pd.DataFrame({"client_id": clients, "case_number": [f"Z-{n:05d}" for n in range(len(clients))]}),
-                       settings.case_numbers)
-    return settings
+    return week_with_case_numbers(Settings(home=tmp_path_factory.mktemp("case-numbers")))
 
 
 @pytest.fixture(scope="module")

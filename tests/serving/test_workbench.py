@@ -11,13 +11,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from conftest import KNOWN_DEPARTURES, LATEST_WEEK, LEFT, WORKERS, publish_fixture_week
+from conftest import KNOWN_DEPARTURES, LATEST_WEEK, week_with_case_numbers
 from fastapi.testclient import TestClient
 from test_web import CHROMIUM_ARGS, served  # noqa: F401  (the browser test's server, over this module's app)
 
 from continuity.access import AccessStore, create_token
 from continuity.config import Settings
-from continuity.features.case_numbers import write_case_numbers
 from continuity.publication import Publications
 from continuity.serving.app import create_app
 from continuity.serving.workbench import ASSUMED_NOTICE_WEEKS, joint_visits, visit_weeks
@@ -31,12 +30,7 @@ PAGE = f"/ui/teams/{TEAM}/handover"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fixture's latest week, with a case number for every client."""
-    settings = Settings(home=tmp_path_factory.mktemp("workbench"))
-    publish_fixture_week(settings, LATEST_WEEK, [w for w in WORKERS if w != LEFT], version="4", seed=2)
-    clients = Publications(settings.published).current().table("client_exposure").client_id.drop_duplicates()
-    write_case_numbers(pd.DataFrame({"client_id": clients, "case_number": [f"Z-{n:05d}" for n in range(len(clients))]}),
-                       settings.case_numbers)
-    return settings
+    return week_with_case_numbers(Settings(home=tmp_path_factory.mktemp("workbench")))
 
 
 @pytest.fixture(scope="module")
