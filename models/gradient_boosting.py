@@ -1,9 +1,21 @@
-"""Gradient-boosted Cox forecaster (XGBoost `survival:cox`).
+"""Gradient-boosted Cox forecaster (XGBoost `survival:cox`), boosted from a linear Cox fit.
 
 Boosted trees find interactions the linear Cox model cannot (complex cases hurt
 starters more than veterans). XGBoost only learns a log hazard ratio per cause;
 the Breslow baseline the base class estimates with the learnt scores turns it
 into a cumulative hazard, H(t | x) = H0(t) * exp(f(x)).
+
+The trees start from a penalised linear Cox fit (its log hazard is XGBoost's base
+margin), so f(x) = linear(x) + trees(x) and the trees learn only what the linear
+model misses. Grown from nothing, greedy splits spend the few hundred leavers of a
+year on the strongest causes and their correlates; a cause that raises the hazard
+by a quarter for a tenth of the workers (a temporary contract) was then barely
+learnt (a hazard ratio of 1.00 against the sector's 1.25), so a worker's drivers
+missed it and named correlates instead. On the demo sector the linear start raised
+the share of temporary workers whose drivers name their contract from 0.14 to
+0.96 and of workers above the caseload norm from 0.66 to 0.99, at an equal or
+higher held-out C-index with a third of the trees (two origins, README "Drivers against the true
+causes"); on the interactions world (`synth.interactions`) its C-index rose from 0.646 to 0.651.
 
 Shallow trees by default: depth 2 already captures the pairwise interactions the
 sector names, and deeper trees overfit the few hundred voluntary exits a single
@@ -13,14 +25,35 @@ organisation sees in a year.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from lifelines import CoxPHFitter
 
 from continuity.features.feature_spec import MODEL_FEATURES
-from continuity.models.attribution import tree_group_effects
+from continuity.models.attribution import linear_group_effects, tree_group_effects
 from continuity.models.base import Forecaster
+from continuity.models.cox import CoxCoefficients
+
+
+@dataclass(frozen=True)
+class BoostedCox:
+    """The linear start and the trees grown from it: f(x) = start(x) + trees(x).
+
+    The trees read raw numbers and NaN; the linear start reads them with a missing value at
+    its training mean (a centred zero), so both take the same design matrix.
+    """
+
+    start: CoxCoefficients
+    booster: xgb.Booster
+
+    def linear(self, design: pd.DataFrame) -> np.ndarray:
+        return self.centred(design) @ self.start.coefficients.to_numpy()
+
+    def centred(self, design: pd.DataFrame) -> np.ndarray:
+        return np.nan_to_num(self.start.centred(design).to_numpy())
 
 
 class GradientBoostingForecaster(Forecaster):
@@ -29,10 +62,11 @@ class GradientBoostingForecaster(Forecaster):
 
     def __init__(
         self,
-        n_estimators: int = 150,
+        n_estimators: int = 50,
         learning_rate: float = 0.05,
         max_depth: int = 2,
         subsample: float = 0.8,
+        penalizer: float = 0.01,
         n_jobs: int = 2,
         random_state: int = 0,
         thin_every: int = 4,
@@ -44,6 +78,7 @@ class GradientBoostingForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.subsample = subsample
+        self.penalizer = penalizer
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.thin_every = thin_every
@@ -51,8 +86,9 @@ class GradientBoostingForecaster(Forecaster):
         self.features = features
         self.categorical_features = categorical_features
 
-    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> xgb.Booster:
-        return xgb.train(
+    def _fit_learner(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> BoostedCox:
+        start = self._linear_start(design, duration, event)
+        booster = xgb.train(
             {
                 "objective": "survival:cox",
                 "eval_metric": "cox-nloglik",
@@ -65,16 +101,32 @@ class GradientBoostingForecaster(Forecaster):
             },
             # survival:cox reads a negative label as "censored at |label|". QuantileDMatrix bins the columns as it
             # reads them, the bins `hist` trains on anyway, without a float copy of the whole design matrix.
-            xgb.QuantileDMatrix(design, label=np.where(event, duration, -duration)),
+            xgb.QuantileDMatrix(design, label=np.where(event, duration, -duration),
+                                base_margin=BoostedCox(start, None).linear(design)),
             num_boost_round=self.n_estimators,
         )
+        return BoostedCox(start, booster)
 
-    def _log_hazard(self, learner: xgb.Booster, design: pd.DataFrame) -> np.ndarray:
-        # in place: no DMatrix copy of the rows to score
-        return learner.inplace_predict(design, predict_type="margin")
+    def _linear_start(self, design: pd.DataFrame, duration: np.ndarray, event: np.ndarray) -> CoxCoefficients:
+        """The penalised Cox fit of the columns that vary, a missing value at its column's mean (lifelines
+        standardises the columns, so the ridge penalty weighs them alike)."""
+        varying = design.columns[design.std(skipna=True).fillna(0.0).to_numpy() > 0]
+        frame = design[varying].fillna(design[varying].mean())
+        fitted = CoxPHFitter(penalizer=self.penalizer).fit(
+            frame.assign(_duration=duration, _event=event), duration_col="_duration", event_col="_event")
+        return CoxCoefficients(fitted.params_.copy(), design[varying].mean())
 
-    def _group_effects(self, learner: xgb.Booster, design: pd.DataFrame, references: pd.DataFrame,
+    def _log_hazard(self, learner: BoostedCox, design: pd.DataFrame) -> np.ndarray:
+        # in place: no DMatrix copy of the rows to score; the start is added here, not as XGBoost's base margin
+        trees = learner.booster.inplace_predict(design, predict_type="margin", base_margin=np.zeros(len(design)))
+        return learner.linear(design) + trees
+
+    def _group_effects(self, learner: BoostedCox, design: pd.DataFrame, references: pd.DataFrame,
                        weights: np.ndarray, groups: pd.Series, n_groups: int) -> np.ndarray:
-        # Exact interventional Shapley values of the trees against the reference worker (models/attribution.py).
-        return tree_group_effects(learner, design.to_numpy(), references[design.columns].to_numpy(), weights,
-                                  groups[design.columns].to_numpy(), n_groups)
+        # Shapley values add over the two parts: the start's are linear (each group's share of beta (x - reference));
+        # the trees' are exact interventional ones against the reference worker (models/attribution.py).
+        columns = learner.start.coefficients.index
+        delta = learner.centred(design) - weights @ learner.centred(references)
+        linear = linear_group_effects(delta, learner.start.coefficients.to_numpy(), groups[columns].to_numpy(), n_groups)
+        return linear + tree_group_effects(learner.booster, design.to_numpy(), references[design.columns].to_numpy(),
+                                           weights, groups[design.columns].to_numpy(), n_groups)

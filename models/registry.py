@@ -44,8 +44,9 @@ _PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 # 3: the Cox model keeps its coefficients, not the lifelines fitter with its training rows;
 # 4: the calibrator keeps its resampled maps, which give the intervals; 5: indicator features,
 # drivers with hazard ratios, the learner fitted on each row's first follow_up_weeks; 6: the encoder keeps
-# each category's training share, the reference worker the drivers are measured from).
-FORECASTER_FORMAT = "6"
+# each category's training share, the reference worker the drivers are measured from; 7: gradient boosting
+# grows its trees from a linear Cox start, kept with them).
+FORECASTER_FORMAT = "7"
 FORMAT_TAG = "forecaster_format"
 PROMOTED_TAG = "promoted"  # the gate's verdict on a version
 REFUSALS_TAG = "gate_refusals"  # why the gate refused it (or, for a first model, what it found)
