@@ -26,6 +26,7 @@ import pandas as pd
 from continuity.config import Settings
 from continuity.benchmarks import plots
 from continuity.benchmarks.sector import sector_coverage
+from continuity.benchmarks.sector_inflow import sector_inflow
 from continuity.benchmarks.sector_moves import sector_vs_moves
 from continuity.synth import hazard
 from continuity.synth.worlds import DEFAULT_WORLD
@@ -90,6 +91,7 @@ def quality_benchmark(out_json: Path, settings: Settings, world: str = DEFAULT_W
     with duckdb.connect(str(bench_warehouse(settings, world)), read_only=True) as con:
         result["sector"] = {"coverage": sector_coverage(backtest, snapshots, labels, con, oracle)}
         result["sector"]["sector_vs_moves"] = sector_vs_moves(backtest, snapshots, labels, con, oracle)
+        result["sector"]["inflow"] = sector_inflow(con)
     if settings.ibm_csv_path.exists():
         # ids and constants out, as issue 4 runs it; tenure-derived columns stay (AUC is the figure that counts)
         result["ibm"] = evaluate_csv(settings.ibm_csv_path, duration="YearsAtCompany", event="Attrition",

@@ -159,8 +159,30 @@ TEAMS = Table(
 """The market (municipality and domain) each team works for: its funding is the organisation's
 ``funding_contracts`` of that market. A team that changes employer gets a new team id."""
 
+VACANCIES = Table(
+    "vacancies",
+    (
+        Column("vacancy_id", "str"),
+        Column("organisation_id", "str"),
+        Column("team_id", "str"),
+        Column("occupation", "str"),
+        Column("fte", "float"),
+        Column("opened_on", "date"),
+        Column("filled_on", "date", required=False),
+        # The worker whose leaving opened it: their clients wait on it until it is filled.
+        Column("vacated_by", "str", required=False),
+        Column("filled_by", "str", required=False),
+    ),
+    key=("vacancy_id",),
+    dated_by="opened_on",
+    also_dated=("filled_on",),
+    optional=True,
+)
+"""A post without its worker, from the day it fell vacant until the day its next worker started (empty while
+open). Hires alone tell the inflow; the vacancies tell how long a post, and its leaver's clients, wait."""
+
 TABLES: dict[str, Table] = {t.name: t for t in (WORKERS, HR_EVENTS, ASSIGNMENTS, CONTACTS, FUNDING_CONTRACTS,
-                                                PLACEMENTS, TEAMS)}
+                                                PLACEMENTS, TEAMS, VACANCIES)}
 
 
 # ---------------------------------------------------------------------------
@@ -171,6 +193,7 @@ from continuity import vocabulary  # noqa: E402
 
 ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
     ("workers", "occupation"): vocabulary.OCCUPATIONS,
+    ("vacancies", "occupation"): vocabulary.OCCUPATIONS,
     ("workers", "gender"): vocabulary.GENDERS,
     ("workers", "contract_type"): vocabulary.CONTRACT_TYPES,
     ("workers", "termination_reason"): vocabulary.TERMINATION_REASONS,
@@ -184,7 +207,7 @@ ALLOWED_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 """Columns whose values must come from the sector vocabulary (after the mapping's label translation)."""
 
-OPEN_LABELS: frozenset[tuple[str, str]] = frozenset({("workers", "occupation")})
+OPEN_LABELS: frozenset[tuple[str, str]] = frozenset({("workers", "occupation"), ("vacancies", "occupation")})
 """Label columns whose vocabulary is open: every organisation names some jobs its own way, and a job is
 no error. A label outside ``ALLOWED_LABELS`` loads as exported, is counted in the ingest report, and the
 models group it as ``OTHER_LABEL`` (``feature_spec.Feature.categories``); the mapping's ``values`` can
@@ -195,6 +218,7 @@ OTHER_LABEL = "other"
 RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
     # (table, column): (low, high, low_inclusive); high is always inclusive.
     ("workers", "fte"): (0.0, 1.2, False),
+    ("vacancies", "fte"): (0.0, 1.2, False),
     ("workers", "pay_scale"): (1, 30, True),
     ("workers", "pay_step"): (0, 40, True),
     ("assignments", "complexity"): (1, 5, True),
@@ -216,6 +240,7 @@ ORDER_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "assignments": (("end_date", "start_date"),),
     "funding_contracts": (("end_date", "start_date"),),
     "placements": (("end_date", "placement_date"),),
+    "vacancies": (("filled_on", "opened_on"),),
 }
 
 FORWARD_DATED: dict[str, tuple[str, ...]] = {
@@ -241,11 +266,12 @@ FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "contacts": (("worker_id", "workers", "worker_id"), ("client_id", "assignments", "client_id")),
     "placements": (("client_id", "assignments", "client_id"),),
     "teams": (("organisation_id", "funding_contracts", "organisation_id"),),
+    "vacancies": (("vacated_by", "workers", "worker_id"), ("filled_by", "workers", "worker_id")),
 }
 """Referential integrity; workers.organisation_id may also be declared in the ingest mapping."""
 
 LOAD_ORDER: tuple[str, ...] = ("funding_contracts", "teams", "workers", "hr_events", "assignments", "placements",
-                               "contacts")
+                               "contacts", "vacancies")
 """Referenced tables come first."""
 
 PSEUDONYMISED: dict[str, tuple[str, ...]] = {"workers": ("person_key",), "assignments": ("client_id", "household_id"),

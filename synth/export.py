@@ -146,6 +146,19 @@ def contract_tables(sim: Simulated, households: np.ndarray, placements: Placemen
         "awarded_date": _dates(f.award_day),
     })
 
+    v = sim.vacancies.arrays()
+    tables["vacancies"] = _typed(TABLES["vacancies"], {
+        "vacancy_id": _ids("V", np.arange(len(sim.vacancies)), 6),
+        "organisation_id": _labels(sector.org_ids, teams.org[v["team"]]),
+        "team_id": _labels(teams.team_id, v["team"]),
+        "occupation": _labels(OCCUPATIONS, v["occupation"]),
+        "fte": v["fte"],
+        "opened_on": _dates(v["opened_day"]),
+        "filled_on": _dates(v["filled_day"]),
+        "vacated_by": wid.take(pa.array(v["vacated_row"])),
+        "filled_by": wid.take(pa.array(v["filled_row"], type=pa.int64(), mask=v["filled_row"] < 0)),
+    })
+
     tables["teams"] = _typed(TABLES["teams"], {
         "team_id": teams.team_id.astype(object),
         "organisation_id": _labels(sector.org_ids, teams.org),

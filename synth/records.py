@@ -55,6 +55,41 @@ class WorkerLog:
         return {name: np.asarray(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
+@dataclass
+class VacancyLog:
+    """One row per vacancy: a post its holder left (a transfer leaves none), open until the next hire into it."""
+
+    team: list[int]  # the post's team when it fell vacant
+    occupation: list[int]  # the leaver's
+    fte: list[float]  # the leaver's
+    opened_day: list[int]  # the day after the leaver's last day
+    vacated_row: list[int]  # the leaver's employment
+    filled_day: list[int]  # the hire day of the next holder, -1 while open
+    filled_row: list[int]  # the next holder's employment, -1 while open
+
+    @classmethod
+    def empty(cls) -> VacancyLog:
+        return cls(*([] for _ in range(len(cls.__dataclass_fields__))))
+
+    def __len__(self) -> int:
+        return len(self.team)
+
+    def open(self, team: int, occupation: int, fte: float, opened_day: int, vacated_row: int) -> int:
+        """Record a vacancy; returns its number."""
+        for name, value in (("team", team), ("occupation", occupation), ("fte", fte), ("opened_day", opened_day),
+                            ("vacated_row", vacated_row), ("filled_day", -1), ("filled_row", -1)):
+            getattr(self, name).append(value)
+        return len(self) - 1
+
+    def fill(self, numbers: np.ndarray, days: np.ndarray, rows: np.ndarray) -> None:
+        for n, day, row in zip(numbers.tolist(), days.tolist(), rows.tolist()):
+            self.filled_day[n], self.filled_row[n] = day, row
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.asarray(getattr(self, name), dtype=float if name == "fte" else np.int64)
+                for name in self.__dataclass_fields__}
+
+
 class EventLog:
     """HR events as chunks of arrays; `detail` is a string or None per event."""
 

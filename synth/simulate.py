@@ -2,8 +2,9 @@
 
 Each week starts by reading the state that the records hold before its Monday t (the
 oracle hazards), then draws who leaves, hands their clients over, writes the week's HR
-events and cases, and fills the positions whose vacancy has run its course. Loops run
-over the week's events (a handful of leavers, moves and hires), never over all workers.
+events and cases, and fills the positions whose vacancy has run its course (each vacancy is kept in
+a `records.VacancyLog`). Loops run over the week's events (a handful of leavers, moves and hires),
+never over all workers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from continuity.vocabulary import CASELOAD_NORM_PER_FTE, CONTRACT_TYPES, TERMINA
 from . import hazard
 from .caseload import HANDOVER, SECONDARY_SHARE, WORKER_LEFT, ARRIVAL_PER_WEEK, Caseload
 from .people import FTE_CHOICES, MAX_SCALE, MAX_STEP, Persons, Terms, draw_persons, draw_terms
-from .records import EventLog, OracleLog, WorkerLog
+from .records import EventLog, OracleLog, VacancyLog, WorkerLog
 from .organisations import Sector, Transfer
 from .worlds import World
 
@@ -63,6 +64,7 @@ class Simulated:
     n_weeks: int
     sick_share: float
     transfers: int  # employments ended because a lost tender moved the team to the winner
+    vacancies: VacancyLog
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class _Positions:
         self.row = np.full(n, -1)
         self.person = np.full(n, -1)
         self.fill_week = np.zeros(n, dtype=np.int64)
+        self.vacancy = np.full(n, -1)  # the open vacancy's number (`records.VacancyLog`), -1 when occupied
         for name in ("hire_day", "hire_week", "birth_year", "gender", "occupation", "pay_scale", "pay_step",
                      "contract_type", "contract_end", "step_week"):
             setattr(self, name, np.zeros(n, dtype=np.int64))
@@ -152,6 +155,7 @@ class Simulation:
         self.pos = _Positions(sector.slot_team)
         self.workers = WorkerLog.empty()
         self.events = EventLog()
+        self.vacancies = VacancyLog.empty()
         self.caseload = Caseload()
         self.oracle = OracleLog(oracle_sink)
         self.team_exits = np.zeros((len(sector.teams.team_id), 26), dtype=np.int64)
@@ -271,7 +275,7 @@ class Simulation:
         self._close_open_spells()
         self.oracle.flush()
         return Simulated(self.sector, self.workers, self.events, self.caseload, self.oracle, self.start_day,
-                         self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1), self.n_transferred)
+                         self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1), self.n_transferred, self.vacancies)
 
     def _week(self, k: int) -> None:
         p, rng = self.pos, self.rng
@@ -370,6 +374,8 @@ class Simulation:
             if kind == VOLUNTARY and rng.random() < MOVE_SHARE:
                 self.movers.append(_Mover(k + MOVER_WAIT_WEEKS, int(self.sector.teams.org[p.team[s]]),
                                           int(p.person[s]), p.persons(np.array([s]))))
+            p.vacancy[s] = self.vacancies.open(int(p.team[s]), int(p.occupation[s]), float(p.fte[s]), int(day) + 1,
+                                               int(row))
             p.row[s] = -1
             p.fill_week[s] = k + rng.integers(*VACANCY_WEEKS)
         self.caseload.merge([cases[s] for s in slots[order]])
@@ -541,7 +547,9 @@ class Simulation:
         terms = draw_terms(rng, slots.size)
         hire_day = t + rng.integers(0, 5, slots.size)
         contract_end = np.where(terms.contract_weeks > 0, hire_day + 7 * terms.contract_weeks - 1, -1)
-        self._hire(slots, persons, terms, hire_day, contract_end, ids)
+        rows = self._hire(slots, persons, terms, hire_day, contract_end, ids)
+        self.vacancies.fill(p.vacancy[slots], hire_day, rows)
+        p.vacancy[slots] = -1
 
     def _overtime(self, present: np.ndarray, t: int) -> None:
         """Overtime hours of the month just ended for those who worked in it, dated on its first day (or the hire day)."""

@@ -1,0 +1,125 @@
+"""``sector.inflow`` of the quality benchmark: hires, exits, net change and clients without a steady worker,
+forecast one to three years ahead, against what the synthetic sector's later years did.
+
+At each origin t the forecasts (``continuity.forecasts.inflow``, ``continuity.forecasts.staffing_gap``) see
+only the export before t: hires and exits of the two years before it, and the clients without a steady
+worker on the dates of the year before it, every ``GAP_SPACING_WEEKS``. Realised are the hires and exits
+in the h weeks after t, and the clients without a steady worker at t + h. Origins lie a year apart,
+the latest h weeks before the data end, the earliest with the forecasts' whole window of history
+behind it: on the five-year bench sector three origins at one year, two at two, one at three.
+
+Per measure, grouping (the aggregates' region, organisation, domain and occupation, and the sector as
+one cell) and horizon, pooled over the origins: the mean absolute error per cell, the relative error
+(sum of absolute errors over sum of realised; not for the net change, whose realised sum is near 0),
+forecast over realised, and the share of cells whose realised count lies inside the 90% interval.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import pandas as pd
+
+from continuity.features.inflow import clients_at, flows, records_from
+from continuity.features.snapshots import data_end
+from continuity.forecasts.aggregates import GROUPINGS
+from continuity.forecasts.inflow import HORIZONS_WEEKS, WINDOW_WEEKS, count_forecast, net_change, net_spread
+from continuity.forecasts.staffing_gap import gap_forecast
+from continuity.warehouse import has_table
+
+LEVEL = 0.90
+GAP_DATES = 13
+GAP_SPACING_WEEKS = 4
+"""Thirteen dates four weeks apart: the year before the origin, every season, and dates far enough apart that a
+leaver's clients wait on one date only (vacancies last 2-13 weeks)."""
+SECTOR = "sector"
+MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
+
+
+def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...] = HORIZONS_WEEKS) -> dict:
+    """The JSON figure: per horizon, measure and grouping, the errors pooled over the origins, and the sector's
+    own forecast, interval and realised count per origin."""
+    end = pd.Timestamp(data_end(warehouse) + timedelta(days=1))
+    first = pd.Timestamp(records_from(warehouse))
+    events = flows(warehouse, first.date(), end.date()).assign(**{SECTOR: SECTOR})
+    events["day"] = pd.to_datetime(events["day"])
+    columns = {**GROUPINGS, SECTOR: SECTOR}
+    with_gap = has_table(warehouse, "contacts")
+    clients: dict[pd.Timestamp, pd.DataFrame] = {}
+
+    def clients_on(t: pd.Timestamp) -> pd.DataFrame:
+        if t not in clients:
+            clients[t] = clients_at(warehouse, t.date()).assign(**{SECTOR: SECTOR}, date=t)
+        return clients[t]
+
+    result: dict = {"window_weeks": WINDOW_WEEKS, "level": LEVEL, "vacancies": has_table(warehouse, "vacancies"),
+                    "data": {"from": str(first.date()), "to": str((end - pd.Timedelta(days=1)).date())},
+                    "horizons": {}}
+    for h in horizons:
+        origins = _origins(first, end, h)
+        rows = []  # one per origin, measure, grouping and cell
+        for t in origins:
+            before = events[events["day"] < t]
+            after = events[(events["day"] >= t) & (events["day"] < t + pd.Timedelta(weeks=h))]
+            past_gap = (pd.concat([clients_on(t - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
+                        if with_gap else None)
+            for name, column in columns.items():
+                keys = sorted(before[column].astype(str).unique())
+                forecast = {kind: count_forecast(before[before["kind"] == kind], column, first, t, h, keys, LEVEL)
+                            for kind in ("hire", "exit")}
+                realised = {kind: after[after["kind"] == kind][column].astype(str).value_counts()
+                            for kind in ("hire", "exit")}
+                for measure, kind in (("hires", "hire"), ("exits", "exit")):
+                    rows += [_row(t, measure, name, f.key, f.expected, f.interval, int(realised[kind].get(f.key, 0)))
+                             for f in forecast[kind].values()]
+                phi = net_spread(before[before["kind"] == "hire"], before[before["kind"] == "exit"], column, first, t)
+                for key, f in net_change(forecast["hire"], forecast["exit"], phi, h, LEVEL).items():
+                    rows.append(_row(t, "net_change", name, key, f.expected, f.interval,
+                                     int(realised["hire"].get(key, 0) - realised["exit"].get(key, 0))))
+                if past_gap is not None:
+                    later = clients_on(t + pd.Timedelta(weeks=h))
+                    without = later[later["unseen"] | later["vacancy"]][column].astype(str).value_counts()
+                    rows += [_row(t, "without_steady_worker", name, key, f.expected, f.interval,
+                                  int(without.get(key, 0))) for key, f in gap_forecast(past_gap, column, LEVEL).items()]
+        result["horizons"][str(h)] = {"origins": [str(t.date()) for t in origins], **_errors(pd.DataFrame(rows))}
+    return result
+
+
+def _origins(first: pd.Timestamp, end: pd.Timestamp, horizon: int) -> list[pd.Timestamp]:
+    """A year apart, the latest ``horizon`` weeks before ``end``, none with less than the window behind it
+    (but a week: the export's first exit falls some days after its start)."""
+    origins, t = [], end - pd.Timedelta(weeks=horizon)
+    while t - pd.Timedelta(weeks=WINDOW_WEEKS - 1) > first:
+        origins.append(t)
+        t -= pd.Timedelta(weeks=52)
+    return sorted(origins)
+
+
+def _row(t: pd.Timestamp, measure: str, grouping: str, key: str, expected: float, interval: tuple[int, int],
+         realised: int) -> dict:
+    return {"origin": str(t.date()), "measure": measure, "grouping": grouping, "key": key, "forecast": expected,
+            "low": interval[0], "high": interval[1], "realised": realised}
+
+
+def _errors(rows: pd.DataFrame) -> dict:
+    """Per measure and grouping: cells, mean absolute error, relative error, forecast over realised, coverage;
+    and the sector cell per origin."""
+    if rows.empty:
+        return {}
+    out: dict = {}
+    rows = rows.assign(error=(rows["forecast"] - rows["realised"]).abs(),
+                       covered=(rows["realised"] >= rows["low"]) & (rows["realised"] <= rows["high"]))
+    for (measure, grouping), cells in rows.groupby(["measure", "grouping"], sort=False):
+        realised = float(cells["realised"].sum())
+        figures = {"cells": len(cells), "mae": float(cells["error"].mean()),
+                   "coverage": float(cells["covered"].mean())}
+        if measure != "net_change":
+            figures["relative_error"] = float(cells["error"].sum() / realised) if realised else None
+            figures["forecast_realised"] = float(cells["forecast"].sum() / realised) if realised else None
+        out.setdefault(measure, {})[grouping] = figures
+        if grouping == SECTOR:
+            out[measure]["per_origin"] = [
+                {"origin": r.origin, "forecast": round(float(r.forecast), 1), "interval": [int(r.low), int(r.high)],
+                 "realised": int(r.realised)} for r in cells.itertuples()]
+    return {m: out[m] for m in MEASURES if m in out}

@@ -1,0 +1,209 @@
+"""Inflow and the staffing gap: hires and exits per cell from their past rates, the net change, the clients
+without a steady worker, the synthetic sector's vacancies and the backtest of all four."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from continuity.config import DEMO_PSEUDONYM_KEY
+from continuity.features.inflow import clients_at, flows
+from continuity.forecasts.inflow import WINDOW_WEEKS, count_forecast, drift, net_change, net_spread
+from continuity.forecasts.staffing_gap import gap_forecast
+from contract_frames import assignment, contact, load, worker
+
+END = pd.Timestamp("2024-01-01")
+START = END - pd.Timedelta(weeks=WINDOW_WEEKS)
+
+
+def _weekly(per_week: dict[str, list[int]]) -> pd.DataFrame:
+    """Events of each cell: per_week[cell][i] events in week i of the window."""
+    rows = [{"day": START + pd.Timedelta(weeks=i), "region": cell}
+            for cell, counts in per_week.items() for i, n in enumerate(counts) for _ in range(n)]
+    return pd.DataFrame(rows, columns=["day", "region"])
+
+
+def test_a_steady_hire_rate_forecasts_that_rate_with_a_poisson_sized_interval():
+    events = _weekly({"A": [2] * WINDOW_WEEKS})
+    forecast = count_forecast(events, "region", START, END, 52, keys=["A", "B"])
+    a, b = forecast["A"], forecast["B"]
+    assert a.past == 208 and a.expected == pytest.approx((208 + 0.5) * 52 / 104)
+    # no drift between half years: Poisson plus the rate's own uncertainty, about +-1.645 sqrt(104 + 104^2/208)
+    assert drift(events["day"], events["region"], START, END) == 0.0
+    low, high = a.interval
+    assert low < 104 < high and 80 <= low <= 86 and 122 <= high <= 128
+    # a cell without a hire in the window gets the prior's small rate, not a certain zero
+    assert b.past == 0 and b.expected == pytest.approx(0.25) and b.interval[0] == 0
+
+
+def test_a_rate_that_drifts_between_half_years_widens_the_interval():
+    steady = _weekly({"A": [2] * WINDOW_WEEKS, "B": [2] * WINDOW_WEEKS})
+    # the same 208 hires, all in two of the four half years
+    lumpy = _weekly({"A": [4] * 26 + [0] * 26 + [4] * 26 + [0] * 26, "B": [0] * 26 + [4] * 26 + [0] * 26 + [4] * 26})
+    assert drift(lumpy["day"], lumpy["region"], START, END) > 0.5
+    calm = count_forecast(steady, "region", START, END, 52)["A"]
+    wide = count_forecast(lumpy, "region", START, END, 52)["A"]
+    assert wide.expected == calm.expected
+    assert wide.interval[1] - wide.interval[0] > 2 * (calm.interval[1] - calm.interval[0])
+
+
+def test_the_window_is_the_last_two_years_or_what_the_export_records():
+    history = pd.DataFrame({"day": [START - pd.Timedelta(weeks=10)] * 50, "region": "A"})
+    assert count_forecast(history, "region", START - pd.Timedelta(weeks=52), END, 52, keys=["A"])["A"].past == 0
+    # an export recording only the last year: its year's count is a year's rate
+    recent = _weekly({"A": [0] * 52 + [1] * 52})
+    half = count_forecast(recent, "region", END - pd.Timedelta(weeks=52), END, 52)["A"]
+    assert half.past == 52 and half.expected == pytest.approx(52.5)
+
+
+def test_net_change_intervals_are_narrow_where_hires_refill_exits_and_wide_where_they_do_not():
+    hires = _weekly({"A": [3] * WINDOW_WEEKS})
+    refilled = _weekly({"A": [3] * WINDOW_WEEKS})
+    forecast = {kind: count_forecast(f, "region", START, END, 52) for kind, f in (("hire", hires), ("exit", refilled))}
+    assert net_spread(hires, refilled, "region", START, END) == 0.0
+    tight = net_change(forecast["hire"], forecast["exit"], 0.0, 52)["A"]
+    assert tight.expected == 0.0 and tight.interval == (0, 0)
+    rng = np.random.default_rng(1)
+    independent = {k: _weekly({c: list(rng.poisson(3, WINDOW_WEEKS)) for c in "ABCDEFGHIJ"}) for k in ("h", "e")}
+    phi = net_spread(independent["h"], independent["e"], "region", START, END)
+    assert 0.5 < phi < 2.0  # independent counts: the Poisson variance of the difference
+    fh, fe = (count_forecast(independent[k], "region", START, END, 52) for k in ("h", "e"))
+    wide = net_change(fh, fe, phi, 52)["A"]
+    assert wide.expected == pytest.approx(fh["A"].expected - fe["A"].expected)
+    assert wide.interval[1] - wide.interval[0] > 2 * 1.645 * np.sqrt(0.5 * 312) - 2
+
+
+def test_the_staffing_gap_forecast_is_the_past_level_with_its_spread():
+    rows = []
+    for d, (without, vacancy, steady) in enumerate([(10, 4, 90), (12, 6, 88), (14, 2, 86)]):
+        day = pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=4 * d)
+        rows += [{"date": day, "region": "A", "unseen": i >= vacancy, "vacancy": i < vacancy} for i in range(without)]
+        rows += [{"date": day, "region": "A", "unseen": False, "vacancy": False}] * steady
+    rows += [{"date": pd.Timestamp("2023-01-02"), "region": "B", "unseen": True, "vacancy": False}]
+    forecast = gap_forecast(pd.DataFrame(rows), "region")
+    a = forecast["A"]
+    assert a.expected == 12 and a.on_vacancy == 4 and a.open_clients == 100
+    assert a.interval[0] < 12 < a.interval[1]
+    # B had one such client on one date of three
+    assert forecast["B"].expected == pytest.approx(1 / 3)
+
+
+T = date(2024, 1, 1)
+
+
+def _clients_sector(con, filled_on: date | None):
+    """W1 sees C1 weekly; W2's C2 last saw anyone 20 weeks ago; W3 left 3 weeks ago, C3 went to W1, who saw
+    them since, while W3's post waits for a hire (``filled_on``)."""
+    left = T - timedelta(weeks=3)
+    load(con,
+         workers=[worker("W1", date(2020, 1, 1)), worker("W2", date(2020, 1, 1), occupation="casemanager"),
+                  worker("W3", date(2020, 1, 1), termination_date=left, termination_reason="voluntary"),
+                  worker("W4", filled_on or date(2030, 1, 1))],
+         assignments=[assignment("C1", "W1", date(2022, 1, 1)), assignment("C2", "W2", date(2022, 1, 1)),
+                      assignment("C3", "W3", date(2022, 1, 1), end_date=left, end_reason="worker_left"),
+                      assignment("C3", "W1", left, domain="jeugd"),
+                      assignment("C9", "W1", date(2021, 1, 1), end_date=date(2022, 1, 1), end_reason="closed")],
+         contacts=[*(contact("C1", "W1", T - timedelta(weeks=k)) for k in range(1, 20)),
+                   contact("C2", "W2", T - timedelta(weeks=20)), contact("C3", "W1", T - timedelta(weeks=1))],
+         vacancies=[{"vacancy_id": "V1", "organisation_id": "org1", "team_id": "team1",
+                     "occupation": "maatschappelijk werker", "fte": 1.0, "opened_on": left + timedelta(days=1),
+                     "filled_on": filled_on, "vacated_by": "W3", "filled_by": "W4" if filled_on else None}])
+
+
+def test_clients_without_a_steady_worker_are_the_unseen_and_those_waiting_on_a_vacancy(con):
+    _clients_sector(con, filled_on=None)
+    clients = clients_at(con, T).set_index("client_id")
+    assert sorted(clients.index) == ["C1", "C2", "C3"]  # C9's case closed
+    assert not clients.loc["C1", "unseen"] and not clients.loc["C1", "vacancy"]
+    assert clients.loc["C2", "unseen"] and not clients.loc["C2", "vacancy"]
+    assert clients.loc["C2", "occupation"] == "casemanager"
+    assert not clients.loc["C3", "unseen"] and clients.loc["C3", "vacancy"]
+    assert clients.loc["C3", "domain"] == "jeugd"
+    # once the post is filled, W3's former client no longer waits; a filling after t is not known at t
+    _clients_sector(con, filled_on=T - timedelta(days=2))
+    assert not clients_at(con, T).set_index("client_id").loc["C3", "vacancy"]
+    _clients_sector(con, filled_on=T + timedelta(days=2))
+    assert clients_at(con, T).set_index("client_id").loc["C3", "vacancy"]
+
+
+def test_flows_are_hires_and_exits_in_the_cell_of_their_team(con):
+    load(con,
+         workers=[worker("W1", date(2023, 3, 1), termination_date=date(2023, 9, 1), termination_reason="retirement"),
+                  worker("W2", date(2023, 5, 1), team_id="team2", organisation_id="org2"),
+                  worker("W3", date(2021, 5, 1))],
+         teams=[{"team_id": "team2", "organisation_id": "org2", "municipality": "GM0363", "domain": "jeugd"}],
+         assignments=[assignment("C1", "W1", date(2023, 3, 2), domain="participatie")])
+    f = flows(con, date(2023, 1, 1), date(2024, 1, 1)).sort_values(["kind", "day"]).reset_index(drop=True)
+    assert list(f["kind"]) == ["exit", "hire", "hire"]
+    assert f.loc[f["kind"] == "hire", "domain"].tolist() == ["participatie", "jeugd"]  # the team's domain, else the cases'
+    assert f.loc[f["kind"] == "hire", "organisation_id"].tolist() == ["org1", "org2"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A small sector of four years, generated and ingested."""
+    from continuity.features.ingest import ingest_dir
+    from continuity.synth import generate_sector
+
+    out = tmp_path_factory.mktemp("inflow_sector")
+    summary = generate_sector(out, workers=200, years=4, seed=3, fmt="parquet")
+    report = ingest_dir(out / "exports", out / "wh.duckdb", pseudonym_key=DEMO_PSEUDONYM_KEY,
+                        export_date=summary.export_date)
+    exports = {name: pd.read_parquet(out / "exports" / f"{name}.parquet") for name in ("workers", "vacancies")}
+    return summary, report, exports, out / "wh.duckdb"
+
+
+def test_the_generated_vacancies_agree_with_its_exits_and_hires(generated):
+    summary, report, exports, _ = generated
+    w, v = exports["workers"], exports["vacancies"]
+    assert report.tables["vacancies"].loaded == len(v) > 50 and report.tables["vacancies"].quarantined == 0
+    w = w.assign(hire_date=pd.to_datetime(w.hire_date), termination_date=pd.to_datetime(w.termination_date))
+    # a transfer to a tender's winner: dismissed by one employer, the same person hired by the next the day after
+    dismissed = w[w.termination_reason == "involuntary"].assign(hire_date=lambda f: f.termination_date
+                                                                + pd.Timedelta(days=1))
+    transfer = w.merge(dismissed[["person_key", "hire_date", "worker_id"]], on=["person_key", "hire_date"],
+                       suffixes=("", "_before"))
+    exits = w[w.termination_date.notna() & ~w.worker_id.isin(transfer.worker_id_before)].set_index("worker_id")
+    # every other exit opens one vacancy, the day after the last day, of the leaver's post
+    assert sorted(v.vacated_by) == sorted(exits.index)
+    left = exits.loc[v.vacated_by]
+    assert (pd.to_datetime(v.opened_on).to_numpy() == (left.termination_date + pd.Timedelta(days=1)).to_numpy()).all()
+    assert (v.occupation.to_numpy() == left.occupation.to_numpy()).all()
+    # the post's team is the leaver's team at leaving (a team move changes it), always of their employer
+    assert (v.organisation_id.to_numpy() == left.organisation_id.to_numpy()).all()
+    # every other hire of the period fills a vacancy, on its first day
+    hired = w[w.hire_date >= pd.Timestamp(summary.start)].set_index("worker_id")
+    filled = v[v.filled_on.notna()]
+    assert sorted(filled.filled_by) == sorted(set(hired.index) - set(transfer.worker_id))
+    assert (pd.to_datetime(filled.filled_on).to_numpy() == hired.loc[filled.filled_by, "hire_date"].to_numpy()).all()
+    weeks_open = (pd.to_datetime(filled.filled_on) - pd.to_datetime(filled.opened_on)).dt.days / 7
+    assert weeks_open.between(1, 14).all()
+    # still open at the export: filled by no one yet
+    assert v.filled_by.isna().equals(v.filled_on.isna()) and v.filled_on.isna().sum() < 0.1 * summary.workers
+
+
+def test_the_backtest_counts_what_happened_after_each_origin(generated):
+    import duckdb
+
+    from continuity.benchmarks.sector_inflow import sector_inflow
+
+    summary, _, exports, warehouse = generated
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        result = sector_inflow(con, horizons=(52, 104))
+    assert result["vacancies"] and result["horizons"]["52"]["origins"] == ["2022-01-03", "2023-01-02"]
+    assert result["horizons"]["104"]["origins"] == ["2022-01-03"]
+    w = exports["workers"].assign(hire_date=lambda f: pd.to_datetime(f.hire_date))
+    one_year = result["horizons"]["52"]
+    for row in one_year["hires"]["per_origin"]:
+        t = pd.Timestamp(row["origin"])
+        assert row["realised"] == int(w.hire_date.between(t, t + pd.Timedelta(days=363)).sum())
+    for measure in ("hires", "exits", "net_change", "without_steady_worker"):
+        for grouping in ("region", "organisation", "domain", "occupation", "sector"):
+            figures = one_year[measure][grouping]
+            assert figures["cells"] > 0 and 0 <= figures["coverage"] <= 1 and figures["mae"] >= 0
+    # hires refill exits in a sector of fixed posts: a year's forecast is right to within a quarter, pooled
+    assert 0.75 < one_year["hires"]["sector"]["forecast_realised"] < 1.25
+    assert 0.75 < one_year["without_steady_worker"]["sector"]["forecast_realised"] < 1.25
