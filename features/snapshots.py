@@ -15,6 +15,7 @@ import pandas as pd
 
 from continuity.features.feature_spec import DERIVED
 from continuity.features.snapshot_sql import DATA_END_SQL, LABELS_SQL, SNAPSHOT_SQL
+from continuity.vocabulary import TERMINATION_REASONS
 from continuity.warehouse import has_table, large_build, transaction
 
 # The windowed features (sick leave, overtime, moves) need history before t: begin the
@@ -76,7 +77,30 @@ def build_snapshots(
     with large_build(con), transaction(con):
         con.execute(f"create or replace table snapshots as {SNAPSHOT_SQL}", {"dates": dates})
         con.execute(f"create or replace table labels as {LABELS_SQL}", {"dates": dates, "data_end": censor_at})
+        check_labels(con)
     return con.execute("select count(*) from snapshots").fetchall()[0][0]
+
+
+# Labels look ahead, so a malformed one silently corrupts every model trained on it. They are checked once,
+# here, where they are built (in SQL, whatever the sector's size); the models then read them as they are.
+_LABEL_PROBLEMS_SQL = """
+select
+    (select count(*) from (select 1 from labels group by worker_id, snapshot_date having count(*) > 1)),
+    (select count(*) from labels where duration_weeks is null or duration_weeks < 0),
+    (select count(*) from labels where exit_reason is null or not list_contains($reasons, exit_reason)),
+    (select count(*) from snapshots s anti join labels l using (worker_id, snapshot_date))
+"""
+
+
+def check_labels(con: duckdb.DuckDBPyConnection) -> None:
+    """Fail (rolling the build back) unless every snapshot row has exactly one label with a duration of at
+    least 0 and a known exit reason."""
+    counts = con.execute(_LABEL_PROBLEMS_SQL, {"reasons": [*TERMINATION_REASONS, "censored"]}).fetchone()
+    problems = [f"{n} {what}" for n, what in zip(counts, (
+        "(worker, week) keys with more than one label", "labels without a duration of at least 0",
+        "labels with an exit reason outside the vocabulary", "snapshot rows without a label")) if n]
+    if problems:
+        raise ValueError("the labels just built are unusable: " + "; ".join(problems))
 
 
 # Training reads every other snapshot week: the forecasters fit on every fourth (their `thin_every`), which

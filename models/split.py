@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from continuity.features.snapshots import WARM_UP_WEEKS
-from continuity.models.targets import CENSORED, EVENT, snapshot_key, validate_labels
+from continuity.models.targets import CENSORED, EVENT, snapshot_key, typed_labels
 
 # The fewest weeks a model is fitted on before the calibration stretch: half a year, the longest
 # look-back of the inputs (26 weeks), so that a worker's weekly rows span enough changes (pay steps,
@@ -158,7 +158,7 @@ def censor_at(labels: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     An exit dated on the cut-off itself is not yet known on it (the point-in-time
     rule: only facts dated strictly before t are known at t), so it is censored too.
     """
-    labels = validate_labels(labels)
+    labels = typed_labels(labels)
     weeks_to_cutoff = (cutoff - labels["snapshot_date"]).dt.days / 7
     beyond = labels["duration_weeks"] >= weeks_to_cutoff
     censored = labels.copy()
@@ -183,7 +183,7 @@ def time_split(snapshots: pd.DataFrame, labels: pd.DataFrame, holdout_weeks: int
         train_snapshots=snapshots[in_train],
         train_labels=censor_at(labels[label_dates < split_date], split_date),
         test_snapshots=snapshots[~in_train],
-        test_labels=validate_labels(labels[label_dates >= split_date]),
+        test_labels=typed_labels(labels[label_dates >= split_date]),
     )
 
 

@@ -73,7 +73,7 @@ from continuity.models.cox import CoxForecaster
 from continuity.models.encoding import FeatureEncoder
 from continuity.models.fairness import INSUFFICIENT, MIN_LEAVERS, OK
 from continuity.models.gradient_boosting import GradientBoostingForecaster
-from continuity.models.targets import CENSORED, EVENT
+from continuity.models.targets import CENSORED, EVENT, validate_labels
 
 # Every row is one snapshot on the same (arbitrary) Monday; only its duration matters.
 FILE_DATE = pd.Timestamp("2000-01-03")
@@ -303,14 +303,14 @@ def _as_snapshots(data: TabularData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows as snapshots and labels in the forecasters' own format: each employee observed once."""
     worker_ids = [f"row{row}" for row in data.features.index]
     snapshots = data.features[data.covariates].assign(worker_id=worker_ids, snapshot_date=FILE_DATE)
-    labels = pd.DataFrame(
+    labels = validate_labels(pd.DataFrame(
         {
             "worker_id": worker_ids,
             "snapshot_date": FILE_DATE,
             "duration_weeks": data.duration,
             "exit_reason": np.where(data.event, EVENT, CENSORED),
         }
-    )
+    ))
     return snapshots, labels
 
 

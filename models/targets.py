@@ -17,6 +17,7 @@ from continuity.vocabulary import TERMINATION_REASONS
 EVENT = "voluntary"
 CENSORED = "censored"
 KEY = ["worker_id", "snapshot_date"]
+LABEL_COLUMNS = [*KEY, "duration_weeks", "exit_reason"]
 
 # A worker who leaves on the snapshot date itself was still employed that day;
 # XGBoost's Cox objective reads a zero duration as neither event nor censoring.
@@ -40,8 +41,17 @@ def other_exit(exit_reason: pd.Series) -> pd.Series:
 
 
 def validate_labels(labels: pd.DataFrame) -> pd.DataFrame:
-    """Labels look ahead, so a malformed one silently corrupts training; fail loudly instead."""
-    return LABELS_SCHEMA.validate(labels[["worker_id", "snapshot_date", "duration_weeks", "exit_reason"]])
+    """Labels look ahead, so a malformed one silently corrupts training; fail loudly instead. Called where
+    labels are built in pandas (an HR file's rows); the warehouse's are checked in SQL as they are built
+    (``features.snapshots.check_labels``)."""
+    return LABELS_SCHEMA.validate(labels[LABEL_COLUMNS])
+
+
+def typed_labels(labels: pd.DataFrame) -> pd.DataFrame:
+    """The label columns with the key typed as ``snapshot_key`` types it, for joining: no checks, which ran
+    where the labels were built, not again at every fit and metric."""
+    return labels[LABEL_COLUMNS].assign(worker_id=labels["worker_id"].astype(str),
+                                        snapshot_date=pd.to_datetime(labels["snapshot_date"]))
 
 
 def snapshot_key(snapshots: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +73,7 @@ def attach_labels(snapshots: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame
     """
     key = snapshot_key(snapshots)
     # A left merge keeps the left row order, so the input index can be put back as is.
-    joined = key.reset_index(drop=True).merge(validate_labels(labels), on=KEY, how="left", validate="one_to_one")
+    joined = key.reset_index(drop=True).merge(typed_labels(labels), on=KEY, how="left", validate="one_to_one")
     missing = int(joined["duration_weeks"].isna().sum())
     if missing:
         raise ValueError(f"{missing} snapshot rows have no label")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -410,3 +411,26 @@ def test_open_cases_as_running_sums_equal_the_case_by_week_fan_out(con, tmp_path
     fan_out = con.execute(_fan_out_snapshot_sql(), {"dates": dates}).df()
     assert running.caseload.sum() > 0 and running.vulnerable_clients.sum() > 0
     assert_frame_equal(running, fan_out, check_dtype=False)
+
+
+def test_labels_are_checked_where_they_are_built(tmp_path):
+    """A label the models would trust blindly (a repeated key, a negative duration, an unknown exit reason,
+    a snapshot row without one) stops the build (`build_snapshots` checks inside its transaction)."""
+    from continuity.features.snapshots import check_labels
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create table snapshots as select 'w1' as worker_id, date '2024-01-01' as snapshot_date "
+                    "union all select 'w2', date '2024-01-01'")
+        con.execute("create table labels as select 'w1' as worker_id, date '2024-01-01' as snapshot_date, "
+                    "3.0 as duration_weeks, 'voluntary' as exit_reason "
+                    "union all select 'w2', date '2024-01-01', 5.0, 'censored'")
+        check_labels(con)  # a sound set passes
+        con.execute("insert into labels values ('w1', date '2024-01-01', -1.0, 'bored'), "
+                    "('w3', date '2024-01-01', 2.0, 'censored')")
+        con.execute("delete from labels where worker_id = 'w2'")
+        with pytest.raises(ValueError) as raised:
+            check_labels(con)
+    message = str(raised.value)
+    for said in ("1 (worker, week) keys with more than one label", "1 labels without a duration of at least 0",
+                 "1 labels with an exit reason outside the vocabulary", "1 snapshot rows without a label"):
+        assert said in message

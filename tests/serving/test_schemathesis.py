@@ -31,9 +31,9 @@ EXAMPLES_PER_OPERATION = 12
 # Unix time where a date-time is documented (GET /audit?until=0.5), and the admin header is always sent.
 LENIENT = [negative_data_rejection]
 
-schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(home=Path(tempfile.mkdtemp(prefix="continuity-openapi-"))))
-)
+# The schema's app needs a home of its own; the folder goes when the test process ends.
+_SCHEMA_HOME = tempfile.TemporaryDirectory(prefix="continuity-openapi-")
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(home=Path(_SCHEMA_HOME.name))))
 
 
 @pytest.fixture(scope="module")
