@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_hr_attrition.csv"
 # Six months, the least the AI Act (art. 26(6)) lets a deployer keep a high-risk system's logs.
 MIN_AUDIT_RETENTION_DAYS = 183
+# Where ingest stops reading an export file into pandas and validates it inside DuckDB instead.
+INGEST_SQL_MIN_BYTES = 2**20
 # The built-in key: accepted only for the synthetic sector (features.ingest refuses it for a real export).
 DEMO_PSEUDONYM_KEY = "continuity-demo-key-not-for-production"
 
@@ -83,9 +86,24 @@ class Settings(BaseSettings):
     warehouse_threads: int | None = Field(
         default=None, ge=1, description="Threads DuckDB may use for the warehouse; default one per core.",
     )
+    ingest_sql_min_bytes: int = Field(
+        default=INGEST_SQL_MIN_BYTES, ge=0, description="Export files (CSV, Parquet) of at least this many bytes are "
+        "validated inside DuckDB, the others (and every Excel file) with pandas; both give the same rows, reasons and "
+        "report, DuckDB without holding the file in memory. 0 sends every CSV and Parquet file through DuckDB.",
+    )
     score_retention_weeks: int = Field(
         default=104, ge=2, description="Score weeks of history (risk scores, survival curves, exposure) the warehouse "
         "keeps, counted back from the newest; at least 2, for the change since last week.",
+    )
+    task_runner: Literal["local", "dask"] = Field(
+        default="local", description="Where the weekly flow's heavy tasks run: in the flow's own process (local) or "
+        "on a Dask cluster (dask: prefect-dask's DaskTaskRunner, on CONTINUITY_DASK_ADDRESS when set, else on a "
+        "LocalCluster of this machine), gradient boosting then training through xgboost.dask.",
+    )
+    dask_address: str | None = Field(
+        default=None, description="The scheduler of a running Dask cluster (e.g. tcp://10.0.0.5:8786) for "
+        "task_runner=dask. Its workers must reach HOME (the warehouse, MLflow store and published weeks) under "
+        "the same path, and have this package installed.",
     )
 
     @field_validator("audit_retention_days")

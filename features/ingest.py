@@ -3,9 +3,11 @@
 ``ingest_dir(source, warehouse, mapping=..., pseudonym_key=...)`` reads one file per contract
 table from ``source`` (``workers``, ``hr_events``, ``assignments``, ``funding_contracts``, and the
 optional ``contacts``, ``placements`` and ``teams``; ``.csv``, ``.parquet`` or ``.xlsx``), types and
-validates every row (``validation.py``), pseudonymises client, household and person ids
-(``contract.PSEUDONYMISED``, ``pseudonymise.py``), and loads the valid
-rows in ONE DuckDB transaction:
+validates every row (``validation.py``: pandas and pandera; a CSV or Parquet file of
+``Settings.ingest_sql_min_bytes`` or more inside DuckDB instead, ``ingest_sql.py``, to the same rows,
+reasons and report), pseudonymises client, household and person ids (``contract.PSEUDONYMISED``,
+``pseudonymise.py``; each distinct id hashed once per load), and loads the valid rows in ONE DuckDB
+transaction:
 
 - contract tables are upserted by their natural keys (``contract.Table.key``): rows of the
   export replace the warehouse rows with the same key, others are added; so loading the same
@@ -25,7 +27,8 @@ quarantine of a repeated load replaces itself rather than piling up. A load kill
 its commit leaves the warehouse as it was.
 
 Exit codes: 0 all loaded; 1 some rows quarantined; 2 unusable input (``UnusableInput``
-is raised with a one-line message and nothing is written).
+is raised with a one-line message and nothing is written; a large Parquet file whose body, not its
+metadata, is corrupt is found once the warehouse is open, and leaves it as it was).
 
 The key is guarded: ``load_log.key_check`` holds a fingerprint of the key (HMAC of a fixed text,
 never the key); a load with a key whose fingerprint differs from the warehouse's is refused (exit 2),
@@ -48,17 +51,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from continuity.config import DEMO_PSEUDONYM_KEY
+from continuity.config import DEMO_PSEUDONYM_KEY, Settings
 from continuity.features import contract as C
+from continuity.features import ingest_sql as S
 from continuity.features import validation as V
 from continuity.features.mapping import MappingError, load_mapping
-from continuity.features.pseudonymise import key_check, pseudonymise
+from continuity.features.pseudonymise import key_check
 from continuity.features.readers import SUFFIXES, ReadResult, UnreadableFile, read_file
 from continuity.warehouse import connect, has_table
 
 log = logging.getLogger("continuity.ingest")
 
-_SQL_TYPE = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+_SQL_TYPE = S.SQL_TYPE
 
 
 class UnusableInput(Exception):
@@ -186,10 +190,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _rename(table: C.Table, path: Path, result: ReadResult, mapping) -> tuple[pd.DataFrame, list[str]]:
-    frame = result.frame
-    header = [str(c) for c in frame.columns]
-    frame.columns = header
+def _columns(table: C.Table, path: Path, header: list[str], delimiter: str | None,
+             mapping) -> tuple[dict[str, str], list[str]]:
+    """File column -> contract column, and the file's columns outside the contract; raises for a header
+    that cannot be used."""
     rename = mapping.rename_for(table.name, header)
     targets: dict[str, list[str]] = {}
     for src, dst in rename.items():
@@ -203,12 +207,53 @@ def _rename(table: C.Table, path: Path, result: ReadResult, mapping) -> tuple[pd
         hint = ""
         if len(header) == 1:
             hint = f"; only one column found ({header[0][:60]!r}): is the delimiter ; or ,?"
-        elif result.delimiter and len(header) < len(table.columns) // 2:
+        elif delimiter and len(header) < len(table.columns) // 2:
             hint = f"; found only {', '.join(header)}"
         raise UnusableInput(f"{path.name}: missing required column(s) {', '.join(missing)}{hint}")
     extra = [c for c in header if c not in rename and not c.startswith("Unnamed: ")]
-    frame = frame.rename(columns=rename)[list(rename.values())]
-    return frame, extra
+    return rename, extra
+
+
+def _rename(table: C.Table, path: Path, result: ReadResult, mapping) -> tuple[pd.DataFrame, list[str]]:
+    frame = result.frame
+    frame.columns = [str(c) for c in frame.columns]
+    rename, extra = _columns(table, path, list(frame.columns), result.delimiter, mapping)
+    return frame.rename(columns=rename)[list(rename.values())], extra
+
+
+@dataclass
+class _Warn:
+    """The warnings one file gives while its values are typed, worded alike on both paths."""
+    report: IngestReport
+    table: C.Table
+    path: Path
+
+    def extra_columns(self, extra: list[str]) -> None:
+        if extra:
+            self.report.warnings.append(f"{self.path.name}: ignored column(s) not in the contract: {', '.join(extra)}")
+
+    def ignored_rows(self, counts: dict[str, int]) -> None:
+        if counts:
+            self.report.ignored[self.table.name] = counts
+            self.report.warnings.append(f"{self.path.name}: {sum(counts.values()):,} row(s) ignored as the mapping "
+                                        "asks (" + ", ".join(f"{k}: {v:,}" for k, v in counts.items()) + ")")
+
+    def labels(self, col: str, labels: dict[str, int]) -> None:
+        self.report.unknown_labels[f"{self.table.name}.{col}"] = labels
+        self.report.warnings.append(
+            f"{self.path.name}: {len(labels)} {col} label(s) outside the sector's list loaded as they are and grouped "
+            f"as '{C.OTHER_LABEL}' for the model (map them onto a known one under values.{col} in the mapping): "
+            + ", ".join(f"{label} ({rows:,})" for label, rows in labels.items()))
+
+    def formulas(self, col: str, rows: int, first_row: int, first_value: object) -> None:
+        self.report.warnings.append(
+            f"{self.path.name}: {rows} value(s) in column {col} looked like spreadsheet formulas "
+            f"(first on row {first_row}: {str(first_value)[:40]!r}); stored with a leading apostrophe")
+
+
+def _sql_path(path: Path, min_bytes: int) -> bool:
+    """Large CSV and Parquet files are validated inside DuckDB (``ingest_sql``); Excel files never are."""
+    return path.suffix.lower() in S.SQL_SUFFIXES and path.stat().st_size >= min_bytes
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -234,30 +279,36 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
     if ignored:
         report.warnings.append(f"ignored files not named after a contract table: {', '.join(ignored)}")
 
-    # 1. read everything and check that it is usable, before touching the warehouse
+    # 1. read everything and check that it is usable, before touching the warehouse; large files are
+    # only checked here (``ingest_sql.check``) and read in step 2, inside DuckDB
+    min_bytes = Settings().ingest_sql_min_bytes
     raw: dict[str, pd.DataFrame] = {}
     extras: dict[str, pd.DataFrame] = {}
     reads: dict[str, ReadResult] = {}
+    staged: dict[str, S.StagedFile] = {}
     hashes: dict[str, str] = {}
+    skipped: dict[str, dict[str, int]] = {}
     for name in C.LOAD_ORDER:
         if name not in paths:
             continue
-        path = paths[name]
+        table, path = C.TABLES[name], paths[name]
         log.info("reading %s", path.name)
+        hashes[name] = _sha256(path)
         try:
+            if _sql_path(path, min_bytes):
+                staged[name] = S.check(name, path, lambda header, delimiter, t=table, p=path:
+                                       _columns(t, p, header, delimiter, mp))
+                _Warn(report, table, path).extra_columns(staged[name].outside)
+                continue
             result = read_file(path)
         except UnreadableFile as e:
             raise UnusableInput(str(e)) from e
-        frame, extra = _rename(C.TABLES[name], path, result, mp)
-        if extra:
-            report.warnings.append(f"{path.name}: ignored column(s) not in the contract: {', '.join(extra)}")
-        skipped = V.ignored(C.TABLES[name], frame, mp)
-        if len(skipped):
-            report.ignored[name] = {k: int(v) for k, v in skipped.value_counts().items()}
-            report.warnings.append(f"{path.name}: {len(skipped):,} row(s) ignored as the mapping asks ("
-                                   + ", ".join(f"{k}: {v:,}" for k, v in report.ignored[name].items()) + ")")
-            frame = frame.drop(index=skipped.index)
-        raw[name], reads[name], hashes[name] = frame, result, _sha256(path)
+        frame, extra = _rename(table, path, result, mp)
+        _Warn(report, table, path).extra_columns(extra)
+        ignored_rows = V.ignored(table, frame, mp)
+        skipped[name] = V.counted(ignored_rows)
+        frame = frame.drop(index=ignored_rows.index)
+        raw[name], reads[name] = frame, result
         # never stored; read only to catch health text (validation)
         extras[name] = result.frame.loc[frame.index, extra]
 
@@ -269,7 +320,6 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
     report.load_id = load_id
 
     with connect(warehouse) as con:
-        existing = _existing_keys(con)
         prev_check = warehouse_key_check(con)
         if prev_check and prev_check != kcheck:
             if rekey:
@@ -278,60 +328,62 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
             raise UnusableInput(f"{warehouse}: the pseudonym key differs from the one this warehouse was loaded with "
                                 "(its fingerprint is stored), so the same client would get two pseudonyms; "
                                 "set CONTINUITY_PSEUDONYM_KEY back to that key, or load into a new warehouse")
-
         # 2. validate, table by table, referenced tables first
-        valid_keys: dict[tuple[str, str], set[str]] = {k: set(v) for k, v in existing.items()}
-        lost_keys: dict[tuple[str, str], set[str]] = {}
-        staged: dict[str, pd.DataFrame] = {}
-        quarantine_parts: list[pd.DataFrame] = []
-        for name in C.LOAD_ORDER:
-            if name not in raw:
-                continue
-            table, path = C.TABLES[name], paths[name]
-            frame, errors = _validate_table(table, path, raw[name], reads[name], mp, export_date, pseudonym_key,
-                                            valid_keys, lost_keys, report, extras[name])
-            bad_rows = set(errors["row"].dropna().astype("int64"))
-            ignored_n = sum(report.ignored.get(name, {}).values())
-            read_n = len(raw[name]) + len(reads[name].bad_rows) + ignored_n
-            good = frame.loc[~frame.index.isin(bad_rows)]
-            staged[name] = good
-            for col, ref_table, ref_col in ((c, t, rc) for lst in C.FOREIGN_KEYS.values() for c, t, rc in lst):
-                if ref_table == name:
-                    valid_keys.setdefault((ref_table, ref_col), set()).update(good[ref_col].dropna().unique())
-                    lost_keys.setdefault((ref_table, ref_col), set()).update(
-                        frame.loc[frame.index.isin(bad_rows), ref_col].dropna().unique())
-            report.tables[name] = TableCounts(read_n, len(good), len(bad_rows), ignored_n)
-            if read_n == 0:
-                report.warnings.append(f"{path.name}: header only, no data rows")
-            if len(errors):
-                errors = errors.assign(file=path.name, table_name=name)
-                quarantine_parts.append(errors)
-            assert len(good) + len(bad_rows) + ignored_n == read_n, (name, len(good), len(bad_rows), read_n)
-
-        quarantine = (pd.concat(quarantine_parts, ignore_index=True) if quarantine_parts
-                      else V.empty_errors().assign(file=pd.Series(dtype=object), table_name=pd.Series(dtype=object)))
-        report.errors = [RowError(f, (int(r) if r is not None and not pd.isna(r) else None), c, v, why)
-                         for f, r, c, v, why in zip(quarantine["file"], quarantine["row"].astype(object),
-                                                   quarantine["column"], quarantine["value"], quarantine["reason"])]
-        report.problems, report.lost_with_parent = _problems(quarantine)
-
+        quarantine, good = _validate(con, report, paths, raw, extras, reads, staged, skipped, mp, export_date,
+                                     pseudonym_key)
         # 3. write, all or nothing
-        _write(con, staged, quarantine, report, paths, hashes, load_id, export_date, kcheck)
+        _write(con, good, quarantine, report, paths, hashes, load_id, export_date, kcheck)
     return report
 
 
-def _existing_keys(con) -> dict[tuple[str, str], set[str]]:
-    out: dict[tuple[str, str], set[str]] = {}
-    for lst in C.FOREIGN_KEYS.values():
-        for _col, ref_table, ref_col in lst:
-            if (ref_table, ref_col) in out:
-                continue
-            if has_table(con, ref_table):
-                vals = con.execute(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
-                out[(ref_table, ref_col)] = set(v for v in vals.tolist() if v is not None)
-            else:
-                out[(ref_table, ref_col)] = set()
-    return out
+def _validate(con, report: IngestReport, paths, raw, extras, reads, staged, skipped, mp, export_date: date,
+              key: str) -> tuple[pd.DataFrame, dict[str, pd.DataFrame | str]]:
+    """The quarantine, and per table the rows to load: a frame, or the DuckDB relation that holds them."""
+    keys, pseudonyms = S.Keys(con), S.Pseudonyms(con, key)
+    good: dict[str, pd.DataFrame | str] = {}
+    quarantine_parts: list[pd.DataFrame] = []
+    for name in C.LOAD_ORDER:
+        if name not in raw and name not in staged:
+            continue
+        table, path = C.TABLES[name], paths[name]
+        warn = _Warn(report, table, path)
+        if name in staged:
+            log.info("reading %s into DuckDB", path.name)
+            try:
+                warn.ignored_rows(S.stage(con, staged[name], mp))
+            except UnreadableFile as e:
+                raise UnusableInput(str(e)) from e
+            ignored_n = sum(report.ignored.get(name, {}).values())
+            log.info("validating %s in DuckDB (%d rows)", name, staged[name].rows)
+            checked = S.validate(con, table, staged[name], mp, export_date, keys, pseudonyms, warn)
+            errors, good[name], loaded = checked.errors, checked.good, checked.loaded
+            read_n = staged[name].rows + len(staged[name].bad_rows) + ignored_n
+        else:
+            warn.ignored_rows(skipped[name])
+            ignored_n = sum(report.ignored.get(name, {}).values())
+            valid_keys, lost_keys = keys.sets(table)
+            frame, errors = _validate_table(table, raw[name], reads[name], mp, export_date, pseudonyms, valid_keys,
+                                            lost_keys, warn, extras[name])
+            failed = frame.index.isin(set(errors["row"].dropna().astype("int64")))
+            good[name] = frame.loc[~failed]
+            keys.add_frame(name, good[name], frame.loc[failed])
+            loaded = len(good[name])
+            read_n = len(raw[name]) + len(reads[name].bad_rows) + ignored_n
+        bad_n = errors["row"].nunique()
+        report.tables[name] = TableCounts(read_n, loaded, bad_n, ignored_n)
+        if read_n == 0:
+            report.warnings.append(f"{path.name}: header only, no data rows")
+        if len(errors):
+            quarantine_parts.append(errors.assign(file=path.name, table_name=name))
+        assert loaded + bad_n + ignored_n == read_n, (name, loaded, bad_n, read_n)
+
+    quarantine = (pd.concat(quarantine_parts, ignore_index=True) if quarantine_parts
+                  else V.empty_errors().assign(file=pd.Series(dtype=object), table_name=pd.Series(dtype=object)))
+    report.errors = [RowError(f, (int(r) if r is not None and not pd.isna(r) else None), c, v, why)
+                     for f, r, c, v, why in zip(quarantine["file"], quarantine["row"].astype(object),
+                                               quarantine["column"], quarantine["value"], quarantine["reason"])]
+    report.problems, report.lost_with_parent = _problems(quarantine)
+    return quarantine, good
 
 
 def warehouse_key_check(con) -> str | None:
@@ -342,30 +394,24 @@ def warehouse_key_check(con) -> str | None:
     return row[0] if row else None
 
 
-def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadResult, mp, export_date: date,
-                    key: str, valid_keys: dict[tuple[str, str], set[str]], lost_keys: dict[tuple[str, str], set[str]],
-                    report: IngestReport, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _validate_table(table: C.Table, raw: pd.DataFrame, read: ReadResult, mp, export_date: date, pseudonyms,
+                    valid_keys: dict[tuple[str, str], set[str]], lost_keys: dict[tuple[str, str], set[str]],
+                    warn: _Warn, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     log.info("validating %s (%d rows)", table.name, len(raw))
     co = V.coerce(table, raw, mp)
     for col, labels in co.unknown_labels.items():
-        report.unknown_labels[f"{table.name}.{col}"] = labels
-        report.warnings.append(
-            f"{path.name}: {len(labels)} {col} label(s) outside the sector's list loaded as they are and grouped as "
-            f"'{C.OTHER_LABEL}' for the model (map them onto a known one under values.{col} in the mapping): "
-            + ", ".join(f"{label} ({rows:,})" for label, rows in labels.items()))
+        warn.labels(col, labels)
     for col, rows in co.formula_cells.items():
-        report.warnings.append(
-            f"{path.name}: {len(rows)} value(s) in column {col} looked like spreadsheet formulas "
-            f"(first on row {int(rows[0])}: {str(raw.loc[rows[0], col])[:40]!r}); stored with a leading apostrophe")
+        warn.formulas(col, len(rows), int(rows[0]), raw.loc[rows[0], col])
     frame = co.frame
-    errors = [co.errors.assign(check="type")]
+    errors = [co.errors.assign(check=V.TYPE_CHECK)]
 
-    schema, wide = V.row_schema(table, export_date)
-    errors.append(V.run_schema(schema, frame, wide))
+    schema, rules = V.row_schema(table, export_date)
+    errors.append(V.run_schema(schema, frame, rules))
     errors.append(V.health_free_text(table, frame, extra))
     # pseudonymise before foreign keys, so contacts.client_id compares with the warehouse's pseudonyms
     for col in C.PSEUDONYMISED.get(table.name, ()):
-        frame[col] = pseudonymise(frame[col], key)
+        frame[col] = pseudonyms.of(frame[col])
 
     bad = set(pd.concat(errors)["row"].astype("int64"))
     survivors = frame.loc[~frame.index.isin(bad)]
@@ -378,49 +424,17 @@ def _validate_table(table: C.Table, path: Path, raw: pd.DataFrame, read: ReadRes
             ierr = pd.concat([ierr.loc[~dup], V.duplicate_errors(table, survivors, rows).assign(check="uniqueness")],
                              ignore_index=True)
         errors.append(ierr)
-    allerr = pd.concat(errors, ignore_index=True)
-    # one error per (row, column): a cell that could not be typed is not also reported as missing
-    allerr = allerr.drop_duplicates(["row", "column"], keep="first")
-    allerr = _fill_values(allerr, raw, frame, table)
-    allerr.loc[allerr["check"].eq("health"), "value"] = None  # health text is reported, never kept
+    allerr = V.fill_values(pd.concat(errors, ignore_index=True), raw, frame, table)
     if read.bad_rows:
-        # a client id, or a sick-leave event's note, may be anywhere in a broken line: not echoed
-        withheld = bool(C.PSEUDONYMISED.get(table.name)) or table.name == C.HR_EVENTS.name
-        ragged = pd.DataFrame({"row": [r for r, _, _ in read.bad_rows], "column": None,
-                               "value": [None if withheld else V.clip_value(line) for _, line, _ in read.bad_rows],
-                               "reason": [why for _, _, why in read.bad_rows]})
-        allerr = pd.concat([allerr, ragged], ignore_index=True)
-    allerr = allerr.sort_values(["row"], kind="stable").reset_index(drop=True)
+        allerr = pd.concat([allerr, V.ragged_errors(table, read.bad_rows)], ignore_index=True)
+    allerr = V.settle(allerr, table, V.row_rules(table, export_date))
     return frame, allerr[[*V.ERROR_COLUMNS, "check"]]
-
-
-def _fill_values(errors: pd.DataFrame, raw: pd.DataFrame, typed: pd.DataFrame, table: C.Table) -> pd.DataFrame:
-    """The value as it stood in the file (client ids as their pseudonym); duplicate keys show the key."""
-    if errors.empty:
-        return errors
-    errors = errors.reset_index(drop=True)
-    values = pd.Series([None] * len(errors), dtype=object)
-    pseudo = set(C.PSEUDONYMISED.get(table.name, ()))
-    for col, grp in errors.groupby("column", sort=False, dropna=True):
-        rows = grp["row"].astype("int64").to_numpy()
-        if col in pseudo:
-            vals = typed.loc[rows, col]
-        elif col in raw.columns:
-            vals = raw.loc[rows, col]
-        elif col == ", ".join(table.key):
-            key = typed.loc[rows, list(table.key)]
-            vals = key.astype(str).agg(" | ".join, axis=1)
-        else:
-            continue
-        values.iloc[grp.index.to_numpy()] = [V.clip_value(v) for v in vals.tolist()]
-    errors["value"] = values.where(values.notna(), None).astype(object)
-    return errors
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, report: IngestReport,
+def _write(con, staged: dict[str, pd.DataFrame | str], quarantine: pd.DataFrame, report: IngestReport,
            paths: dict[str, Path], hashes: dict[str, str], load_id: str, export_date: date, kcheck: str) -> None:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     con.execute("SET enable_progress_bar = false")
@@ -435,18 +449,24 @@ def _write(con, staged: dict[str, pd.DataFrame], quarantine: pd.DataFrame, repor
             if name not in staged:
                 continue
             table, frame = C.TABLES[name], staged[name]
-            log.info("writing %s (%d rows)", name, len(frame))
-            if frame.empty:
-                continue
-            con.register("staged", frame.reset_index(drop=True))
             cols = ", ".join(f'"{c}"' for c in table.column_names)
-            select = ", ".join(f'CAST("{c.name}" AS {_SQL_TYPE[c.dtype]}) AS "{c.name}"' for c in table.columns)
             match = " AND ".join(f't."{k}" = s."{k}"' for k in table.key)
-            con.execute(f'CREATE OR REPLACE TEMP TABLE staged_t AS SELECT {select} FROM staged')
-            con.unregister("staged")
-            con.execute(f'DELETE FROM "{name}" t WHERE EXISTS (SELECT 1 FROM staged_t s WHERE {match})')
-            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM staged_t')
-            con.execute("DROP TABLE staged_t")
+            if isinstance(frame, str):  # validated in DuckDB: a relation of typed rows
+                log.info("writing %s from %s", name, frame)
+                source = frame
+            elif frame.empty:
+                continue
+            else:
+                log.info("writing %s (%d rows)", name, len(frame))
+                con.register("staged", frame.reset_index(drop=True))
+                select = ", ".join(f'CAST("{c.name}" AS {_SQL_TYPE[c.dtype]}) AS "{c.name}"' for c in table.columns)
+                con.execute(f'CREATE OR REPLACE TEMP TABLE staged_t AS SELECT {select} FROM staged')
+                con.unregister("staged")
+                source = "staged_t"
+            con.execute(f'DELETE FROM "{name}" t WHERE EXISTS (SELECT 1 FROM {source} s WHERE {match})')
+            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {source}')
+            if source == "staged_t":
+                con.execute("DROP TABLE staged_t")
         con.execute("DELETE FROM quarantine WHERE load_id = ?", [load_id])
         if len(quarantine):
             q = pd.DataFrame({

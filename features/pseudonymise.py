@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import numpy as np
 import pandas as pd
 
 PREFIX = "p_"
@@ -17,8 +18,18 @@ LENGTH = 20  # prefix included
 
 
 def pseudonym(value: str, key: str) -> str:
-    digest = hmac.new(key.encode("utf-8"), str(value).strip().encode("utf-8"), hashlib.sha256).hexdigest()
-    return (PREFIX + digest)[:LENGTH]
+    return _pseudonym(_keyed(key), value)
+
+
+def _keyed(key: str):
+    return hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+
+
+def _pseudonym(keyed, value) -> str:
+    # a copy of the keyed state skips hashing the key again: a sector has millions of client ids
+    h = keyed.copy()
+    h.update(str(value).strip().encode("utf-8"))
+    return (PREFIX + h.hexdigest())[:LENGTH]
 
 
 def pseudonymise(series: pd.Series, key: str) -> pd.Series:
@@ -28,9 +39,9 @@ def pseudonymise(series: pd.Series, key: str) -> pd.Series:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if not len(uniques):  # all null (an optional column the export leaves empty): nothing to hash
         return pd.Series(None, index=series.index, dtype=object)
-    hashed = pd.Index([pseudonym(u, key) for u in uniques], dtype=object)
-    out = pd.Series(hashed.take(codes, allow_fill=True, fill_value=None), index=series.index, dtype=object)
-    return out
+    keyed = _keyed(key)
+    hashed = np.array([*(_pseudonym(keyed, u) for u in uniques), None], dtype=object)  # code -1 (null) -> None
+    return pd.Series(hashed[codes], index=series.index, dtype=object)
 
 
 def key_check(key: str) -> str:

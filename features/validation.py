@@ -4,11 +4,15 @@ Three steps, each on whole frames:
 
 1. ``coerce``: text -> contract types (decimal commas, dates as ``dates.py`` reads them, Dutch
    booleans, labels translated by the mapping). A cell that cannot be typed is an error.
-2. ``row_schema(...)``: a pandera schema built from ``contract.py`` (required fields, ranges,
-   allowed labels, date order, no dates after the export date) run with ``lazy=True``;
-   its failure cases are mapped back to rows.
-3. ``integrity_schema(...)``: referential integrity and unique natural keys, on the rows
-   that survived step 2 (so a broken first copy of a key does not block a good second one).
+2. ``row_schema(...)``: a pandera schema of the contract's row rules (``row_rules``: required
+   fields, ranges, allowed labels, date order, no dates after the export date) run with
+   ``lazy=True``; its failure cases are mapped back to rows.
+3. ``integrity_schema(...)``: referential integrity (``references``) and unique natural keys, on
+   the rows that survived step 2 (so a broken first copy of a key does not block a good second one).
+
+Large files are held to the same rules inside DuckDB (``ingest_sql``): it types each column's
+distinct values with ``coerce``, writes ``row_rules`` and ``references`` as SQL, and words and orders
+its errors with ``fill_values`` and ``settle``, so both paths report alike.
 """
 
 from __future__ import annotations
@@ -209,11 +213,17 @@ def coerce(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> Coerced:
             if (table.name, col.name) in C.OPEN_LABELS:
                 outside = t[t.notna() & ~t.isin(C.ALLOWED_LABELS[(table.name, col.name)])]
                 if len(outside):
-                    unknown[col.name] = {str(k): int(v) for k, v in outside.value_counts().items()}
+                    unknown[col.name] = counted(outside)
             out[col.name] = t
     frame = pd.DataFrame(out, index=idx)
     errors = pd.concat(errs, ignore_index=True) if errs else empty_errors()
     return Coerced(frame, errors, formulas, unknown)
+
+
+def counted(values: pd.Series) -> dict[str, int]:
+    """Rows per value, most first, ties in the order they first appear: the same on both ingest paths."""
+    counts = values.value_counts(sort=False).sort_values(ascending=False, kind="stable")
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def ignored(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> pd.Series:
@@ -235,65 +245,91 @@ def ignored(table: C.Table, raw: pd.DataFrame, mapping: Mapping) -> pd.Series:
 _PANDAS_DTYPE = {"str": object, "int": "Int64", "float": "float64", "date": "datetime64[ns]", "bool": "boolean"}
 
 
-def row_schema(table: C.Table, export_date: date) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
-    """The pandera schema of one table's row rules, and check name -> (column, reason) for wide checks."""
-    export_ts = pd.Timestamp(export_date)
-    earliest = pd.Timestamp(C.EARLIEST_DATE)
+@dataclass(frozen=True)
+class Rule:
+    """One row rule of the data contract, read by both validators (pandera here, SQL in ``ingest_sql``), so
+    a file is held to the same rules and gets the same reasons whichever way its size sends it."""
+    name: str  # unique in its table: the pandera check's name
+    column: str  # the column an error names
+    reason: str
+    kind: str  # required, isin, range, ge, le, order (later >= earlier), value_range (hr_events.value per type)
+    args: tuple = ()
+
+
+def row_rules(table: C.Table, export_date: date) -> list[Rule]:
+    """The table's row rules, column by column in contract order, then the rules across columns."""
     forward = set(C.FORWARD_DATED.get(table.name, ()))
-    columns: dict[str, pa.Column] = {}
+    rules: list[Rule] = []
+
+    def add(column: str, reason: str, kind: str, *args) -> None:
+        rules.append(Rule(f"{column}: {reason}", column, reason, kind, args))
+
     for col in table.columns:
-        checks: list[pa.Check] = []
+        if col.required:
+            add(col.name, "required value missing", "required")
         allowed = C.ALLOWED_LABELS.get((table.name, col.name))
         if allowed is not None and (table.name, col.name) not in C.OPEN_LABELS:
-            msg = f"allowed labels: {', '.join(allowed)}"
-            checks.append(pa.Check.isin(list(allowed), name=msg, error=msg))
+            add(col.name, f"unknown label (allowed labels: {', '.join(allowed)})", "isin", tuple(allowed))
         rng = C.RANGES.get((table.name, col.name))
         if rng is not None:
             lo, hi, lo_incl = rng
-            msg = f"out of range: must be {lo} {'<=' if lo_incl else '<'} {col.name} <= {hi}"
-            checks.append(pa.Check.in_range(lo, hi, include_min=lo_incl, include_max=True, name=msg, error=msg))
+            add(col.name, f"out of range: must be {lo} {'<=' if lo_incl else '<'} {col.name} <= {hi}", "range",
+                lo, hi, lo_incl)
         if table.name == "workers" and col.name == "birth_year":
             hi = export_date.year - C.MIN_WORKING_AGE
-            msg = f"out of range: birth_year must be {C.BIRTH_YEAR_MIN}-{hi}"
-            checks.append(pa.Check.in_range(C.BIRTH_YEAR_MIN, hi, name=msg, error=msg))
+            add(col.name, f"out of range: birth_year must be {C.BIRTH_YEAR_MIN}-{hi}", "range",
+                C.BIRTH_YEAR_MIN, hi, True)
         if col.dtype == "date":
-            msg = f"implausible date before {C.EARLIEST_DATE}"
-            checks.append(pa.Check.ge(earliest, name=msg, error=msg))
+            add(col.name, f"implausible date before {C.EARLIEST_DATE}", "ge", date.fromisoformat(C.EARLIEST_DATE))
             if col.name not in forward:
-                msg = f"date in the future (after the export date {export_date.isoformat()})"
-                checks.append(pa.Check.le(export_ts, name=msg, error=msg))
-        dtype = None if col.dtype == "str" else _PANDAS_DTYPE[col.dtype]
-        columns[col.name] = pa.Column(dtype, checks=checks, nullable=not col.required, required=True)
-    wide: list[pa.Check] = []
-    names: dict[str, tuple[str, str]] = {}
+                add(col.name, f"date in the future (after the export date {export_date.isoformat()})", "le",
+                    export_date)
     for later, earlier in C.ORDER_RULES.get(table.name, ()):
-        name = f"{later} before {earlier}"
-        names[name] = (later, f"{later} is before {earlier}")
-        wide.append(pa.Check(lambda df, a=later, b=earlier: df[a].isna() | df[b].isna() | (df[a] >= df[b]), name=name))
+        add(later, f"{later} is before {earlier}", "order", earlier)
     if table.name == "hr_events":
         for etype, (lo, hi) in C.HR_EVENT_VALUE_RANGES.items():
-            name = f"value range for {etype}"
-            names[name] = ("value", f"out of range: value for {etype} must be {lo}-{hi}")
-            wide.append(pa.Check(
-                lambda df, e=etype, lo=lo, hi=hi: (df["event_type"] != e) | df["value"].isna() | df["value"].between(lo, hi),
-                name=name))
-    return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False), names
+            add("value", f"out of range: value for {etype} must be {lo}-{hi}", "value_range", etype, lo, hi)
+    return rules
 
 
-def _reason(check: str, column: str | None, wide: dict[str, tuple[str, str]]) -> tuple[str | None, str]:
-    if check in wide:
-        return wide[check]
-    if check == "not_nullable":
-        return column, "required value missing"
-    if check.startswith("allowed labels"):
-        return column, "unknown label (" + check + ")"
-    return column, check
+def row_schema(table: C.Table, export_date: date) -> tuple[pa.DataFrameSchema, dict[str, Rule]]:
+    """The pandera schema of one table's row rules, and its rules by check name."""
+    rules = row_rules(table, export_date)
+    columns: dict[str, list[pa.Check]] = {c.name: [] for c in table.columns}
+    wide: list[pa.Check] = []
+    for r in rules:
+        if r.kind == "isin":
+            columns[r.column].append(pa.Check.isin(list(r.args[0]), name=r.name, error=r.name))
+        elif r.kind == "range":
+            lo, hi, lo_incl = r.args
+            columns[r.column].append(pa.Check.in_range(lo, hi, include_min=lo_incl, include_max=True,
+                                                       name=r.name, error=r.name))
+        elif r.kind == "ge":
+            columns[r.column].append(pa.Check.ge(pd.Timestamp(r.args[0]), name=r.name, error=r.name))
+        elif r.kind == "le":
+            columns[r.column].append(pa.Check.le(pd.Timestamp(r.args[0]), name=r.name, error=r.name))
+        elif r.kind == "order":
+            wide.append(pa.Check(lambda df, a=r.column, b=r.args[0]: df[a].isna() | df[b].isna() | (df[a] >= df[b]),
+                                 name=r.name))
+        elif r.kind == "value_range":
+            wide.append(pa.Check(lambda df, e=r.args[0], lo=r.args[1], hi=r.args[2]: (df["event_type"] != e)
+                                 | df["value"].isna() | df["value"].between(lo, hi), name=r.name))
+    schema_columns = {
+        c.name: pa.Column(None if c.dtype == "str" else _PANDAS_DTYPE[c.dtype], checks=columns[c.name],
+                          nullable=not c.required, required=True)
+        for c in table.columns}
+    by_name = {r.name: r for r in rules}
+    by_name |= {_NOT_NULL: Rule(_NOT_NULL, "", "required value missing", "required")}
+    return pa.DataFrameSchema(schema_columns, checks=wide, strict=False, coerce=False), by_name
 
 
-def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, wide: dict[str, tuple[str, str]]) -> pd.DataFrame:
+_NOT_NULL = "not_nullable"  # pandera's name for a null in a non-nullable column
+
+
+def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, rules: dict[str, Rule]) -> pd.DataFrame:
     """Validate lazily; return one error per failing (row, check) with its column (value filled in later).
 
-    Columns: ERROR_COLUMNS + ``check``; duplicate natural keys come back with check ``uniqueness``.
+    Columns: ERROR_COLUMNS + ``check`` (the rule's name); duplicate natural keys come back with check ``uniqueness``.
     """
     try:
         schema.validate(frame, lazy=True)
@@ -305,49 +341,90 @@ def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, wide: dict[str, 
         out = []
         for check, group in fc.groupby("check", sort=False):
             check = str(check)
-            col, reason = _reason(check, None, wide)
             if "uniqueness" in check:
                 rows = group["index"].astype("int64").drop_duplicates().to_numpy()
                 out.append(pd.DataFrame({"row": rows, "column": None, "value": None, "reason": "duplicate key",
                                          "check": "uniqueness"}))
-            elif col is None:  # column-level check
+            elif check == _NOT_NULL:
                 g = group.drop_duplicates(["index", "column"])
                 out.append(pd.DataFrame({"row": g["index"].astype("int64").to_numpy(), "column": g["column"].to_numpy(),
-                                         "value": None, "reason": reason, "check": check}))
+                                         "value": None, "reason": rules[check].reason,
+                                         "check": [f"{c}: {rules[check].reason}" for c in g["column"]]}))
             else:
+                rule = rules[check]
                 rows = group["index"].astype("int64").drop_duplicates().to_numpy()
-                out.append(pd.DataFrame({"row": rows, "column": col, "value": None, "reason": reason, "check": check}))
+                out.append(pd.DataFrame({"row": rows, "column": rule.column, "value": None, "reason": rule.reason,
+                                         "check": check}))
         return pd.concat(out, ignore_index=True)
     return empty_errors().assign(check=pd.Series(dtype=object))
 
 
+TYPE_CHECK = "type"
+HEALTH_CHECK = "health"
+
+
+def settle(errors: pd.DataFrame, table: C.Table, rules: list[Rule]) -> pd.DataFrame:
+    """One error per row and column, the first by one order that both validators follow: by row; within
+    a row, a cell that could not be typed before the row rules it then fails (a missing value), the row
+    rules, health text, then references and keys; each by contract column and rule."""
+    if errors.empty:
+        return errors.reset_index(drop=True)
+    position = {c: i for i, c in enumerate(table.column_names)}
+    rank = {r.name: i for i, r in enumerate(rules)}
+    check = errors["check"].astype(object)
+    stage = np.select([check.eq(TYPE_CHECK), check.isin(rank), check.eq(HEALTH_CHECK)], [0, 1, 2], 3)
+    order = errors.assign(_stage=stage, _column=errors["column"].map(position).fillna(len(position)),
+                          _rule=check.map(rank).fillna(0))
+    order = order.sort_values(["row", "_stage", "_column", "_rule"], kind="stable")
+    order = order.drop_duplicates(["row", "column"], keep="first")
+    return order.drop(columns=["_stage", "_column", "_rule"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key with the two ways a value can fail it, named alike on both validators."""
+    column: str
+    ref_table: str
+    ref_col: str
+    missing: Rule  # the value is nowhere among the referenced rows
+    lost: Rule  # the value is only on referenced rows that were quarantined
+    declared: bool  # values declared in the mapping (workers.organisation_id) count as found
+
+
+def references(table: C.Table) -> list[Reference]:
+    out = []
+    for col, ref_table, ref_col in C.FOREIGN_KEYS.get(table.name, ()):
+        declared = table.name == "workers" and col == "organisation_id"
+        reason = f"{col} not found in {ref_table}"
+        if declared:
+            reason += " (nor declared in the mapping's organisations)"
+        parent = f"{PARENT_CHECK}{ref_table} {col}"
+        out.append(Reference(col, ref_table, ref_col, Rule(f"fk {col}", col, reason, "fk"),
+                             Rule(parent, col, f"{col} found in {ref_table} only on quarantined rows (its parent row "
+                                  "was quarantined)", "fk"), declared))
+    return out
+
+
 def integrity_schema(table: C.Table, valid: dict[tuple[str, str], set[str]], lost: dict[tuple[str, str], set[str]],
-                     declared_orgs: set[str]) -> tuple[pa.DataFrameSchema, dict[str, tuple[str, str]]]:
+                     declared_orgs: set[str]) -> tuple[pa.DataFrameSchema, dict[str, Rule]]:
     """Foreign keys (against the valid rows of referenced tables and the warehouse) and unique natural keys.
 
     A reference to a row that was in the export but quarantined (``lost``) fails its own check, named
     ``PARENT_CHECK`` + the referenced table, so the report can say which rows went with their parent
     instead of counting them as errors of their own."""
     columns: dict[str, pa.Column] = {}
-    reasons: dict[str, tuple[str, str]] = {}
-    for col, ref_table, ref_col in C.FOREIGN_KEYS.get(table.name, ()):
-        allowed = set(valid.get((ref_table, ref_col), set()))
-        if table.name == "workers" and col == "organisation_id":
-            allowed |= declared_orgs
-            reason = f"{col} not found in {ref_table} (nor declared in the mapping's organisations)"
-        else:
-            reason = f"{col} not found in {ref_table}"
-        quarantined = frozenset(lost.get((ref_table, ref_col), set()) - allowed)
-        name, parent = f"fk {col}", f"{PARENT_CHECK}{ref_table} {col}"
-        reasons[name] = (col, reason)
-        reasons[parent] = (col, f"{col} found in {ref_table} only on quarantined rows (its parent row was quarantined)")
-        columns[col] = pa.Column(None, checks=[
-            pa.Check(lambda s, a=frozenset(allowed | quarantined): _isin(s, a), name=name),
-            pa.Check(lambda s, q=quarantined: ~_isin(s, q) | s.isna(), name=parent),
+    rules: dict[str, Rule] = {}
+    for ref in references(table):
+        allowed = set(valid.get((ref.ref_table, ref.ref_col), set())) | (declared_orgs if ref.declared else set())
+        quarantined = frozenset(lost.get((ref.ref_table, ref.ref_col), set()) - allowed)
+        rules[ref.missing.name], rules[ref.lost.name] = ref.missing, ref.lost
+        columns[ref.column] = pa.Column(None, checks=[
+            pa.Check(lambda s, a=frozenset(allowed | quarantined): _isin(s, a), name=ref.missing.name),
+            pa.Check(lambda s, q=quarantined: ~_isin(s, q) | s.isna(), name=ref.lost.name),
         ], nullable=True, required=True)
     key = list(table.key)
     schema = pa.DataFrameSchema(columns, unique=key, report_duplicates="exclude_first", strict=False)
-    return schema, reasons
+    return schema, rules
 
 
 PARENT_CHECK = "parent "
@@ -367,9 +444,14 @@ def duplicate_errors(table: C.Table, frame: pd.DataFrame, rows: pd.Index) -> pd.
     first = frame.reset_index().groupby(key, sort=False, dropna=False)["index"].transform("first")
     first.index = frame.index
     firsts = first.loc[rows]
-    reasons = "duplicate key (" + ", ".join(key) + ") already on row " + firsts.astype(str)
+    reasons = duplicate_reason(table) + firsts.astype(str)
     return pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "column": ", ".join(key), "value": None,
                          "reason": reasons.to_numpy()})
+
+
+def duplicate_reason(table: C.Table) -> str:
+    """The reason of a repeated natural key, the first row's number follows."""
+    return "duplicate key (" + ", ".join(table.key) + ") already on row "
 
 
 def clip_value(v: object) -> object:
@@ -395,5 +477,39 @@ def health_free_text(table: C.Table, frame: pd.DataFrame, extra: pd.DataFrame) -
     filled = texts.apply(lambda column: _text(column).notna())
     parts = [_errors(frame.index[health & filled[column]], column, None, HEALTH_TEXT_REASON)
              for column in filled.columns]
-    return pd.concat(parts, ignore_index=True).assign(check="health")
+    return pd.concat(parts, ignore_index=True).assign(check=HEALTH_CHECK)
 
+
+
+def fill_values(errors: pd.DataFrame, raw: pd.DataFrame, typed: pd.DataFrame, table: C.Table) -> pd.DataFrame:
+    """The value as it stood in the file (client ids as their pseudonym); duplicate keys show the key; health
+    text is reported, never kept. ``raw`` and ``typed`` hold at least the failing rows, by row number."""
+    if errors.empty:
+        return errors
+    errors = errors.reset_index(drop=True)
+    values = pd.Series([None] * len(errors), dtype=object)
+    pseudo = set(C.PSEUDONYMISED.get(table.name, ()))
+    for col, grp in errors.groupby("column", sort=False, dropna=True):
+        rows = grp["row"].astype("int64").to_numpy()
+        if col in pseudo:
+            vals = typed.loc[rows, col]
+        elif col in raw.columns:
+            vals = raw.loc[rows, col]
+        elif col == ", ".join(table.key):
+            key = typed.loc[rows, list(table.key)]
+            vals = key.astype(str).agg(" | ".join, axis=1)
+        else:
+            continue
+        values.iloc[grp.index.to_numpy()] = [clip_value(v) for v in vals.tolist()]
+    errors["value"] = values.where(values.notna(), None).astype(object)
+    errors.loc[errors["check"].eq(HEALTH_CHECK), "value"] = None
+    return errors
+
+
+def ragged_errors(table: C.Table, bad_rows: list[tuple[int, str, str]]) -> pd.DataFrame:
+    """Rows that could not be split into the header's fields (``readers.ReadResult.bad_rows``)."""
+    # a client id, or a sick-leave event's note, may be anywhere in a broken line: not echoed
+    withheld = bool(C.PSEUDONYMISED.get(table.name)) or table.name == C.HR_EVENTS.name
+    return pd.DataFrame({"row": [r for r, _, _ in bad_rows], "column": None,
+                         "value": [None if withheld else clip_value(line) for _, line, _ in bad_rows],
+                         "reason": [why for _, _, why in bad_rows], "check": None})

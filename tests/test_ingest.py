@@ -54,6 +54,17 @@ BASE = {
 }
 
 
+@pytest.fixture(autouse=True, params=["pandas", "duckdb"])
+def ingest_path(request, monkeypatch):
+    """Every ingest test runs on both paths: small files with pandas, and every CSV and Parquet file inside
+    DuckDB, as a sector's large files are (``CONTINUITY_INGEST_SQL_MIN_BYTES``)."""
+    if request.param == "duckdb":
+        monkeypatch.setenv("CONTINUITY_INGEST_SQL_MIN_BYTES", "0")
+    else:
+        monkeypatch.setenv("CONTINUITY_INGEST_SQL_MIN_BYTES", str(1 << 40))
+    return request.param
+
+
 def write_export(folder: Path, tables: dict[str, list[str]] | None = None, *, sep: str = ";",
                  encoding: str = "utf-8") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -386,6 +397,58 @@ def test_quarantined_rows_exit_1(tmp_path, name, tbl, row, column, value, reason
         assert any(e.value == (value.strip() or None) for e in hits), hits
     q = table(tmp_path, "select * from quarantine")
     assert ((q.table_name == tbl) & (q["row"] == row)).any()
+
+
+def _ragged(src: Path, tmp_path: Path) -> None:
+    t = {k: list(v) for k, v in BASE.items()}
+    t["contacts"][1] = "K1;W1;2020-02-01;45;extra;fields"
+    t["contacts"][2] = "K1;W1"
+    t["workers"].insert(2, "")
+    t["hr_events"][1] = "W1;2020-03-01;sick_leave;2020-03-20;;burn-out"
+    write_export(src, t)
+
+
+def _every_problem(src: Path, tmp_path: Path) -> Path:
+    t = edit(BASE, "workers", 3, "fte", "80")
+    t = edit(t, "workers", 4, "hire_date", "31-02-2018")
+    t = edit(t, "hr_events", 3, "value", "-4")
+    t = edit(t, "assignments", 3, "end_date", "1901-01-01")
+    t = edit(t, "contacts", 4, "client_id", "K404")
+    t["assignments"].append(t["assignments"][1])
+    t["workers"].append("W4;ORG1;T1;GM0363;=cmd|x;1985;v;vast;;0,8;8;3;2018-02-01;;")
+    t["workers"].append("W5;ORG1;T1;GM0363;ambulant begeleider;1985;v;OBT;;0,8;8;3;2018-02-01;;")
+    t["workers"].append("W6;ORG2;T2;GM0599;jongerenwerker;1990;m;flex;;0.5;6;1;2022-02-01;;")
+    write_export(src, t)
+    m = tmp_path / "map.yaml"
+    m.write_text("values:\n  contract_type:\n    OBT: permanent\nignore:\n  workers.contract_type: [flex]\n")
+    return m
+
+
+@pytest.mark.parametrize("case", ["every problem", "ragged, blank and health", "parquet", "cp1252", "utf-16",
+                                  "mixed date formats", "mapping renames columns and labels"])
+def test_both_paths_give_the_same_report_quarantine_and_tables(tmp_path, monkeypatch, case):
+    src = tmp_path / "ex"
+    mapping = None
+    if case == "every problem":
+        mapping = _every_problem(src, tmp_path)
+    elif case == "ragged, blank and health":
+        _ragged(src, tmp_path)
+    elif case == "parquet":
+        _accepted("parquet with native types", src, tmp_path)
+        frame = pd.read_parquet(src / "contacts.parquet")
+        frame.loc[1, "minutes"] = 0
+        frame.to_parquet(src / "contacts.parquet")
+    else:
+        check = _accepted({"utf-16": "utf-16 with BOM (Excel unicode text)"}.get(case, case), src, tmp_path)
+        mapping = check if isinstance(check, Path) else None
+    seen = []
+    for threshold in (1 << 40, 0):
+        monkeypatch.setenv("CONTINUITY_INGEST_SQL_MIN_BYTES", str(threshold))
+        home = tmp_path / str(threshold)
+        home.mkdir()
+        report = ingest(src, home, mapping=mapping)
+        seen.append((report.to_json(), _dump(home)))
+    assert seen[0] == seen[1]
 
 
 def test_quarantined_worker_takes_its_events_and_cases_along(tmp_path):

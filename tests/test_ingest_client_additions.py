@@ -11,6 +11,7 @@ import pytest
 from continuity.features.pseudonymise import pseudonym
 
 from test_ingest import BASE, EXPORT, KEY, edit, ingest, table, write_export
+from test_ingest import ingest_path  # noqa: F401 - a fixture: each test runs on both ingest paths
 
 WITH_ADDITIONS = BASE | {
     "assignments": [
@@ -49,6 +50,14 @@ def test_the_additions_load_with_client_and_household_pseudonymised(tmp_path):
     notice = table(tmp_path, "select * from hr_events where event_type = 'notice'")
     assert notice.end_date.dt.date.tolist() == [date(2024, 6, 30)] and date(2024, 6, 30) > EXPORT
     assert table(tmp_path, "select count(*) as n from teams").n[0] == 2
+
+
+def test_a_client_without_a_household_keeps_none(tmp_path):
+    """An empty household id stays empty: it once took the pseudonym of the column's last household."""
+    r = ingest(write_export(tmp_path / "ex", edit(WITH_ADDITIONS, "assignments", 3, "household_id", "")), tmp_path)
+    assert r.exit_code == 0, r.errors
+    cases = table(tmp_path, "select household_id from assignments order by start_date")
+    assert cases.household_id.tolist() == [pseudonym("H1", KEY), None, pseudonym("H1", KEY)]
 
 
 def test_dutch_labels_of_the_additions_are_understood_without_a_mapping(tmp_path):

@@ -11,6 +11,7 @@ from continuity.config import DEMO_PSEUDONYM_KEY, Settings
 from continuity.features.ingest import UnusableInput, ingest_dir
 from continuity.flows.weekly import ingest_settings
 from test_ingest import BASE, EXPORT, KEY, edit, write_export
+from test_ingest import ingest_path  # noqa: F401 - a fixture: each test runs on both ingest paths
 
 
 def _mapped_export(folder):

@@ -18,6 +18,7 @@ from continuity.features.ingest import UnusableInput
 from continuity.features.ingest_summary import LOST_BECAUSE, SHOWN_PROBLEMS, lost_lines, summary_lines
 from continuity.models.encoding import FeatureEncoder
 from test_ingest import BASE, KEY, edit, ingest, table, write_export
+from test_ingest import ingest_path  # noqa: F401 - a fixture: each test runs on both ingest paths
 
 
 def _with_mapping(tmp_path, text: str):
