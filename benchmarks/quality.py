@@ -25,6 +25,7 @@ import pandas as pd
 
 from continuity.config import Settings
 from continuity.benchmarks import plots
+from continuity.benchmarks.scenario_check import scenario_check
 from continuity.benchmarks.sector import sector_coverage
 from continuity.benchmarks.sector_inflow import sector_inflow
 from continuity.benchmarks.sector_moves import sector_vs_moves
@@ -92,6 +93,8 @@ def quality_benchmark(out_json: Path, settings: Settings, world: str = DEFAULT_W
         result["sector"] = {"coverage": sector_coverage(backtest, snapshots, labels, con, oracle)}
         result["sector"]["sector_vs_moves"] = sector_vs_moves(backtest, snapshots, labels, con, oracle)
         result["sector"]["inflow"] = sector_inflow(con)
+    result["sector"]["scenarios"] = scenario_check(backtest, snapshots, workers=BENCH_WORKERS, years=BENCH_YEARS,
+                                                   seed=BENCH_SEED, world=world)
     if settings.ibm_csv_path.exists():
         # ids and constants out, as issue 4 runs it; tenure-derived columns stay (AUC is the figure that counts)
         result["ibm"] = evaluate_csv(settings.ibm_csv_path, duration="YearsAtCompany", event="Attrition",

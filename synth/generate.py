@@ -23,6 +23,7 @@ from . import clients, export
 from .hazard import WEEKS_PER_YEAR
 from .notices import add_notices
 from .organisations import Sector, build_sector
+from .policy import Policy
 from .simulate import Simulated, Simulation
 from .worlds import DEFAULT_WORLD, WORLDS
 
@@ -115,14 +116,23 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
     return dict(zip(STREAMS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STREAMS)))))
 
 
-def sector_layout(*, workers: int, years: int, seed: int, start: date) -> Sector:
+def sector_layout(*, workers: int, years: int, seed: int, start: date, policy: Policy | None = None) -> Sector:
     """The organisations, teams and funding contracts `generate_sector` draws for these arguments (in every world)."""
-    return build_sector(_streams(seed)["layout"], workers, (start - EPOCH).days, 52 * years)
+    secure = policy is not None and policy.secure_funding_years is not None
+    return build_sector(_streams(seed)["layout"], workers, (start - EPOCH).days, 52 * years,
+                        secure_from=(policy.from_day - EPOCH).days if secure else None,
+                        secure_years=policy.secure_funding_years if secure else 6)
+
+
+def check_policy(policy: Policy | None, start: date, years: int) -> None:
+    """A policy must start inside the simulated weeks, after the first."""
+    if policy is not None and not start < policy.from_day < start + timedelta(weeks=52 * years):
+        raise ValueError(f"a policy must start inside the simulated weeks, after {start}, got {policy.from_day}")
 
 
 def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed: int = 0,
                     fmt: Literal["csv", "parquet"] = "parquet", start: date = date(2020, 1, 6),
-                    world: str = DEFAULT_WORLD) -> SectorSummary:
+                    world: str = DEFAULT_WORLD, policy: Policy | None = None) -> SectorSummary:
     """Simulate `years` of weekly history for `workers` positions and write the sector to `out_dir`.
 
     `world` names the hazard model of voluntary leaving (`synth.worlds.WORLDS`). A seed gives the
@@ -133,6 +143,9 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
     (the true weekly hazards without the personal frailty) and ``sector.json``. The oracle is written a
     month at a time as the weeks are simulated, and the contacts a month at a time after: at 150,000
     positions x 5 years they are 34 and 150 million rows, more than memory should hold at once.
+
+    `policy` (`synth.policy`): the same sector re-simulated with a policy in force from its day on; the
+    records dated before that day are those of the sector without it.
     """
     if start.weekday() != 0:
         raise ValueError(f"start must be a Monday, got {start:%A} {start}")
@@ -142,14 +155,15 @@ def generate_sector(out_dir: Path, *, workers: int = 2000, years: int = 5, seed:
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     if world not in WORLDS:
         raise ValueError(f"world must be one of {', '.join(WORLDS)}, got {world!r}")
+    check_policy(policy, start, years)
     out_dir = Path(out_dir)
     rngs = _streams(seed)
     start_day = (start - EPOCH).days
     n_weeks = 52 * years
-    sector = sector_layout(workers=workers, years=years, seed=seed, start=start)
+    sector = sector_layout(workers=workers, years=years, seed=seed, start=start, policy=policy)
     oracle = export.OracleWriter(out_dir / "oracle" / "oracle_hazard")
     try:
-        sim = Simulation(sector, rngs["weekly"], start_day, n_weeks, WORLDS[world], oracle).run()
+        sim = Simulation(sector, rngs["weekly"], start_day, n_weeks, WORLDS[world], oracle, policy).run()
     finally:
         oracle.close()
     add_notices(sim, rngs["notices"])

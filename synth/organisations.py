@@ -142,7 +142,11 @@ def _team_sizes(rng: np.random.Generator, positions: int) -> np.ndarray:
     return sizes
 
 
-def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_weeks: int) -> Sector:
+def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_weeks: int,
+                 secure_from: int | None = None, secure_years: int = 6) -> Sector:
+    """`secure_from` (a day): from then on every contract goes to the market's holder for at least `secure_years`,
+    and the renewal of each running contract is awarded that day (`synth.policy`). The draws are the same with
+    or without it, so everything decided before that day is the same."""
     sizes = _team_sizes(rng, positions)
     # Three or more organisations when there are teams enough, so that moves inside the
     # sector find vacancies; teams are dealt out evenly so that no employer dwarfs the rest.
@@ -168,7 +172,8 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
     market_domain = np.array([m[2] for m in markets])
 
     export_day = start_day + 7 * n_weeks
-    funding_rows, transfers_spec = _funding_chains(rng, kinds, market_org, start_day, export_day)
+    funding_rows, transfers_spec, kept = _funding_chains(rng, kinds, market_org, start_day, export_day,
+                                                         secure_from, secure_years)
 
     team_org = list(market_org[team_market])
     team_mkt = list(team_market)
@@ -184,7 +189,8 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
             team_org.append(winner)
             team_mkt.append(market)
             team_type.append(team_type[old])
-            transfers.append(Transfer((end_day - start_day) // 7, old, new, end_day))
+            if (end_day, market, winner) in kept:  # a cancelled transfer's team is numbered, never staffed
+                transfers.append(Transfer((end_day - start_day) // 7, old, new, end_day))
             successors.append(new)
         live[market] = successors
     team_org_a, team_mkt_a = np.array(team_org), np.array(team_mkt)
@@ -196,8 +202,13 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
         domain=market_domain[team_mkt_a],
         team_type=np.array(team_type),
     )
+    # numbered as drawn: a contract a policy adds to the export (a renewal awarded early) is numbered after them
+    drawn_known = np.array([r["drawn_known"] for r in funding_rows], dtype=bool)
+    number = np.empty(len(funding_rows), dtype=np.int64)
+    number[drawn_known] = np.arange(drawn_known.sum())
+    number[~drawn_known] = drawn_known.sum() + np.arange((~drawn_known).sum())
     funding = Funding(
-        contract_id=np.array([f"FC{i + 1:04d}" for i in range(len(funding_rows))]),
+        contract_id=np.array([f"FC{i + 1:04d}" for i in number]),
         **{k: np.array([r[k] for r in funding_rows]) for k in
            ("org", "market", "start_day", "end_day", "award_day", "tendered")},
     )
@@ -214,40 +225,82 @@ def build_sector(rng: np.random.Generator, positions: int, start_day: int, n_wee
     )
 
 
-def _funding_chains(rng: np.random.Generator, kinds: list[str], market_org: np.ndarray,
-                    start_day: int, export_day: int) -> tuple[list[dict], list[tuple[int, int, int]]]:
+def _funding_chains(rng: np.random.Generator, kinds: list[str], market_org: np.ndarray, start_day: int,
+                    export_day: int, secure_from: int | None = None, secure_years: int = 6,
+                    ) -> tuple[list[dict], list[tuple[int, int, int]], set[tuple[int, int, int]]]:
     """Back-to-back contracts per market from the one running at the start to beyond the export.
 
     Contracts start on 1 January (municipal budget years). A contract awarded on or after
     the export date is not yet known and so not exported, but still decides transfers
-    that fall inside the simulated weeks. Returns the contracts and (end day, market, winner)
-    for every lost tender whose contract ends inside the simulation.
+    that fall inside the simulated weeks. Returns the contracts, (end day, market, winner)
+    for every lost tender whose contract ends inside the simulation as drawn, and those of them
+    that still happen under a `secure_from` policy (all of them without one). The transfers as
+    drawn number the teams, so that a policy leaves every team id as it was.
     """
     start_year = int(np.datetime64(start_day, "D").astype("datetime64[Y]").astype(int)) + 1970
     end_year = int(np.datetime64(export_day, "D").astype("datetime64[Y]").astype(int)) + 1970
     bidders = [o for o, k in enumerate(kinds) if k != "gemeente"]
     rows: list[dict] = []
-    transfers = []
+    drawn: list[tuple[int, int, int]] = []
+    kept: set[tuple[int, int, int]] = set()
     for market, incumbent in enumerate(market_org):
         tendered = kinds[incumbent] != "gemeente"
         years = int(rng.choice(CONTRACT_YEARS, p=CONTRACT_YEARS_P))
         year = start_year - int(rng.integers(0, years))
         holder = int(incumbent)
+        chain = []
         while True:
             lead = int(rng.integers(*AWARD_LEAD_DAYS)) if tendered else int(rng.integers(183, 366))
-            rows.append(dict(org=holder, market=market, start_day=_day(year), end_day=_day(year + years) - 1,
-                             award_day=_day(year) - lead, tendered=tendered))
+            chain.append(dict(org=holder, market=market, start_day=_day(year), end_day=_day(year + years) - 1,
+                              award_day=_day(year) - lead, tendered=tendered))
             if year > end_year:
                 break
             year += years
             years = int(rng.choice(CONTRACT_YEARS, p=CONTRACT_YEARS_P))
             rivals = [o for o in bidders if o != holder]
             if tendered and rivals and rng.random() < TENDER_LOSS:
-                winner = int(rng.choice(rivals))
-                if start_day < _day(year) - 1 and _day(year) < export_day:
-                    transfers.append((_day(year) - 1, market, winner))
-                holder = winner
-    return [r for r in rows if r["award_day"] < export_day], transfers
+                holder = int(rng.choice(rivals))
+        plan = _secured(chain, secure_from, secure_years)
+        drawn += _losses(chain, market, start_day, export_day)
+        kept.update(_losses(plan, market, start_day, export_day))
+        rows += [r | {"drawn_known": drawn_as["award_day"] < export_day} for r, drawn_as in zip(plan, chain)]
+    return [r for r in rows if r["award_day"] < export_day], drawn, kept
+
+
+def _losses(chain: list[dict], market: int, start_day: int, export_day: int) -> list[tuple[int, int, int]]:
+    """(end day, market, winner) of each change of holder in the chain that falls inside the simulation."""
+    return [(after["start_day"] - 1, market, after["org"]) for before, after in zip(chain, chain[1:])
+            if after["org"] != before["org"] and start_day < after["start_day"] - 1 and after["start_day"] < export_day]
+
+
+def _secured(chain: list[dict], secure_from: int | None, secure_years: int) -> list[dict]:
+    """The chain as a policy from `secure_from` leaves it: each contract awarded from then on goes to the holder
+    before it and runs at least `secure_years`, the first of them awarded on `secure_from` itself, so that the
+    funding of every market is known to run `secure_years` beyond the contract now running.
+
+    As many contracts as drawn (their ids stay), each as long as drawn or longer, so the chain still reaches
+    beyond the export; contracts awarded before `secure_from` are kept as drawn, a loss among them too (it was
+    decided and recorded before the policy).
+    """
+    if secure_from is None:
+        return chain
+    out: list[dict] = []
+    for i, contract in enumerate(chain):
+        if i == 0 or contract["award_day"] < secure_from:
+            out.append(contract)
+            continue
+        before = out[-1]
+        years = max(_year_of(contract["end_day"] + 1) - _year_of(contract["start_day"]), secure_years)
+        start = before["end_day"] + 1
+        first = chain[i - 1]["award_day"] < secure_from
+        lead = contract["start_day"] - contract["award_day"]
+        out.append(contract | dict(org=before["org"], start_day=start, end_day=_day(_year_of(start) + years) - 1,
+                                   award_day=secure_from if first else start - lead))
+    return out
+
+
+def _year_of(day: int) -> int:
+    return int(np.datetime64(day, "D").astype("datetime64[Y]").astype(int)) + 1970
 
 
 def _insecure(teams: Teams, funding: Funding, start_day: int, n_weeks: int) -> np.ndarray:

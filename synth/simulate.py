@@ -17,10 +17,11 @@ import numpy as np
 from continuity.vocabulary import CASELOAD_NORM_PER_FTE, CONTRACT_TYPES, TERMINATION_REASONS
 
 from . import hazard
-from .caseload import HANDOVER, SECONDARY_SHARE, WORKER_LEFT, ARRIVAL_PER_WEEK, Caseload
+from .caseload import CLOSED, HANDOVER, SECONDARY_SHARE, WORKER_LEFT, ARRIVAL_PER_WEEK, Caseload
 from .people import FTE_CHOICES, MAX_SCALE, MAX_STEP, Persons, Terms, draw_persons, draw_terms
 from .records import EventLog, OracleLog, VacancyLog, WorkerLog
 from .organisations import Sector, Transfer
+from .policy import Policy
 from .worlds import World
 
 NEVER = -(10**6)
@@ -146,12 +147,33 @@ class _Groups:
         raise RuntimeError("no worker left in the sector to take over clients")
 
 
+@dataclass(frozen=True)
+class Week:
+    """A week's workers at risk as `Simulation.watch` sees them: the counterfactual check's measure of outflow."""
+
+    week: int
+    rows: np.ndarray  # employments at risk
+    voluntary: np.ndarray  # the oracle's weekly hazard of voluntary leaving (no frailty)
+    voluntary_p: np.ndarray  # the probability the draw used: with the worker's frailty
+    left_voluntarily: np.ndarray  # bool
+
+
 class Simulation:
-    """`oracle_sink` receives the oracle's rows a month at a time (`records.OracleLog`)."""
+    """`oracle_sink` receives the oracle's rows a month at a time (`records.OracleLog`).
+
+    `policy` (`synth.policy`): the funding part is in the `sector` already (`build_sector`'s
+    `secure_from`); the rest, and the aligned draws, act here from the policy's week on. `watch`, when
+    given, sees each week's workers at risk (`Week`).
+    """
 
     def __init__(self, sector: Sector, rng: np.random.Generator, start_day: int, n_weeks: int, world: World,
-                 oracle_sink: Callable[[dict[str, np.ndarray]], None]) -> None:
+                 oracle_sink: Callable[[dict[str, np.ndarray]], None], policy: Policy | None = None,
+                 watch: Callable[[Week], None] | None = None) -> None:
         self.sector, self.rng, self.start_day, self.n_weeks, self.world = sector, rng, start_day, n_weeks, world
+        self.policy, self.watch = policy, watch
+        self.policy_week = None if policy is None else \
+            (int(np.datetime64(policy.from_day, "D").astype(np.int64)) - start_day) // 7
+        self._future: tuple[int, int] | None = None  # the aligned draws' seed once the policy week is reached
         self.pos = _Positions(sector.slot_team)
         self.workers = WorkerLog.empty()
         self.events = EventLog()
@@ -277,7 +299,21 @@ class Simulation:
         return Simulated(self.sector, self.workers, self.events, self.caseload, self.oracle, self.start_day,
                          self.n_weeks, self.sick_weeks / max(self.worker_weeks, 1), self.n_transferred, self.vacancies)
 
+    def _draws(self, k: int, job: int) -> None:
+        """After the policy's week, each job of each week draws from a stream of its own (`synth.policy`).
+
+        The policy's week itself still draws as without it: the policy's acts that week take no draws and
+        its caseload cap comes last, so the week's draws (the overtime of a month that ended before the
+        policy among them) are those of the sector without it.
+        """
+        if self.policy_week is None or k <= self.policy_week:
+            return
+        if self._future is None:  # the state here is the same under every policy: so is this seed
+            self._future = (int(self.rng.integers(2**62)), self.policy.replicate)
+        self.rng = np.random.default_rng([*self._future, k, job])
+
     def _week(self, k: int) -> None:
+        self._draws(k, 0)
         p, rng = self.pos, self.rng
         t = self.start_day + 7 * k
         self._end_spells(t)
@@ -307,10 +343,14 @@ class Simulation:
         other_p = other.combined()
         self.oracle.add(p.row[at_risk], t, voluntary, other_p)
 
-        u = rng.random(at_risk.size)
+        # aligned: one draw per position, so a worker's draw is the same whatever happened to the others
+        u = rng.random(len(p.team))[at_risk] if self._future is not None else rng.random(at_risk.size)
         realised = np.minimum(voluntary * p.frailty[at_risk], 1.0)
         leaves_voluntarily = u < realised
         leaves_otherwise = ~leaves_voluntarily & (u < realised + other_p)
+        if self.watch is not None:
+            self.watch(Week(k, p.row[at_risk], voluntary, realised, leaves_voluntarily))
+        self._draws(k, 1)
         kind = np.full(at_risk.size, VOLUNTARY)
         kind[leaves_otherwise] = self._other_kind(other, leaves_otherwise)
         leaving = leaves_voluntarily | leaves_otherwise
@@ -319,15 +359,25 @@ class Simulation:
             p.team[p.team == tr.old_team] = tr.new_team
 
         present = np.flatnonzero(p.occupied & (p.hire_day < t))
+        self._draws(k, 2)
         self._renewals(present, t)
+        self._draws(k, 3)
         self._hr_events(present, t, k, counts)
+        self._draws(k, 4)
         self._manager_changes(t)
+        self._draws(k, 5)
         self._team_moves(present, t)
-        self.caseload.close_cases(rng, t)
+        self._draws(k, 6)
+        self.caseload.close_cases(self.rng, t)
+        self._draws(k, 7)
         self._arrivals(present, t)
+        self._draws(k, 8)
         self._fill_vacancies(k, t)
+        self._draws(k, 9)
         if k > 0 and self._month(t) != self._month(t - 7):
             self._overtime(present, t)
+        if self._in_force(k) and self.policy.caseload_cap is not None:
+            self._cap_caseloads(t)
         sick = present[p.sick_start[present] >= 0]
         p.last_sick_week[sick] = k
         p.spell_weeks[sick] += 1
@@ -413,9 +463,12 @@ class Simulation:
 
         step = ((k - p.step_week[present]) % 52 == 0) & (k > p.step_week[present]) \
             & ~p.step_withheld[present] & (p.pay_step[present] < MAX_STEP)
+        if self._in_force(k) and self.policy.scale_step_weeks is not None:
+            # a step this week for whoever would otherwise start next week past the longest wait
+            step |= (t + 7 - p.last_step_day[present]) / 7 > self.policy.scale_step_weeks
         promoted = ~step & (rng.random(n) < hazard.weekly(PROMOTION_YEARLY)) & (p.pay_scale[present] < MAX_SCALE)
         s, pr = present[step], present[promoted]
-        p.pay_step[s] += 1
+        p.pay_step[s] = np.minimum(p.pay_step[s] + 1, MAX_STEP)  # a policy's step at the top leaves the step as is
         p.pay_scale[pr] += 1
         p.pay_step[pr] = np.maximum(p.pay_step[pr] - 2, 0)
         for mask, kind in ((step, "scale_step"), (promoted, "promotion")):
@@ -445,6 +498,36 @@ class Simulation:
         p.sick_start[ill] = day[falls_ill]
         p.sick_end[ill] = day[falls_ill] + 7 * weeks - 3
         p.spell_weeks[ill] = 0
+
+    def _in_force(self, k: int) -> bool:
+        return self.policy_week is not None and k >= self.policy_week
+
+    def _cap_caseloads(self, t: int) -> None:
+        """The caseload policy: no one starts next week above the cap, nor takes new clients beyond it.
+
+        The newest primary cases above a worker's cap end this week (with the client's secondary
+        assignments), referred to help outside the sector's positions: the policy pays for capacity the
+        simulation does not staff. Handovers can still push a worker over the cap within a week.
+        """
+        p = self.pos
+        norm = CASELOAD_NORM_PER_FTE * p.fte
+        limit = np.floor(self.policy.caseload_cap * norm + 1e-9)
+        p.load = np.minimum(p.load, np.maximum(limit, 1.0) / norm)
+        counts, _ = self.caseload.caseload(len(p.team))
+        excess = np.where(p.occupied, np.maximum(counts - limit, 0), 0).astype(np.int64)
+        if not excess.any():
+            return
+        cases = self.caseload.open
+        primary = np.flatnonzero(cases.primary.astype(bool) & (excess[cases.slot] > 0))
+        primary = primary[np.lexsort((-cases.id[primary], cases.slot[primary]))]  # per worker, newest first
+        first = np.searchsorted(cases.slot[primary], cases.slot[primary], side="left")
+        rank = np.arange(primary.size) - first
+        ending = primary[rank < excess[cases.slot[primary]]]
+        clients = cases.client[ending]
+        mask = np.zeros(len(cases.id), dtype=bool)
+        mask[ending] = True
+        mask |= ~cases.primary.astype(bool) & np.isin(cases.client, clients)
+        self.caseload.end(mask, np.maximum(t + 4, cases.start[mask]), CLOSED)
 
     def _end_spells(self, t: int) -> None:
         """Spells whose last day fell before t are recorded with their end date."""
