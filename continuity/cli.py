@@ -157,7 +157,7 @@ def run(
     from contextlib import nullcontext
 
     from continuity.flows.report import print_summary
-    from continuity.flows.weekly import weekly
+    from continuity.flows.weekly import weekly_for
     from continuity.progress import quiet as silenced
 
     loggers = [] if debug else [logging.getLogger(name) for name in _PREFECT_LOGGERS]
@@ -165,7 +165,7 @@ def run(
         logger.addFilter(_drop_traceback)
     try:
         with silenced() if quiet else nullcontext():
-            result = weekly(settings=settings, retrain=retrain)
+            result = weekly_for(settings)(settings=settings, retrain=retrain)
     except Exception as exc:
         if debug:
             raise
@@ -232,13 +232,13 @@ def demo(
     settings = Settings()
     _prefect_env(settings)
     from continuity.flows.report import print_summary
-    from continuity.flows.weekly import weekly
+    from continuity.flows.weekly import weekly_for
     from continuity.synth.generate import generate_sector
 
     if not (settings.exports / "workers.parquet").exists() and not (settings.exports / "workers.csv").exists():
         console.print(f"Generating the synthetic sector ({workers} positions, {years} years) into {settings.exports.parent}")
         generate_sector(settings.exports.parent, workers=workers, years=years, seed=0, fmt="parquet")
-    result = weekly(settings=settings, retrain=True)
+    result = weekly_for(settings)(settings=settings, retrain=True)
     print_summary(console, result, settings)
     if serve:
         from continuity.access import create_token

@@ -383,11 +383,37 @@ DESTINATION_MODEL = PublishedTable(
     ),
 )
 
+SECTOR_INFLOW = PublishedTable(
+    "sector_inflow",
+    "Per cell (the aggregates' groupings, and the sector as one cell), measure and horizon of one to three years: "
+    "hires, exits (every reason), the net change in staff and the clients expected to be without a steady worker, "
+    "with a 90% interval (continuity.forecasts.inflow_table, with forecasts.inflow and forecasts.staffing_gap), forecast at the data "
+    "end from the export's hires, exits and contacts (continuity.features.inflow). A measure the export cannot "
+    "forecast has one row for the sector with empty figures and the reason.",
+    (
+        Column("grouping", "str", "region, organisation, domain, occupation, or sector (the whole sector, key sector)"),
+        Column("key", "str", "the cell"),
+        Column("measure", "str", "hires, exits, net_change (hires - exits) or without_steady_worker (open clients "
+               "none of whose workers has seen them in 13 weeks, or waiting on a vacancy)"),
+        Column("horizon_weeks", "int", "52, 104 or 156: the count over that many weeks after the data end "
+               "(without_steady_worker: the count on that date)"),
+        Column("expected", "float", "the forecast; empty when the measure cannot be forecast (reason)", nullable=True),
+        Column("low", "int", "the 90% interval's lower end", nullable=True),
+        Column("high", "int", "the 90% interval's upper end", nullable=True),
+        Column("past", "float", "what the figure rests on: hires or exits counted in the window; net_change past "
+               "hires minus exits in it; without_steady_worker the cell's mean count of open clients on the past "
+               "dates", nullable=True),
+        Column("window_weeks", "float", "the weeks the figure was counted over (without_steady_worker: from the "
+               "first past date to the data end)", nullable=True),
+        Column("reason", "str", "why the measure has no figure; empty when it has one", nullable=True),
+    ),
+)
+
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS, KNOWN_DEPARTURES,
     MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY, TENDER_CALENDAR, TENDER_CALENDAR_WORKERS,
-    MOVE_SHARES, DESTINATION_MODEL,
+    MOVE_SHARES, DESTINATION_MODEL, SECTOR_INFLOW,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 

@@ -41,7 +41,7 @@ from workers w left join teams t using (team_id) left join case_domain c using (
 
 def records_from(con: duckdb.DuckDBPyConnection) -> date | None:
     """The first day the export records leavers on (its first termination); None without any."""
-    return con.execute("select min(termination_date) from workers").fetchone()[0]
+    return con.execute("select min(termination_date) from workers").fetchall()[0][0]
 
 
 def flows(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
@@ -100,3 +100,50 @@ def clients_at(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     from lead l join cells c using (worker_id)
     """
     return con.execute(sql, {"t": t, "since": t - timedelta(weeks=STEADY_WEEKS)}).df()
+
+
+GROUPINGS = {"region": "region", "organisation": "organisation_id", "domain": "domain", "occupation": "occupation"}
+"""The published groupings and their cell columns: the aggregates' (``forecasts.aggregates.GROUPINGS``)."""
+SECTOR = "sector"
+"""The grouping (and key) of the whole sector as one cell."""
+MIN_WEEKS = 26
+"""The least history (from the first recorded leaver to the data end) a rate is counted over: a half year."""
+GAP_DATES = 13
+GAP_SPACING_WEEKS = 4
+"""The past dates of the clients without a steady worker: the year before the data end, four weeks apart, as the
+backtest takes them (``benchmarks/sector_inflow.py``)."""
+
+
+def inflow_history(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
+    """What the week's inflow forecasts (``forecasts.inflow_table``) read at ``as_of`` (the data end's next day),
+    as that function's arguments: the hires and exits since the first recorded leaver (each with every
+    grouping's cell and the sector), the open clients on the past dates, and why either cannot be forecast (no
+    leaver recorded, under ``MIN_WEEKS`` of history, no contacts), None where they can."""
+    end = pd.Timestamp(as_of)
+    first = records_from(con)
+    first = None if first is None else pd.Timestamp(first)
+    history = {"end": end, "first": first, "events": None, "why_flows": _why_no_flows(first, end),
+               "past_clients": None, "gap_weeks": None, "why_gap": None}
+    if history["why_flows"] is None:
+        events = flows(con, first.date(), end.date()).assign(**{SECTOR: SECTOR})
+        history["events"] = events.assign(day=pd.to_datetime(events["day"]))
+    if not has_table(con, "contacts"):
+        return history | {"why_gap": "the export has no contacts: who has seen a client cannot be told"}
+    start = pd.Timestamp(con.execute("select min(contact_date) from contacts").fetchall()[0][0] or end)
+    dates = [end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k) for k in range(GAP_DATES)]
+    dates = [t for t in dates if t - pd.Timedelta(weeks=STEADY_WEEKS) >= start]  # 13 weeks of contacts behind
+    if not dates:
+        return history | {"why_gap": f"the export's contacts span less than {STEADY_WEEKS} weeks: who has seen a "
+                                     f"client in the last {STEADY_WEEKS} weeks cannot be told"}
+    past = pd.concat([clients_at(con, t.date()).assign(**{SECTOR: SECTOR}, date=t) for t in dates], ignore_index=True)
+    return history | {"past_clients": past, "gap_weeks": (end - min(dates)).days / 7 or float(GAP_SPACING_WEEKS)}
+
+
+def _why_no_flows(first: pd.Timestamp | None, end: pd.Timestamp) -> str | None:
+    if first is None:
+        return "the export records no leaver: hires and exits cannot be counted from a known start"
+    weeks = (end - first).days / 7
+    if weeks < MIN_WEEKS:
+        return (f"the export records hires and exits over {weeks:.0f} weeks (from its first leaver on), fewer than "
+                f"the {MIN_WEEKS} a rate is counted over")
+    return None

@@ -16,6 +16,7 @@ off: every run recomputes from the warehouse, which is the single source of trut
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -162,7 +163,8 @@ def train_or_recalibrate(settings: Settings, snapshots: pd.DataFrame, labels: pd
     if base is not None:
         same_contract(base.forecaster, features, f"{base.name} v{base.version}")
     try:
-        windows, candidates = plan_windows(snapshots, labels, weeks=weeks), default_candidates(features)
+        windows = plan_windows(snapshots, labels, weeks=weeks)
+        candidates = default_candidates(features, distributed=settings.task_runner == "dask")
     except InsufficientHistory:
         if base is None:
             raise
@@ -259,6 +261,8 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
     from continuity.features.exposure import relational_exposure
     from continuity.features.feature_spec import in_words
     from continuity.features.funding_calendar import tender_calendar
+    from continuity.features.inflow import inflow_history
+    from continuity.forecasts.inflow_table import inflow_table
     from continuity.features.situation import situation
     from continuity.forecasts.dispersion import frailty_table
     from continuity.features.snapshots import data_end, snapshot_at
@@ -281,6 +285,8 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
             week |= tender_calendar(con, score_date, model.forecaster, snapshot, week["worker_snapshot"], risk)
             # where voluntary leavers go: the share that moves to another employer (person_key), per worker
             week |= destination_tables(con, data_end(con) + timedelta(days=1), snapshot)
+            # sector inflow: hires, exits, net change and clients without a steady worker, 1-3 years ahead
+            week |= {"sector_inflow": inflow_table(**inflow_history(con, data_end(con) + timedelta(days=1)))}
             checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
             frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
     with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:
@@ -338,18 +344,38 @@ def weekly(settings: Settings | None = None, retrain: bool = True) -> WeeklyResu
         return _week(settings, retrain)
 
 
+def weekly_for(settings: Settings):
+    """The weekly flow on the task runner the settings choose (``Settings.task_runner``): as it is, its tasks in
+    this process, or on prefect-dask's DaskTaskRunner, at ``dask_address`` or on a LocalCluster of this
+    machine (one single-threaded worker per core: XGBoost and DuckDB bring their own threads)."""
+    if settings.task_runner != "dask":
+        return weekly
+    from prefect_dask import DaskTaskRunner
+
+    runner = (DaskTaskRunner(address=settings.dask_address) if settings.dask_address else
+              DaskTaskRunner(cluster_kwargs={"n_workers": os.cpu_count() or 1, "threads_per_worker": 1}))
+    return weekly.with_options(task_runner=runner)
+
+
+def _heavy(settings: Settings, step, *args):
+    """Run a heavy task: on the Dask runner submitted to a worker (a task called directly runs in the flow's
+    process); otherwise called as it is. Its inputs are settings and dates (the warehouse holds the data), bar
+    the fitted candidates evaluation gets and the week's frames publishing gets."""
+    return step.submit(*args).result() if settings.task_runner == "dask" else step(*args)
+
+
 def _week(settings: Settings, retrain: bool) -> WeeklyResult:
     from continuity.models.drift import alerts
 
     if not retrain:
         require_champion(settings)
     finish_promotion(settings)
-    ingest_report = ingest_exports(settings)
+    ingest_report = _heavy(settings, ingest_exports, settings)
     load_oracle(settings)
-    snapshot_rows, score_date = build_features(settings)
+    snapshot_rows, score_date = _heavy(settings, build_features, settings)
     metrics, chosen, promoted, candidate, source, reason = {}, None, None, None, None, ""
     if retrain:
-        selection = evaluate(train(settings), settings)
+        selection = _heavy(settings, evaluate, _heavy(settings, train, settings), settings)
         metrics = dict(selection.test)
         metrics |= {source: figures for source, figures in
                     (("incumbent", selection.incumbent), ("oracle", selection.oracle)) if figures}
@@ -358,7 +384,7 @@ def _week(settings: Settings, retrain: bool) -> WeeklyResult:
             version, promoted = register(selection, settings)
             document(settings, version)
         candidate = version if promoted else None
-    model, week = score(settings, score_date, candidate)
+    model, week = _heavy(settings, score, settings, score_date, candidate)
     with stage("publish", rows=len(week["risk_scores"])):
         publish(settings, score_date, model, week)
     if candidate is not None:

@@ -180,3 +180,56 @@ def cells_within_regions(workers: pd.DataFrame, leavers: pd.DataFrame | None, by
                          for f in frames], ignore_index=True)
     inside = members.groupby("key")["inside"].all()
     return set(inside.index[inside])
+
+
+INFLOW_MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
+"""The published inflow's measures (``continuity.published.SECTOR_INFLOW``)."""
+SECTOR = "sector"
+"""The inflow's grouping and key of the whole sector as one cell."""
+
+
+def inflow_cells(inflow: pd.DataFrame, workers: pd.DataFrame, by: str, horizon: int, *,
+                 leavers: pd.DataFrame | None = None, organisation: str | None = None,
+                 regions: frozenset[str] = frozenset(), min_cell: int = 10) -> dict:
+    """The ``GET /inflow`` body (without the week) for one grouping and horizon, from the week's ``sector_inflow``.
+
+    The cells are the aggregates' cells of the same key, and suppressed as they are: a cell the aggregates'
+    joint pattern hides (``workers`` and ``leavers`` as for ``aggregate_forecast``), or that holds no scored
+    worker this week (it is no published cell, so nothing says it is safe), publishes no figure. An hr token
+    (``organisation``) is shown its own organisation's cell and the sector as a whole, never another
+    organisation's cell nor a cell shared with one; a sector token limited to ``regions`` the cells wholly
+    within them (``cells_within_regions``) and not the sector as a whole, which reaches outside them. A measure the
+    export cannot forecast is named in ``unavailable`` with the reason."""
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
+    column = GROUPINGS[by]
+    groupings = tuple(c for c in GROUPINGS.values() if c in workers.columns)
+    pattern = _pattern(workers, leavers, groupings, min_cell)
+    present = set(workers[column].astype(str))
+    rows = inflow[inflow["horizon_weeks"].astype(int) == int(horizon)]
+    figures: dict[tuple[str, str], dict] = {}
+    for row in rows.itertuples(index=False):
+        if not _text(row.reason):
+            figures.setdefault((row.grouping, row.key), {})[row.measure] = {
+                "expected": float(row.expected), "interval": [int(row.low), int(row.high)],
+                "past": float(row.past), "window_weeks": float(row.window_weeks)}
+    unavailable = {row.measure: row.reason for row in rows.itertuples(index=False) if _text(row.reason)}
+    keys = sorted(key for grouping, key in figures if grouping == by)
+    if organisation is not None:
+        keys = [key for key in keys if by == "organisation" and key == organisation]
+    if regions:
+        inside = cells_within_regions(workers, leavers, by, regions)
+        keys = [key for key in keys if key in inside]
+    cells = []
+    for key in keys:
+        hidden = key not in present or (column, key) in pattern.hidden
+        shown = {} if hidden else figures[(by, key)]
+        cells.append({"key": key, "suppressed": hidden, **{m: shown.get(m) for m in INFLOW_MEASURES}})
+    total = None
+    if not regions and len(workers) >= min_cell and (SECTOR, SECTOR) in figures:
+        total = {"key": SECTOR, "suppressed": False, **{m: figures[(SECTOR, SECTOR)].get(m) for m in INFLOW_MEASURES}}
+    return {"by": by, "horizon": int(horizon), "unavailable": unavailable, "sector": total, "cells": cells}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -81,9 +81,10 @@ class Selection:
         return self.forecasters[self.chosen]
 
 
-def default_candidates(features: Sequence[str] = MODEL_FEATURES) -> tuple[Forecaster, ...]:
-    """The forecasters every run fits, on the given inputs (`feature_spec.model_features`)."""
-    return CoxForecaster(features=features), GradientBoostingForecaster(features=features)
+def default_candidates(features: Sequence[str] = MODEL_FEATURES, distributed: bool = False) -> tuple[Forecaster, ...]:
+    """The forecasters every run fits, on the given inputs (`feature_spec.model_features`); with `distributed`
+    gradient boosting trains on the Dask cluster the run's tasks run on."""
+    return CoxForecaster(features=features), GradientBoostingForecaster(features=features, distributed=distributed)
 
 
 def train_and_select(

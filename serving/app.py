@@ -36,6 +36,10 @@ tokens aggregates only, `admin` everything, `worker` tokens their own record at 
 else. Every read of an individual worker is recorded in the audit log (`GET /audit`, admin only);
 hr and managers record what they did with a forecast (`POST /workers/{{worker_id}}/reviews`).
 
+Sector bodies (and hr, admin) read the aggregates (`GET /aggregates`: expected leavers per cell), the
+sector's inflow (`GET /inflow`: hires, net change in staff and clients without a steady worker, one to
+three years ahead) and the tender calendar (`GET /funding-contracts`), small cells suppressed.
+
 Every answer comes from the latest published score week. The web page for HR and managers
 is at `/ui`.
 """

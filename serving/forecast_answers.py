@@ -20,7 +20,7 @@ import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
 from continuity.config import Settings
-from continuity.forecasts.aggregates import aggregate_response, cells_within_regions
+from continuity.forecasts.aggregates import INFLOW_MEASURES, aggregate_response, cells_within_regions, inflow_cells
 from continuity.forecasts.frame import ForecastFrame, forecast_frame
 from continuity.forecasts.tender_calendar import METHOD, calendar_rows
 from continuity.serving.schemas import Horizon
@@ -39,6 +39,12 @@ CELL_TYPES = {"grouping": "string", "horizon": "int64", "key": "string", "name":
 tools read), counts as nullable integers (a suppressed cell's are empty); the voluntary leavers split into moves
 to another employer and leavers of the sector (``measure=moves`` and ``measure=sector``; empty where unknown)."""
 CELL_COLUMNS = list(CELL_TYPES)
+INFLOW_TYPES = {"grouping": "string", "key": "string", "name": "string", "horizon_weeks": "int64", "measure": "string",
+                "expected": "float64", "interval_low": "Int64", "interval_high": "Int64", "past": "float64",
+                "window_weeks": "float64", "suppressed": "bool"}
+"""The sector page's inflow downloads: one row per grouping (and the sector as a whole), cell, horizon and measure,
+a suppressed cell's figures empty."""
+INFLOW_HORIZONS = (52, 104, 156)
 
 
 class ForecastAnswers:
@@ -123,6 +129,47 @@ class ForecastAnswers:
             return pd.DataFrame(rows, columns=CELL_COLUMNS).astype(CELL_TYPES)
 
         return self.answer(week, ("cells", regions), compute)
+
+    def inflow(self, week: PublishedWeek, by: AggregateBy, horizon: int, organisation: str | None = None,
+               regions: frozenset[str] = frozenset()) -> dict:
+        """The GET /inflow answer for a reader (``inflow_cells``): an hr token's ``organisation``, a limited sector
+        token's ``regions``; no cell for a week published before the inflow was."""
+        def compute() -> dict:
+            try:
+                table = week.publication.table("sector_inflow")
+            except FileNotFoundError:
+                return {"by": by.value, "horizon": int(horizon), "unavailable": {}, "sector": None, "cells": []}
+            frame = self.frame(week)
+            return inflow_cells(table, frame.workers, by.value, int(horizon), leavers=frame.leavers,
+                                organisation=organisation, regions=regions)
+
+        return self.answer(week, ("inflow", by.value, int(horizon), organisation, regions), compute)
+
+    def inflow_rows(self, week: PublishedWeek, organisation: str | None = None,
+                    regions: frozenset[str] = frozenset()) -> pd.DataFrame:
+        """Every inflow cell a reader may see, of every grouping and horizon, one row per measure (the downloads)."""
+        def compute() -> pd.DataFrame:
+            rows = []
+            for horizon in INFLOW_HORIZONS:
+                for by in AggregateBy:
+                    body = self.inflow(week, by, horizon, organisation, regions)
+                    cells = [(by.value, c) for c in body["cells"]]
+                    if by is AggregateBy.region and body["sector"] is not None:
+                        cells.insert(0, ("sector", body["sector"]))
+                    for grouping, cell in cells:
+                        for measure in INFLOW_MEASURES:
+                            figure = cell[measure] or {}
+                            low, high = figure.get("interval") or (None, None)
+                            rows.append({"grouping": grouping, "key": cell["key"],
+                                         "name": municipality_name(cell["key"]) if grouping == "region" else None,
+                                         "horizon_weeks": horizon, "measure": measure,
+                                         "expected": figure.get("expected"), "interval_low": low,
+                                         "interval_high": high, "past": figure.get("past"),
+                                         "window_weeks": figure.get("window_weeks"),
+                                         "suppressed": cell["suppressed"]})
+            return pd.DataFrame(rows, columns=list(INFLOW_TYPES)).astype(INFLOW_TYPES)
+
+        return self.answer(week, ("inflow_rows", organisation, regions), compute)
 
     tender_method = METHOD
 

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
-from continuity.forecasts.aggregates import aggregate_forecast, aggregate_response, cells_within_regions
+from continuity.forecasts.aggregates import GROUPINGS, aggregate_forecast, aggregate_response, cells_within_regions, inflow_cells
 from continuity.forecasts.intervals import poisson_binomial_interval, poisson_binomial_pmf
-from differencing import assert_no_cell_minus_an_insiders_view_is_small, assert_no_combination_isolates_a_few
+from differencing import (assert_inflow_keeps_the_aggregates_suppression, assert_no_cell_minus_an_insiders_view_is_small,
+                          assert_no_combination_isolates_a_few)
 
 
 @pytest.mark.parametrize("n, p", [(1, 0.3), (9, 0.17), (60, 0.05), (400, 0.5)])
@@ -153,3 +154,53 @@ def test_a_region_scope_is_shown_the_cells_wholly_within_it():
     # A leaver outside the scope keeps their cell out of it too.
     moved = leavers.assign(region=np.where(leavers.organisation_id.eq("D"), "R3", leavers.region))
     assert cells_within_regions(workers, moved, "organisation", scope) == {"C"}
+
+
+def inflow_table(workers: pd.DataFrame, extra: dict[str, str] | None = None) -> pd.DataFrame:
+    """A week's sector_inflow with a figure for every cell of every grouping (and ``extra`` cells: grouping -> key
+    without a scored worker) and the sector, at one to three years."""
+    keys = {by: sorted(workers[column].astype(str).unique()) for by, column in GROUPINGS.items()}
+    for by, key in (extra or {}).items():
+        keys[by].append(key)
+    keys["sector"] = ["sector"]
+    return pd.DataFrame([{"grouping": by, "key": key, "measure": measure, "horizon_weeks": h, "expected": 5.0 + i,
+                          "low": 1 + i, "high": 9 + i, "past": 10.0 + i, "window_weeks": 104.0, "reason": None}
+                         for by, values in keys.items() for i, key in enumerate(values)
+                         for measure in ("hires", "exits", "net_change", "without_steady_worker")
+                         for h in (52, 104, 156)])
+
+
+@pytest.mark.parametrize("seed", [4, 8])
+def test_the_inflow_publishes_only_the_aggregates_published_cells_to_every_reader(seed):
+    """The sector inflow's cells are the aggregates' cells: a hidden cell (or one without a scored worker) shows no
+    figure, an hr token only its own organisation's, and with them no combination isolates a few workers."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"R{rng.integers(4)}", f"O{k % 4}", int(rng.integers(2, 30))) for k in range(7)]
+    workers = sector(rows, seed=seed)
+    workers["domain"] = rng.choice(["wmo", "jeugd", "participatie"], len(workers), p=[0.6, 0.35, 0.05])
+    leavers = workers.sample(frac=0.4, random_state=seed)
+    inflow = inflow_table(workers, extra={"organisation": "O-gone"})
+    hidden = [(by, c.key) for by in GROUPINGS for c in aggregate_forecast(workers, by, 13, leavers=leavers)
+              if c.suppressed]
+    assert hidden  # the check below has a suppressed cell to keep hidden
+    for by, key in hidden:
+        cell = next(c for c in inflow_cells(inflow, workers, by, 52, leavers=leavers)["cells"] if c["key"] == key)
+        assert cell["suppressed"] and cell["hires"] is None and cell["without_steady_worker"] is None
+    gone = {c["key"]: c for c in inflow_cells(inflow, workers, "organisation", 104, leavers=leavers)["cells"]}
+    assert gone["O-gone"]["suppressed"] and gone["O-gone"]["exits"] is None
+    assert_inflow_keeps_the_aggregates_suppression(workers, leavers, inflow)
+    assert_inflow_keeps_the_aggregates_suppression(workers, leavers, inflow, regions=frozenset({"R1", "R2"}))
+    for queries in (("region", "organisation"), ("organisation", "domain")):
+        assert_no_combination_isolates_a_few(workers, leavers, queries, inflow=inflow)
+
+
+def test_an_inflow_measure_the_export_cannot_forecast_says_why():
+    workers = sector(NESTED, seed=2)
+    inflow = inflow_table(workers)
+    inflow = inflow[inflow.measure != "without_steady_worker"]
+    why = pd.DataFrame([{"grouping": "sector", "key": "sector", "measure": "without_steady_worker", "horizon_weeks": 52,
+                         "expected": None, "low": None, "high": None, "past": None, "window_weeks": None,
+                         "reason": "the export has no contacts"}])
+    body = inflow_cells(pd.concat([inflow.astype(object), why.astype(object)], ignore_index=True), workers, "region", 52)
+    assert body["unavailable"] == {"without_steady_worker": "the export has no contacts"}
+    assert all(c["without_steady_worker"] is None and c["hires"] is not None for c in body["cells"] if not c["suppressed"])

@@ -268,3 +268,23 @@ def test_the_week_publishes_the_scoring_versions_fairness_audit(weekly_run):
     assert set(fairness["attribute"]) == {"gender", "age_band", "contract_type", "occupation"}
     assert set(fairness["horizon"]) <= {13, 26, 52} and (fairness["model_version"] == result.model_version).all()
     assert "proxy_auc_gender" in logged and 0 <= logged["proxy_auc_gender"] <= 1
+
+
+def test_the_week_publishes_the_sector_inflow_forecast_at_the_data_end(weekly_run):
+    """``sector_inflow``: the inflow forecasts at the published week's data end, from the warehouse's hires and exits."""
+    from continuity.features.inflow import flows, records_from
+    from continuity.forecasts.inflow import count_forecast
+
+    settings, _ = weekly_run
+    week = Publications(settings.published).current()
+    inflow = week.table("sector_inflow").set_index(["grouping", "key", "measure", "horizon_weeks"])
+    end = pd.Timestamp(week.data_end) + pd.Timedelta(days=1)
+    with connect(settings.warehouse, read_only=True) as con:
+        first = pd.Timestamp(records_from(con))
+        hires = flows(con, first.date(), end.date()).query("kind == 'hire'").assign(sector="sector")
+    for h in (52, 104, 156):
+        expected = count_forecast(hires, "sector", first, end, h)["sector"]
+        row = inflow.loc[("sector", "sector", "hires", h)]
+        assert row["expected"] == pytest.approx(expected.expected) and (row["low"], row["high"]) == expected.interval
+    assert set(inflow.index.get_level_values("measure")) == {"hires", "exits", "net_change", "without_steady_worker"}
+    assert inflow["reason"].isna().all()

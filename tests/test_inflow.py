@@ -207,3 +207,76 @@ def test_the_backtest_counts_what_happened_after_each_origin(generated):
     # hires refill exits in a sector of fixed posts: a year's forecast is right to within a quarter, pooled
     assert 0.75 < one_year["hires"]["sector"]["forecast_realised"] < 1.25
     assert 0.75 < one_year["without_steady_worker"]["sector"]["forecast_realised"] < 1.25
+
+
+def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
+    """The weekly run's ``sector_inflow``: per grouping, cell, measure and horizon, the figures of
+    ``count_forecast``, ``net_change`` and ``gap_forecast`` at the export's data end, in the declared shape."""
+    import duckdb
+
+    from continuity.features.inflow import GAP_DATES, GAP_SPACING_WEEKS, GROUPINGS, inflow_history, records_from
+    from continuity.forecasts.inflow_table import inflow_table
+    from continuity.features.snapshots import data_end
+    from continuity.forecasts.aggregates import GROUPINGS as AGGREGATE_GROUPINGS
+    from continuity.forecasts.inflow import HORIZONS_WEEKS
+    from continuity.published import SECTOR_INFLOW, conform
+
+    assert GROUPINGS == AGGREGATE_GROUPINGS  # the same cells as the aggregates, so their suppression applies
+    _, _, _, warehouse = generated
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        end = pd.Timestamp(data_end(con) + timedelta(days=1))
+        table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, end.date())))
+        first = pd.Timestamp(records_from(con))
+        events = flows(con, first.date(), end.date())
+        past = pd.concat([clients_at(con, (end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date())
+                          .assign(date=end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
+    assert table["reason"].isna().all() and table["expected"].notna().all()
+    assert set(table["measure"]) == {"hires", "exits", "net_change", "without_steady_worker"}
+    assert set(table["horizon_weeks"]) == set(HORIZONS_WEEKS)
+    assert set(table["grouping"]) == {*GROUPINGS, "sector"}
+    figures = table.set_index(["grouping", "key", "measure", "horizon_weeks"])
+    events["day"] = pd.to_datetime(events["day"])
+    hires, exits = events[events["kind"] == "hire"], events[events["kind"] == "exit"]
+    keys = sorted(events["region"].astype(str).unique())
+    for h in HORIZONS_WEEKS:
+        expected_hires = count_forecast(hires, "region", first, end, h, keys)
+        expected_exits = count_forecast(exits, "region", first, end, h, keys)
+        net = net_change(expected_hires, expected_exits, net_spread(hires, exits, "region", first, end), h)
+        for key in keys:
+            row = figures.loc[("region", key, "hires", h)]
+            assert row["expected"] == pytest.approx(expected_hires[key].expected)
+            assert (row["low"], row["high"]) == expected_hires[key].interval
+            assert row["past"] == expected_hires[key].past
+            assert figures.loc[("region", key, "exits", h), "expected"] == pytest.approx(expected_exits[key].expected)
+            assert (figures.loc[("region", key, "net_change", h), ["low", "high"]].tolist()
+                    == list(net[key].interval))
+    # the sector as one cell: every hire of the window, and the sum of the cells' expectations
+    sector = figures.xs(("sector", "sector"), level=("grouping", "key"))
+    assert sector.loc[("hires", 52), "past"] == figures.xs(("region", "hires", 52), level=(
+        "grouping", "measure", "horizon_weeks"))["past"].sum()
+    gap = gap_forecast(past, "occupation")
+    for key, f in gap.items():
+        for h in HORIZONS_WEEKS:  # the level holds: the same figure for every horizon
+            row = figures.loc[("occupation", key, "without_steady_worker", h)]
+            assert row["expected"] == pytest.approx(f.expected) and (row["low"], row["high"]) == f.interval
+            assert row["past"] == pytest.approx(f.open_clients)
+
+
+def test_a_short_or_contactless_export_publishes_why_not_a_crash(con):
+    from continuity.features.inflow import inflow_history
+    from continuity.forecasts.inflow_table import inflow_table
+    from continuity.published import SECTOR_INFLOW, conform
+
+    # no leaver at all, no contacts: every measure says why, for the sector, with empty figures
+    load(con, workers=[worker("W1", date(2023, 3, 1)), worker("W2", date(2023, 6, 1))],
+         assignments=[assignment("C1", "W1", date(2023, 3, 2))])
+    table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, T)))
+    assert len(table) == 4 * 3 and table["expected"].isna().all() and table["reason"].notna().all()
+    assert (table["grouping"] == "sector").all()
+    assert "no leaver" in table.set_index("measure").loc["hires", "reason"].iloc[0]
+    assert "contacts" in table.set_index("measure").loc["without_steady_worker", "reason"].iloc[0]
+    # a first leaver ten weeks before the data end: too little history for a rate
+    load(con, workers=[worker("W1", date(2023, 3, 1), termination_date=T - timedelta(weeks=10),
+                              termination_reason="voluntary"), worker("W2", date(2023, 6, 1))])
+    table = inflow_table(**inflow_history(con, T))
+    assert "fewer than the 26" in table.set_index("measure").loc["exits", "reason"].iloc[0]

@@ -184,6 +184,34 @@ def _tender_calendar(score_date: date, workers: list[str], p_26w: np.ndarray) ->
     return {"tender_calendar": contracts, "tender_calendar_workers": pd.DataFrame(rows)}
 
 
+INFLOW_GONE = "org-gone"
+"""An organisation with hires and exits in the window and no scored worker this week: its inflow cell is suppressed."""
+
+
+def _sector_inflow(snapshot: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
+    """The week's sector_inflow as the weekly run publishes it: every cell of every grouping (and the sector) with
+    hires, exits, net change and clients without a steady worker at one to three years; a cell's figures grow with
+    its position and the horizon, so that each figure is told apart from the others."""
+    cells = snapshot.assign(organisation_id=risk.organisation_id.to_numpy())
+    keys = {"region": sorted(cells.region.unique()), "organisation": [*sorted(cells.organisation_id.unique()), INFLOW_GONE],
+            "domain": sorted(cells.domain.unique()), "occupation": sorted(cells.occupation.unique()),
+            "sector": ["sector"]}
+    rows = []
+    for grouping, values in keys.items():
+        for i, key in enumerate(values):
+            for h in (52, 104, 156):
+                years = h // 52
+                hires, exits = 6.0 * years + i, 5.0 * years + 2 * i
+                figures = {"hires": (hires, 20.0 + i), "exits": (exits, 16.0 + 2 * i),
+                           "net_change": (hires - exits, 4.0 - i), "without_steady_worker": (3.0 + i, 40.0 + i)}
+                for measure, (expected, past) in figures.items():
+                    rows.append({"grouping": grouping, "key": key, "measure": measure, "horizon_weeks": h,
+                                 "expected": expected, "low": int(expected) - 3 * years, "high": int(expected) + 3 * years,
+                                 "past": past, "window_weeks": 52.0 if measure == "without_steady_worker" else 104.0,
+                                 "reason": None})
+    return pd.DataFrame(rows)
+
+
 def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
     """The week's model card (with the week's fairness audit, when it has one) and drift check: the
     training weeks stand for a caseload 30% lower than this week's, so caseload alerts, as does the
@@ -257,6 +285,7 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
     week["fairness"] = _fairness(version)
     week["known_departures"] = _known_departures(score_date, workers)
     week |= _tender_calendar(score_date, workers, p_26w)
+    week["sector_inflow"] = _sector_inflow(week["worker_snapshot"], risk)
     week |= _card_and_monitoring(week, version)
     # Colleagues leave together: the aggregates' intervals simulate with these frailties at 26 weeks.
     week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "cohorts": [8]})

@@ -243,6 +243,14 @@ def test_a_sector_token_lands_on_the_sector_page_sees_cells_and_downloads_the_cs
             text = open(download.value.path(), encoding="utf-8").read()
             assert text.splitlines()[0].startswith("grouping,horizon,key,name,workers,expected_leavers")
             assert "Amsterdam" in text
+            # the inflow: the sector and the three organisations (one gone: suppressed), each at 1, 2 and 3 years
+            inflow = page.locator("table.inflow tbody td.key").all_inner_texts()
+            assert inflow == ["The whole sector"] * 3 + ["org-a"] * 3 + ["org-b"] * 3 + ["org-gone"] * 3
+            assert page.locator("table.inflow tbody tr.suppressed").count() == 3
+            with page.expect_download() as download:
+                page.click("a[href='/ui/sector/inflow.csv']")
+            text = open(download.value.path(), encoding="utf-8").read()
+            assert text.splitlines()[0].startswith("grouping,key,name,horizon_weeks,measure,expected")
         finally:
             browser.close()
 
