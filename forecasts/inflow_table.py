@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from continuity.forecasts.aggregates import GROUPINGS
+from continuity.forecasts.aggregates import GROUPINGS, SECTOR
 from continuity.forecasts.inflow import HORIZONS_WEEKS, count_forecast, net_change, net_spread
 from continuity.forecasts.staffing_gap import gap_forecast
 
-SECTOR = "sector"
-"""The grouping (and key) of the whole sector as one cell; ``events`` and ``past_clients`` carry it as a column."""
 LEVEL = 0.90
 COLUMNS = ["grouping", "key", "measure", "horizon_weeks", "expected", "low", "high", "past", "window_weeks", "reason"]
 
@@ -24,7 +22,8 @@ def inflow_table(end: pd.Timestamp, first: pd.Timestamp | None, events: pd.DataF
                  past_clients: pd.DataFrame | None, gap_weeks: float | None, why_gap: str | None) -> pd.DataFrame:
     """The rows of ``sector_inflow`` (``continuity.published``): ``events`` are the hires and exits (kind, day and
     the cell columns) since ``first``, ``past_clients`` the open clients on the past dates (``gap_forecast``);
-    a ``why_*`` instead of them says why that part cannot be forecast."""
+    a ``why_*`` instead of them says why that part cannot be forecast. Both carry a ``sector`` column holding
+    "sector": the whole sector as one cell."""
     rows: list[dict] = []
     columns = {**GROUPINGS, SECTOR: SECTOR}
     if why_flows is None:

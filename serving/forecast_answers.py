@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from continuity.config import Settings
 from continuity.forecasts.aggregates import INFLOW_MEASURES, aggregate_response, cells_within_regions, inflow_cells
 from continuity.forecasts.frame import ForecastFrame, forecast_frame
+from continuity.forecasts.inflow import HORIZONS_WEEKS
 from continuity.forecasts.tender_calendar import METHOD, calendar_rows
 from continuity.serving.schemas import Horizon
 from continuity.serving.schemas_planning import AggregateBy, Aggregates, Measure
@@ -44,7 +45,6 @@ INFLOW_TYPES = {"grouping": "string", "key": "string", "name": "string", "horizo
                 "window_weeks": "float64", "suppressed": "bool"}
 """The sector page's inflow downloads: one row per grouping (and the sector as a whole), cell, horizon and measure,
 a suppressed cell's figures empty."""
-INFLOW_HORIZONS = (52, 104, 156)
 
 
 class ForecastAnswers:
@@ -150,7 +150,7 @@ class ForecastAnswers:
         """Every inflow cell a reader may see, of every grouping and horizon, one row per measure (the downloads)."""
         def compute() -> pd.DataFrame:
             rows = []
-            for horizon in INFLOW_HORIZONS:
+            for horizon in HORIZONS_WEEKS:
                 for by in AggregateBy:
                     body = self.inflow(week, by, horizon, organisation, regions)
                     cells = [(by.value, c) for c in body["cells"]]
