@@ -173,9 +173,10 @@ def _tenure(rows, ref) -> np.ndarray:
 
 
 def _starter_complexity(rows, ref) -> np.ndarray:
-    share = _fixed(rows["complex_share_starter"].to_numpy(dtype="float64") * 100, "%.0f")
-    return _choose(rows["tenure_weeks"] >= 104, "past the first 2 years of service, when complex cases weigh most",
-                   share + "% complex cases in the first 2 years of service (half or more weighs)")
+    share = rows["complex_share_starter"].to_numpy(dtype="float64")
+    said = _fixed(share * 100, "%.0f") + "% complex cases in the first 2 years of service (" + _choose(
+        share >= 0.5, "half or more weighs most)", "under the half from which they weigh most)")
+    return _choose(rows["tenure_weeks"] >= 104, "past the first 2 years of service, when complex cases weigh most", said)
 
 
 def _occupation(rows, ref) -> np.ndarray:
