@@ -21,20 +21,13 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
-from continuity.features.inflow import clients_at, flows, records_from
+from continuity.features.inflow import GAP_DATES, GAP_SPACING_WEEKS, clients_at, flows, records_from
 from continuity.features.snapshots import data_end
-from continuity.forecasts.aggregates import GROUPINGS
-from continuity.forecasts.inflow import HORIZONS_WEEKS, WINDOW_WEEKS, count_forecast, net_change, net_spread
-from continuity.forecasts.staffing_gap import gap_forecast
+from continuity.forecasts.aggregates import GROUPINGS, INFLOW_MEASURES, SECTOR
+from continuity.forecasts.inflow import HORIZONS_WEEKS, WINDOW_WEEKS
+from continuity.forecasts.inflow_table import LEVEL, inflow_table
 from continuity.warehouse import has_table
 
-LEVEL = 0.90
-GAP_DATES = 13
-GAP_SPACING_WEEKS = 4
-"""Thirteen dates four weeks apart: the year before the origin, every season, and dates far enough apart that a
-leaver's clients wait on one date only (vacancies last 2-13 weeks)."""
-SECTOR = "sector"
-MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
 
 
 def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...] = HORIZONS_WEEKS) -> dict:
@@ -60,28 +53,24 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
         origins = _origins(first, end, h)
         rows = []  # one per origin, measure, grouping and cell
         for t in origins:
-            before = events[events["day"] < t]
-            after = events[(events["day"] >= t) & (events["day"] < t + pd.Timedelta(weeks=h))]
+            # the week's own forecast (forecasts.inflow_table) as a run at t would publish it, against what followed
             past_gap = (pd.concat([clients_on(t - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
                         if with_gap else None)
+            table = inflow_table(t, first, events[events["day"] < t], None, past_gap,
+                                 float(GAP_SPACING_WEEKS * (GAP_DATES - 1)), None if with_gap else "no contacts")
+            table = table[(table["horizon_weeks"] == h) & table["reason"].isna()]
+            after = events[(events["day"] >= t) & (events["day"] < t + pd.Timedelta(weeks=h))]
+            realised = {}
             for name, column in columns.items():
-                keys = sorted(before[column].astype(str).unique())
-                forecast = {kind: count_forecast(before[before["kind"] == kind], column, first, t, h, keys, LEVEL)
-                            for kind in ("hire", "exit")}
-                realised = {kind: after[after["kind"] == kind][column].astype(str).value_counts()
-                            for kind in ("hire", "exit")}
-                for measure, kind in (("hires", "hire"), ("exits", "exit")):
-                    rows += [_row(t, measure, name, f.key, f.expected, f.interval, int(realised[kind].get(f.key, 0)))
-                             for f in forecast[kind].values()]
-                phi = net_spread(before[before["kind"] == "hire"], before[before["kind"] == "exit"], column, first, t)
-                for key, f in net_change(forecast["hire"], forecast["exit"], phi, h, LEVEL).items():
-                    rows.append(_row(t, "net_change", name, key, f.expected, f.interval,
-                                     int(realised["hire"].get(key, 0) - realised["exit"].get(key, 0))))
-                if past_gap is not None:
+                counts = {kind: after[after["kind"] == kind][column].astype(str).value_counts() for kind in ("hire", "exit")}
+                realised |= {(name, "hires"): counts["hire"], (name, "exits"): counts["exit"],
+                             (name, "net_change"): counts["hire"].sub(counts["exit"], fill_value=0)}
+                if with_gap:
                     later = clients_on(t + pd.Timedelta(weeks=h))
-                    without = later[later["unseen"] | later["vacancy"]][column].astype(str).value_counts()
-                    rows += [_row(t, "without_steady_worker", name, key, f.expected, f.interval,
-                                  int(without.get(key, 0))) for key, f in gap_forecast(past_gap, column, LEVEL).items()]
+                    realised[(name, "without_steady_worker")] = \
+                        later[later["unseen"] | later["vacancy"]][column].astype(str).value_counts()
+            rows += [_row(t, r.measure, r.grouping, r.key, r.expected, (int(r.low), int(r.high)),
+                          int(realised[(r.grouping, r.measure)].get(r.key, 0))) for r in table.itertuples()]
         result["horizons"][str(h)] = {"origins": [str(t.date()) for t in origins], **_errors(pd.DataFrame(rows))}
     return result
 
@@ -122,4 +111,4 @@ def _errors(rows: pd.DataFrame) -> dict:
             out[measure]["per_origin"] = [
                 {"origin": r.origin, "forecast": round(float(r.forecast), 1), "interval": [int(r.low), int(r.high)],
                  "realised": int(r.realised)} for r in cells.itertuples()]
-    return {m: out[m] for m in MEASURES if m in out}
+    return {m: out[m] for m in INFLOW_MEASURES if m in out}

@@ -110,7 +110,8 @@ MIN_WEEKS = 26
 """The least history (from the first recorded leaver to the data end) a rate is counted over: a half year."""
 GAP_DATES = 13
 GAP_SPACING_WEEKS = 4
-"""The past dates of the clients without a steady worker: the year before the data end, four weeks apart, as the
+"""The past dates of the clients without a steady worker: the year before the data end, four weeks apart (every
+season, and far enough apart that a leaver's clients wait on one date only: vacancies last 2-13 weeks), as the
 backtest takes them (``benchmarks/sector_inflow.py``)."""
 
 
