@@ -109,7 +109,8 @@ def _inflow_rows(bodies: list[dict]) -> list[dict]:
 @pages.get("/cells.csv")
 def cells_csv(grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep) -> Response:
     """Every cell of every grouping and horizon, one row each; suppressed cells with empty figures."""
-    return Response(answers.cells(week, grant.regions).to_csv(index=False), media_type="text/csv",
+    table = neutralise_frame(answers.cells(week, grant.regions))  # an occupation may read as a formula
+    return Response(table.to_csv(index=False), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="sector-cells-{week.score_date}.csv"'})
 
 

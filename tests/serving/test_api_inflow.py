@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import INFLOW_GONE
+from conftest import FORMULA_OCCUPATION, INFLOW_GONE
 
 MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
 
@@ -111,3 +111,10 @@ def test_the_sector_page_shows_the_inflow_in_dutch(app, tokens, as_role):
     low, high = amsterdam["hires"]["interval"]
     assert f"({low}–{high})" in page and "3 jaar" in page and "Hele sector" in page
     assert "/ui/sector/inflow.csv" in page
+
+
+def test_the_cells_download_neutralises_a_formula_the_export_named_an_occupation(as_role):
+    """The aggregates' cells download carries the export's occupation labels as keys, as the inflow's does."""
+    csv = pd.read_csv(io.StringIO(as_role("sector").get("/ui/sector/cells.csv").text))
+    occupations = set(csv.key[csv.grouping == "occupation"])
+    assert "'" + FORMULA_OCCUPATION in occupations and not any(k.startswith("=") for k in csv.key.astype(str))
