@@ -13,9 +13,9 @@ import pandas as pd
 from continuity.forecasts.aggregates import GROUPINGS, SECTOR
 from continuity.forecasts.inflow import HORIZONS_WEEKS, count_forecast, net_change, net_spread
 from continuity.forecasts.staffing_gap import gap_forecast
+from continuity.published import SECTOR_INFLOW
 
 LEVEL = 0.90
-COLUMNS = ["grouping", "key", "measure", "horizon_weeks", "expected", "low", "high", "past", "window_weeks", "reason"]
 
 
 def inflow_table(end: pd.Timestamp, first: pd.Timestamp | None, events: pd.DataFrame | None, why_flows: str | None,
@@ -53,7 +53,7 @@ def inflow_table(end: pd.Timestamp, first: pd.Timestamp | None, events: pd.DataF
                      for h in HORIZONS_WEEKS]
     else:
         rows += [_reason("without_steady_worker", h, why_gap) for h in HORIZONS_WEEKS]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=SECTOR_INFLOW.column_names)
 
 
 def _row(grouping: str, key: str, measure: str, horizon: int, expected: float, interval: tuple[int, int],

@@ -148,7 +148,7 @@ class GradientBoostingForecaster(Forecaster):
         frame = design[varying].fillna(design[varying].mean())
         fitted = CoxPHFitter(penalizer=self.penalizer).fit(
             frame.assign(_duration=duration, _event=event), duration_col="_duration", event_col="_event")
-        return CoxCoefficients(fitted.params_.copy(), design[varying].mean())
+        return CoxCoefficients.of(fitted)  # centred on the training means, which the filling keeps
 
     def _log_hazard(self, learner: BoostedCox, design: pd.DataFrame) -> np.ndarray:
         # in place: no DMatrix copy of the rows to score; the start is added here, not as XGBoost's base margin

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from conftest import FORMULA_OCCUPATION, INFLOW_GONE
 
-MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
+from continuity.forecasts.aggregates import INFLOW_MEASURES as MEASURES
+
 
 
 def _inflow(as_role, role: str, by: str, horizon: int = 52) -> dict:
