@@ -288,6 +288,7 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
     staged: dict[str, S.StagedFile] = {}
     hashes: dict[str, str] = {}
     skipped: dict[str, dict[str, int]] = {}
+    unusable: list[str] = []  # every file's reason at once, so that one run names all an export must mend
     for name in C.LOAD_ORDER:
         if name not in paths:
             continue
@@ -301,9 +302,10 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
                 _Warn(report, table, path).extra_columns(staged[name].outside)
                 continue
             result = read_file(path)
-        except UnreadableFile as e:
-            raise UnusableInput(str(e)) from e
-        frame, extra = _rename(table, path, result, mp)
+            frame, extra = _rename(table, path, result, mp)
+        except (UnreadableFile, UnusableInput) as e:
+            unusable.append(str(e))
+            continue
         _Warn(report, table, path).extra_columns(extra)
         ignored_rows = V.ignored(table, frame, mp)
         skipped[name] = V.counted(ignored_rows)
@@ -311,6 +313,8 @@ def ingest_dir(source: Path, warehouse: Path, *, mapping: Path | None = None, ps
         raw[name], reads[name] = frame, result
         # never stored; read only to catch health text (validation)
         extras[name] = result.frame.loc[frame.index, extra]
+    if unusable:
+        raise UnusableInput("\n".join(unusable))
 
     kcheck = key_check(pseudonym_key)
     load_id = hashlib.sha256(

@@ -671,3 +671,22 @@ def test_free_text_on_sick_leave_is_quarantined_and_never_stored(tmp_path):
                                             table(tmp_path, "select * from hr_events")) for v in frame.to_numpy().ravel())
     assert "burn-out" not in stored and "rugklachten" not in stored
     assert len(table(tmp_path, "select * from hr_events where event_type = 'sick_leave'")) == 1
+
+
+def test_every_unusable_file_is_named_in_one_run(tmp_path):
+    """A newcomer's export with several files short of columns learns of all of them at once, not one per run."""
+    from continuity.features.ingest import UnusableInput, ingest_dir
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "workers.csv").write_text("worker_id,hire_date\nW1,2022-01-03\n")
+    (export / "hr_events.csv").write_text("worker_id,event_date,event_type,value,detail\nW1,2023-01-02,scale_step,,\n")
+    (export / "assignments.csv").write_text("worker_id,client_id\nW1,C1\n")
+    (export / "funding_contracts.csv").write_text("organisation_id\nORG1\n")
+    with pytest.raises(UnusableInput) as raised:
+        ingest_dir(export, tmp_path / "w.duckdb", pseudonym_key="a-long-secret-key-for-testing-only-123",
+                   export_date=date(2024, 1, 1))
+    said = str(raised.value)
+    for name in ("workers.csv", "assignments.csv", "funding_contracts.csv"):
+        assert f"{name}: missing required column(s)" in said
+    assert not (tmp_path / "w.duckdb").exists()  # nothing touched the warehouse
