@@ -94,20 +94,17 @@ def _generate(out: str, workers: int, years: int, seed: int) -> None:
     generate_sector(Path(out), workers=workers, years=years, seed=seed)
 
 
-def cached_sector(settings: Settings, workers: int, years: int, seed: int) -> tuple[Path, dict]:
-    """The sector's folder, generated in a child process when it is not cached yet, and what that took.
+def _load_week(home: str, answer: multiprocessing.Queue) -> None:
+    from continuity.serving.app import create_app
 
-    A child process, so that the generator's memory is its own (and measured as such) and none of it
-    stays in the process whose flow is measured next; written to a temporary folder and renamed, so an
-    interrupted generation never leaves a half sector in the cache.
-    """
-    out = sector_dir(settings, workers, years, seed)
-    figures: dict = {"workers": workers, "years": years, "seed": seed, "cached": out.exists()}
-    if out.exists():
-        return out, figures
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    child = multiprocessing.get_context("spawn").Process(target=_generate, args=(str(partial), workers, years, seed))
+    week = create_app(Settings(home=Path(home))).state.store.current()
+    answer.put(len(week.by_worker))
+
+
+def in_child(target, *args) -> tuple[float, float]:
+    """Seconds and peak resident memory (GiB, the child's process tree) of ``target(*args)`` run in a spawned
+    child, which must exit cleanly: its memory is its own, measured as such, and none of it stays behind."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=args)
     started = time.monotonic()
     child.start()
     peak = 0
@@ -116,10 +113,35 @@ def cached_sector(settings: Settings, workers: int, years: int, seed: int) -> tu
         peak = max(peak, tree_rss(watched))
         child.join(RSS_INTERVAL_S)
     if child.exitcode != 0:
+        raise RuntimeError(f"{target.__name__} failed in its child process (exit code {child.exitcode})")
+    return time.monotonic() - started, peak / GIB
+
+
+def cached_sector(settings: Settings, workers: int, years: int, seed: int) -> tuple[Path, dict]:
+    """The sector's folder, generated in a child process (``in_child``) when it is not cached yet, and what that
+    took; written to a temporary folder and renamed, so an interrupted generation never leaves a half sector
+    in the cache."""
+    out = sector_dir(settings, workers, years, seed)
+    figures: dict = {"workers": workers, "years": years, "seed": seed, "cached": out.exists()}
+    if out.exists():
+        return out, figures
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        seconds, peak = in_child(_generate, str(partial), workers, years, seed)
+    except RuntimeError:
         shutil.rmtree(partial, ignore_errors=True)
-        raise RuntimeError(f"generating the {workers}-position sector failed (exit code {child.exitcode})")
+        raise
     partial.rename(out)
-    return out, figures | {"seconds": round(time.monotonic() - started, 1), "peak_rss_gib": round(peak / GIB, 3)}
+    return out, figures | {"seconds": round(seconds, 1), "peak_rss_gib": round(peak, 3)}
+
+
+def serving_load(settings: Settings) -> dict:
+    """What the service spends before its first answer on the week the run published: a fresh process starts
+    the app and reads and prepares the week (``serving.store``), as ``continuity serve`` does."""
+    answer = multiprocessing.get_context("spawn").Queue()
+    seconds, peak = in_child(_load_week, str(settings.home), answer)
+    return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak, 3), "workers": answer.get(timeout=10)}
 
 
 def scale_benchmark(settings: Settings, workers: int, years: int, seed: int = 0, sample_curve: bool = False) -> dict:
@@ -135,6 +157,7 @@ def scale_benchmark(settings: Settings, workers: int, years: int, seed: int = 0,
         with TreeMemory() as memory, observe(stages.append):
             result = weekly(settings=run_settings)
         rows = _table_rows(run_settings)
+        serving = serving_load(run_settings)
         curve = sample_curve_benchmark(run_settings) if sample_curve else None
     finally:
         shutil.rmtree(run_home, ignore_errors=True)
@@ -153,6 +176,7 @@ def scale_benchmark(settings: Settings, workers: int, years: int, seed: int = 0,
         "total_seconds": round(sum(s["seconds"] for s in measured.values()), 1),
         "peak_rss_gib": max(s["peak_rss_gib"] for s in measured.values()),
         "scoring_seconds": round(by_name["scoring"].seconds, 2),
+        "serving_load": serving,
         "synth": synth,
         "rows": rows | {"scored_workers": result.scored_workers},
         "training": by_name["train"].facts,

@@ -63,21 +63,85 @@ _STATE_CHANGES = {
                      "where event_type in ('scale_step', 'promotion') group by worker_id, event_date",
     "manager_changes": "select worker_id, event_date from hr_events where event_type = 'manager_change'",
 }
-_STATE_CTES = "".join(
-    f"""{name} as (
-    select *, lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
-    from ({source})
-),
-"""
-    for name, source in _STATE_CHANGES.items()
-)
 
 
 def _in_force(alias: str, on: str) -> str:
     return f"{alias}.worker_id = a.worker_id and {on} > {alias}.event_date and {on} <= {alias}.superseded"
 
 
-_FEATURE_CTES = _STATE_CTES + f"""
+# What does not depend on the calendar: each worker's state changes and open cases over time, the leavers and
+# the first awards. ``build_snapshots`` makes them tables once and runs ``DATED_SNAPSHOT_SQL`` over the calendar
+# a block of dates at a time; ``SNAPSHOT_SQL`` holds them as CTEs, for one date.
+DATE_FREE_TABLES = {
+    **{name: f"""
+    select *, lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
+    from ({source})
+""" for name, source in _STATE_CHANGES.items()},
+    "primary_cases": f"""
+    select worker_id, client_id, start_date, end_date, complexity,
+           cast(complexity >= {COMPLEX_CASE_MIN} as integer) as is_complex, {_ANY_VULNERABILITY} as vulnerable
+    from assignments where role = 'primary'
+""",
+    "vulnerable_spans": f"""
+    -- a vulnerable client counts once while any of their primary cases with the worker is open: such
+    -- cases of one worker and client that overlap or touch merge into one span (gaps and islands)
+    select worker_id, min(start_date) as start_date, max(end_date) as end_date
+    from (
+        select *, sum(cast(coalesce(start_date > reached, true) as integer)) over (
+                      partition by worker_id, client_id order by start_date, end_date
+                      rows unbounded preceding) as span
+        from (
+            select worker_id, client_id, start_date, coalesce(end_date, date '9999-12-31') as end_date,
+                   max(coalesce(end_date, date '9999-12-31')) over (
+                       partition by worker_id, client_id order by start_date, coalesce(end_date, date '9999-12-31')
+                       rows between unbounded preceding and 1 preceding) as reached
+            from primary_cases where vulnerable
+        )
+    )
+    group by worker_id, client_id, span
+""",
+    "case_changes": f"""
+    -- a case is open at t when start_date < t <= end_date: it adds to the caseload from the day after
+    -- its start and leaves it from the day after its end, so the open cases at t are running sums of
+    -- these changes, with no row per case and week
+    select worker_id, start_date as event_date, 1 as cases, complexity, is_complex, 0 as vulnerable
+    from primary_cases
+    union all
+    select worker_id, end_date, -1, -complexity, -is_complex, 0 from primary_cases where end_date is not null
+    union all
+    select worker_id, start_date, 0, 0, 0, 1 from vulnerable_spans
+    union all
+    select worker_id, end_date, 0, 0, 0, -1 from vulnerable_spans where end_date < date '9999-12-31'
+""",
+    "open_cases": f"""
+    -- the open cases from the day after each change until the next (``superseded``), as the state CTEs
+    select worker_id, event_date,
+           cast(sum(sum(cases)) over running as bigint) as caseload,
+           cast(sum(sum(complexity)) over running as bigint) as complexity_total,
+           cast(sum(sum(is_complex)) over running as bigint) as complex_cases,
+           cast(sum(sum(vulnerable)) over running as bigint) as vulnerable_clients,
+           lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
+    from case_changes
+    group by worker_id, event_date
+    window running as (partition by worker_id order by event_date rows unbounded preceding)
+""",
+    "leavers": f"""
+    -- a leaver counts for the team they were in when they left
+    select a.termination_date, coalesce(tm.team_id, a.team_id) as team_id
+    from workers a
+    left join team_moves tm on {_in_force("tm", "a.termination_date")}
+    where a.termination_date is not null
+""",
+    "first_award": f"""
+    select organisation_id, null::varchar as municipality, null::varchar as domain, min(awarded_date) as first_awarded
+    from funding_contracts group by organisation_id
+    union all
+    select organisation_id, municipality, domain, min(awarded_date)
+    from funding_contracts where exists (select 1 from teams) group by organisation_id, municipality, domain
+""",
+}
+
+_DATED_CTES = f"""
 state as (
     select
         a.*,
@@ -97,10 +161,17 @@ state as (
     left join manager_changes mc on {_in_force("mc", "a.snapshot_date")}
 ),
 windowed_events as (
-    -- events that can touch the 52 weeks before t: a sick spell reaches up to its end
+    -- the weeks t each event can count in, after ``known`` and before ``reach``: the 52 weeks after it (a
+    -- sick spell's after its end); a month's overtime only from the month's end to 13 weeks after its first
+    -- day. Overtime is most of the events (one a month per worker): joining it to 13 weeks, not 52, is
+    -- what keeps this join from growing with the sector times a year of weeks.
     select worker_id, event_type, event_date, end_date, value,
-           case when event_type = 'sick_leave'
-                then coalesce(end_date, date '9999-12-30') + 365 else event_date + 365 end as reach
+           case when event_type = 'overtime'
+                then cast(date_trunc('month', event_date) + interval 1 month as date) - 1
+                else event_date end as known,
+           case when event_type = 'sick_leave' then coalesce(end_date, date '9999-12-30') + 365
+                when event_type = 'overtime' then event_date + 92
+                else event_date + 365 end as reach
     from hr_events
     where event_type in ('sick_leave', 'overtime', 'manager_change', 'team_move')
 ),
@@ -126,63 +197,8 @@ event_windows as (
                          and least(e.end_date + 1, c.snapshot_date) > c.snapshot_date - 364)
             as sick_spells_52w
     from windowed_events e
-    join calendar c on c.snapshot_date > e.event_date and c.snapshot_date < e.reach
+    join calendar c on c.snapshot_date > e.known and c.snapshot_date < e.reach
     group by e.worker_id, c.snapshot_date
-),
-primary_cases as (
-    select worker_id, client_id, start_date, end_date, complexity,
-           cast(complexity >= {COMPLEX_CASE_MIN} as integer) as is_complex, {_ANY_VULNERABILITY} as vulnerable
-    from assignments where role = 'primary'
-),
-vulnerable_spans as (
-    -- a vulnerable client counts once while any of their primary cases with the worker is open: such
-    -- cases of one worker and client that overlap or touch merge into one span (gaps and islands)
-    select worker_id, min(start_date) as start_date, max(end_date) as end_date
-    from (
-        select *, sum(cast(coalesce(start_date > reached, true) as integer)) over (
-                      partition by worker_id, client_id order by start_date, end_date
-                      rows unbounded preceding) as span
-        from (
-            select worker_id, client_id, start_date, coalesce(end_date, date '9999-12-31') as end_date,
-                   max(coalesce(end_date, date '9999-12-31')) over (
-                       partition by worker_id, client_id order by start_date, coalesce(end_date, date '9999-12-31')
-                       rows between unbounded preceding and 1 preceding) as reached
-            from primary_cases where vulnerable
-        )
-    )
-    group by worker_id, client_id, span
-),
-case_changes as (
-    -- a case is open at t when start_date < t <= end_date: it adds to the caseload from the day after
-    -- its start and leaves it from the day after its end, so the open cases at t are running sums of
-    -- these changes, with no row per case and week
-    select worker_id, start_date as event_date, 1 as cases, complexity, is_complex, 0 as vulnerable
-    from primary_cases
-    union all
-    select worker_id, end_date, -1, -complexity, -is_complex, 0 from primary_cases where end_date is not null
-    union all
-    select worker_id, start_date, 0, 0, 0, 1 from vulnerable_spans
-    union all
-    select worker_id, end_date, 0, 0, 0, -1 from vulnerable_spans where end_date < date '9999-12-31'
-),
-open_cases as (
-    -- the open cases from the day after each change until the next (``superseded``), as the state CTEs
-    select worker_id, event_date,
-           cast(sum(sum(cases)) over running as bigint) as caseload,
-           cast(sum(sum(complexity)) over running as bigint) as complexity_total,
-           cast(sum(sum(is_complex)) over running as bigint) as complex_cases,
-           cast(sum(sum(vulnerable)) over running as bigint) as vulnerable_clients,
-           lead(event_date, 1, date '9999-12-31') over (partition by worker_id order by event_date) as superseded
-    from case_changes
-    group by worker_id, event_date
-    window running as (partition by worker_id order by event_date rows unbounded preceding)
-),
-leavers as (
-    -- a leaver counts for the team they were in when they left
-    select a.termination_date, coalesce(tm.team_id, a.team_id) as team_id
-    from workers a
-    left join team_moves tm on {_in_force("tm", "a.termination_date")}
-    where a.termination_date is not null
 ),
 team_leavers as (
     select l.team_id, c.snapshot_date, count(*) as team_leavers_26w
@@ -226,13 +242,6 @@ funding_end as (
     group by organisation_id, municipality, domain, snapshot_date, island
     having min(start_date) <= snapshot_date
 ),
-first_award as (
-    select organisation_id, null::varchar as municipality, null::varchar as domain, min(awarded_date) as first_awarded
-    from funding_contracts group by organisation_id
-    union all
-    select organisation_id, municipality, domain, min(awarded_date)
-    from funding_contracts where exists (select 1 from teams) group by organisation_id, municipality, domain
-),
 lost_tenders as (
     select distinct own.organisation_id, own.snapshot_date
     from running_funding own
@@ -243,6 +252,7 @@ lost_tenders as (
     where own.start_date <= own.snapshot_date
 ),
 """
+
 
 _FEATURES = f"""
 features as (
@@ -297,11 +307,14 @@ features as (
 )
 """
 
+_SELECT = f"select {', '.join(SNAPSHOT_COLUMNS)} from features order by snapshot_date, worker_id"
 SNAPSHOT_SQL = (
-    "with" + _ACTIVE + _FEATURE_CTES + _FEATURES
-    + f"select {', '.join(SNAPSHOT_COLUMNS)} from features order by snapshot_date, worker_id"
+    "with" + _ACTIVE + "".join(f"{name} as ({body}),\n" for name, body in DATE_FREE_TABLES.items())
+    + _DATED_CTES + _FEATURES + _SELECT
 )
 """One row per worker active at each date in ``$dates``: ``SNAPSHOT_COLUMNS``."""
+DATED_SNAPSHOT_SQL = "with" + _ACTIVE + _DATED_CTES + _FEATURES + _SELECT
+"""``SNAPSHOT_SQL`` reading ``DATE_FREE_TABLES`` as tables of those names."""
 
 LABELS_SQL = (
     "with" + _ACTIVE.rstrip().rstrip(",")

@@ -7,20 +7,25 @@ read them as a feature by accident.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
 from continuity.features.feature_spec import DERIVED
-from continuity.features.snapshot_sql import DATA_END_SQL, LABELS_SQL, SNAPSHOT_SQL
+from continuity.features.snapshot_sql import DATA_END_SQL, DATE_FREE_TABLES, DATED_SNAPSHOT_SQL, LABELS_SQL, SNAPSHOT_SQL
 from continuity.vocabulary import TERMINATION_REASONS
 from continuity.warehouse import has_table, large_build, transaction
 
 # The windowed features (sick leave, overtime, moves) need history before t: begin the
 # calendar half a year after the observation start.
 WARM_UP_WEEKS = 26
+BLOCK_ROWS = 1_000_000
+"""Snapshot rows built per query: the feature joins of a whole sector's calendar at once hold more than the
+warehouse's memory limit (4 GB ran out at 20,000 positions over five years, 4.5M rows), while a block of
+a million rows keeps to some 2 GB whatever the sector's size; blocks of dates are built one after another."""
 
 
 def snapshot_at(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
@@ -70,15 +75,44 @@ def build_snapshots(
 ) -> int:
     """Replace the ``snapshots`` and ``labels`` tables for the weekly calendar; returns the row count.
 
-    Labels are censored at ``end`` when given, else at the data end.
+    Labels are censored at ``end`` when given, else at the data end. The snapshots are those of
+    ``SNAPSHOT_SQL`` (``snapshot_at`` runs it), built from its date-free parts made tables once and a
+    block of dates at a time (``BLOCK_ROWS``).
     """
     censor_at = end or data_end(con)
     dates = weekly_dates(con, start, censor_at, every_weeks)
-    with large_build(con), transaction(con):
-        con.execute(f"create or replace table snapshots as {SNAPSHOT_SQL}", {"dates": dates})
+    with large_build(con), transaction(con), date_free_tables(con):
+        for i, block in enumerate(date_blocks(con, dates)):
+            into = "create or replace table snapshots as" if i == 0 else "insert into snapshots"
+            con.execute(f"{into} {DATED_SNAPSHOT_SQL}", {"dates": block})
         con.execute(f"create or replace table labels as {LABELS_SQL}", {"dates": dates, "data_end": censor_at})
         check_labels(con)
     return con.execute("select count(*) from snapshots").fetchall()[0][0]
+
+
+@contextmanager
+def date_free_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """``DATE_FREE_TABLES`` as temporary tables of this connection while the snapshots are built."""
+    try:
+        for name, body in DATE_FREE_TABLES.items():
+            con.execute(f"create or replace temp table {name} as {body}")
+        yield
+    finally:
+        for name in DATE_FREE_TABLES:
+            con.execute(f"drop table if exists temp.{name}")
+
+
+def date_blocks(con: duckdb.DuckDBPyConnection, dates: list[date], rows: int | None = None) -> list[list[date]]:
+    """The calendar in consecutive blocks of about ``rows`` (``BLOCK_ROWS``) snapshot rows each (at least one
+    date a block; one empty block for an empty calendar), sized by the most workers ever employed at once."""
+    most = con.execute("""
+        select coalesce(max(employed), 0) from (
+            select sum(sum(change)) over (order by day rows unbounded preceding) as employed
+            from (select hire_date as day, 1 as change from workers
+                  union all select termination_date + 1, -1 from workers where termination_date is not null)
+            group by day)""").fetchall()[0][0]
+    per_block = max(1, (rows or BLOCK_ROWS) // max(1, most))
+    return [dates[i:i + per_block] for i in range(0, len(dates), per_block)] or [[]]
 
 
 # Labels look ahead, so a malformed one silently corrupts every model trained on it. They are checked once,

@@ -151,6 +151,24 @@ def test_the_bench_sector_is_generated_once_in_a_child_process_and_then_reused(t
     assert [p.name for p in (tmp_path / "bench").iterdir()] == [folder.name], "no partial folder left behind"
 
 
+def test_serving_load_reads_the_published_week_in_a_fresh_process(weekly_run):
+    from continuity.benchmarks.scale import serving_load
+
+    settings, result = weekly_run
+    load = serving_load(settings)
+    assert load["workers"] == result.scored_workers > 0
+    assert load["seconds"] > 0 and load["peak_rss_gib"] > 0.05, "a Python process with the app loaded"
+
+
+def test_a_child_that_fails_is_an_error_naming_what_it_ran():
+    import sys
+
+    from continuity.benchmarks.scale import in_child
+
+    with pytest.raises(RuntimeError, match=r"exit failed in its child process \(exit code 3\)"):
+        in_child(sys.exit, 3)
+
+
 def test_bench_scale_writes_its_json_under_home_and_quiet_silences_the_stage_lines(monkeypatch, tmp_path):
     import json
 

@@ -261,6 +261,23 @@ def test_build_snapshots_stores_what_snapshot_at_returns_and_is_idempotent(con):
                        snapshot_at(con, middle))
 
 
+def test_snapshots_built_a_few_dates_at_a_time_equal_one_build_and_leave_no_temporary_table(con, monkeypatch):
+    import continuity.features.snapshots as snapshots
+
+    load(con, **random_sector(9, n_workers=40, start=date(2019, 1, 1), end=date(2022, 1, 1)))
+    build_snapshots(con, every_weeks=2)
+    whole = con.table("snapshots").df()
+    most = whole.groupby("snapshot_date").size().max()
+    dates = weekly_dates(con, every_weeks=2)
+    blocks = snapshots.date_blocks(con, dates, rows=3 * most)
+    assert [d for block in blocks for d in block] == dates and 1 < len(blocks) < len(dates)
+    assert all(len(block) <= 3 for block in blocks)
+    monkeypatch.setattr(snapshots, "BLOCK_ROWS", 1)  # one date a block
+    build_snapshots(con, every_weeks=2)
+    assert_frame_equal(con.table("snapshots").df(), whole)
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchall()[0][0] == 0
+
+
 def test_labels_measure_weeks_to_leaving_and_censor_at_the_data_end(con):
     load(con, workers=[
         worker("stays", date(2019, 1, 7)),
