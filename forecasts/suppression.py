@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 Cell = tuple[str, str]  # (grouping column, key)
 
@@ -66,80 +67,162 @@ class Pattern:
 
 @dataclass(frozen=True)
 class _Count:
-    """One counted population cut into atoms, as every reader sees it.
+    """One counted population, as every reader sees it, over its signatures.
 
-    ``sets`` are the groups a reader must not isolate, over the atoms that hold somebody
-    counted: the cells (the first ``cells`` rows) and the intersections of two cells of
-    different groupings (a region minus the other organisations in it is one organisation's
-    part of the region). ``counted`` and ``told`` are readers x sets (reader 0 the public,
-    who knows no atom): the counted figure of each set outside the reader's scope, and how
-    many people that figure tells about (for leavers: the set's workers too). ``inside`` are
-    the atoms each reader knows.
+    The atoms that hold somebody counted and fall in the same cell of every grouping (the same
+    ``signature``) are one column: every set is a union of whole signatures, so a set lies in the
+    span of others over the atoms exactly when it does over the signatures (its equations for two
+    atoms of one signature are the same equation), and a week of 150,000 workers has some
+    thousands of signatures against tens of thousands of atoms. An insider knows their atoms: the
+    columns whose counted atoms are all within their scope (``own``); a column with an atom outside
+    stays unknown to them, with the pattern it had.
+
+    ``sets`` are the groups a reader must not isolate: the cells (the first ``cells`` rows) and
+    the intersections of two cells of different groupings (a region minus the other organisations
+    in it is one organisation's part of the region). ``counted`` and ``told`` are the public's
+    figure of each set and how many people that figure tells about (for leavers: the set's workers
+    too); ``inside_counted`` and ``inside_told`` (insiders x sets, sparse) what of them lies within
+    each insider's scope, so that the insider's remainder is the difference.
     """
 
     sets: np.ndarray
     cells: int
-    inside: list[np.ndarray]
     counted: np.ndarray
     told: np.ndarray
+    inside_counted: sparse.csr_matrix
+    inside_told: sparse.csr_matrix
+    own: list[np.ndarray]
     min_cell: int
 
     @classmethod
-    def of(cls, membership: np.ndarray, groups: list[str], outside: np.ndarray, counts: np.ndarray,
-           people: np.ndarray, min_cell: int) -> _Count:
-        pairs = [membership[i] * membership[j] for i, j in itertools.combinations(range(len(groups)), 2)
-                 if groups[i] != groups[j] and (membership[i] * membership[j] * people).any()]
+    def of(cls, atoms: pd.DataFrame, cells: list[Cell], scopes: list[str], counts: np.ndarray, people: np.ndarray,
+           min_cell: int) -> _Count:
+        groupings = list(dict.fromkeys(g for g, _ in cells))
+        signature = atoms.groupby(groupings, sort=True).ngroup().to_numpy()
+        n_signatures = int(signature.max()) + 1 if len(signature) else 0
+        first = pd.DataFrame({"signature": signature}).drop_duplicates().index.to_numpy()
+        keys = atoms.iloc[first][groupings].astype(str).to_numpy()[np.argsort(signature[first])]
+        membership = np.array([keys[:, groupings.index(g)] == key for g, key in cells], dtype=float)
+        membership = membership.reshape(len(cells), n_signatures)
+        people_of = np.bincount(signature, weights=people, minlength=n_signatures)
+        pairs = [membership[i] * membership[j] for i, j in itertools.combinations(range(len(cells)), 2)
+                 if cells[i][0] != cells[j][0] and (membership[i] * membership[j] * people_of).any()]
         sets = np.vstack([membership, *pairs])
-        counted = counts > 0
-        return cls(sets[:, counted], len(membership), [np.flatnonzero(~row[counted]) for row in outside],
-                   (outside * counts) @ sets.T, (outside * people) @ sets.T, min_cell)
+        counted_of = np.bincount(signature, weights=counts, minlength=n_signatures)
+        readers = [(s, value) for s in scopes for value in sorted(atoms[s].unique())]
+        reader_of = {r: i for i, r in enumerate(readers)}
+        rows = np.concatenate([[reader_of[(s, v)] for v in atoms[s]] for s in scopes]).astype(int)
+        columns = np.tile(signature, len(scopes))
+
+        def inside(weights: np.ndarray) -> sparse.csr_matrix:
+            within = sparse.csr_matrix((np.tile(weights, len(scopes)), (rows, columns)),
+                                       shape=(len(readers), n_signatures))
+            return within @ sparse.csr_matrix(sets.T)
+
+        # the signatures whose counted atoms all lie within one reader's scope are that reader's own
+        is_counted = counts > 0
+        owners: list[list[int]] = [[] for _ in readers]
+        for s in scopes:
+            spread = pd.DataFrame({"signature": signature[is_counted], "scope": atoms[s].to_numpy()[is_counted]})
+            single = spread.groupby("signature")["scope"].agg(["nunique", "first"])
+            for column, value in single[single["nunique"] == 1]["first"].items():
+                owners[reader_of[(s, value)]].append(int(column))
+        kept = counted_of > 0
+        position = np.cumsum(kept) - 1
+        own = [np.array(sorted(position[o]), dtype=int) for o in owners]
+        return cls(sets[:, kept], len(cells), sets @ counted_of, sets @ people_of, inside(counts), inside(people),
+                   own, min_cell)
 
     @property
-    def membership(self) -> np.ndarray:
-        return self.sets[:self.cells]
+    def sizes(self) -> np.ndarray:
+        """The public's count of each cell."""
+        return self.counted[:self.cells]
 
     def small(self, cells: np.ndarray) -> np.ndarray:
-        """readers x columns of ``cells`` (cells x k, 0/1): whether each union leaves a reader a small remainder."""
-        return (self.counted[:, :self.cells] @ cells < self.min_cell) & (self.told[:, :self.cells] @ cells > 0)
+        """Per column of ``cells`` (cells x k, 0/1): whether its union leaves some reader a small remainder."""
+        counted, told = self.counted[:self.cells] @ cells, self.told[:self.cells] @ cells
+        inside_counted = self.inside_counted[:, :self.cells] @ cells
+        inside_told = self.inside_told[:, :self.cells] @ cells
+        public = (counted < self.min_cell) & (told > 0)
+        insiders = ((counted - inside_counted) < self.min_cell) & ((told - inside_told) > 0)
+        return public | insiders.any(axis=0)
 
-    def at_risk(self, hidden: np.ndarray) -> np.ndarray:
-        """readers x sets: what a reader may not learn, for the public every hidden cell and every
-        small intersection, for an insider those whose remainder outside their scope is small."""
-        wanted = (self.counted < self.min_cell) & (self.told > 0)
-        wanted[0, :self.cells] = hidden
-        wanted[:, :self.cells] &= hidden
-        return wanted & (self.counted > 0)
+    def _at_risk(self, reader: int, hidden: np.ndarray, among: np.ndarray) -> np.ndarray:
+        """Of the sets ``among``, those ``reader`` (0: the public) may not learn: for the public every hidden
+        cell and every small intersection, for an insider those whose remainder outside their scope is small."""
+        counted, told = self.counted[among], self.told[among]
+        if reader:
+            counted = counted - self.inside_counted[reader - 1, among].toarray().ravel()
+            told = told - self.inside_told[reader - 1, among].toarray().ravel()
+        wanted = (counted < self.min_cell) & (told > 0)
+        is_cell = among < self.cells
+        cell_hidden = hidden[np.where(is_cell, among, 0)]
+        wanted = np.where(is_cell, cell_hidden if reader == 0 else wanted & cell_hidden, wanted)
+        return among[wanted & (counted > 0)]
 
     def exposed(self, hidden: np.ndarray, readers=None, sets=None) -> tuple[int, int] | None:
         """The first (reader, set) at risk that the reader can compute from the published cells,
-        the total and their own atoms; only among ``readers`` and ``sets`` when given.
+        the total and their own signatures; only among ``readers`` and ``sets`` when given. Reader 0 is the
+        public, reader i the insider ``i - 1`` of ``inside_counted``.
 
-        A set is computable when it lies in the span of the published rows and the reader's unit
-        atoms; projecting out the published rows once leaves, per reader, a least-squares problem
-        over their own atoms only."""
+        A set is computable when it lies in the span of the published rows and the reader's own unit
+        columns; projecting out the published rows once leaves, per reader, a least-squares problem over
+        their own columns only. An insider without own columns computes what the public does: of the
+        sets at risk for them, only those their scope touches can differ from the public's, which were
+        checked first."""
         if not self.sets.shape[1]:  # nobody counted: no figure to compute
             return None
-        known = np.vstack([self.membership[~hidden], np.ones(self.sets.shape[1])])
+        known = np.vstack([self.sets[:self.cells][~hidden], np.ones(self.sets.shape[1])])
         _, singular, basis = np.linalg.svd(known, full_matrices=False)
         basis = basis[singular > singular[0] * max(known.shape) * np.finfo(float).eps]
-        residual = self.sets - (self.sets @ basis.T) @ basis
-        left = (residual ** 2).sum(axis=1)
-        risk = self.at_risk(hidden)
-        for reader in range(len(self.inside)) if readers is None else readers:
-            targets = np.flatnonzero(risk[reader]) if sets is None else [t for t in sets if risk[reader, t]]
+        all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
+        for reader in range(len(self.own) + 1) if readers is None else readers:
+            own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
+            among = all_sets
+            if reader and not own.size and readers is None and sets is None:
+                among = np.union1d(self.inside_counted[reader - 1].indices, self.inside_told[reader - 1].indices)
+            targets = self._at_risk(reader, hidden, among)
             if not len(targets):
                 continue
-            own = self.inside[reader]
+            residual = self.sets[targets] - (self.sets[targets] @ basis.T) @ basis
+            left = (residual ** 2).sum(axis=1)
             if own.size:
                 gram = np.eye(own.size) - basis[:, own].T @ basis[:, own]
-                mine = residual[np.ix_(targets, own)]
-                explained = np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10, hermitian=True), mine)
-            else:
-                explained = 0.0
-            found = np.asarray(targets)[left[targets] - explained < 1e-6]
+                mine = residual[:, own]
+                left = left - np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10, hermitian=True), mine)
+            found = targets[left < 1e-6]
             if found.size:
                 return reader, int(found[0])
         return None
+
+
+    def breaking(self, hidden: np.ndarray, reader: int, target: int, candidates: list[int]) -> int | None:
+        """The first of the published cells ``candidates`` whose hiding as well leaves ``reader`` unable to compute
+        ``target`` (an exposure of ``exposed``); None when none does.
+
+        One SVD of the rows the reader combines (the published cells, the total and their own columns), not
+        one per candidate: a row whose leverage is below 1 lies in the span of the others, and hiding it
+        changes nothing; a row of leverage 1 is the only one reaching the direction ``S^-1 U_row`` (in the
+        coordinates of ``V``), and hiding it takes exactly that direction out of the span, so the target
+        stays computable when its squared residual plus its squared part along that direction stays below
+        the tolerance ``exposed`` uses."""
+        own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
+        published = np.flatnonzero(~hidden)
+        unit = np.zeros((own.size, self.sets.shape[1]))
+        unit[np.arange(own.size), own] = 1.0
+        rows = np.vstack([self.sets[published], np.ones(self.sets.shape[1]), unit])
+        u, singular, vt = np.linalg.svd(rows, full_matrices=False)
+        rank = int((singular > singular[0] * max(rows.shape) * np.finfo(float).eps).sum())
+        u, singular, vt = u[:, :rank], singular[:rank], vt[:rank]
+        coordinates = vt @ self.sets[target]
+        residual = self.sets[target] @ self.sets[target] - coordinates @ coordinates
+        position = np.searchsorted(published, candidates)
+        leverage = (u[position] ** 2).sum(axis=1)
+        direction = u[position] / singular
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        breaks = (leverage > 1 - 1e-9) & (residual + (direction @ coordinates) ** 2 >= 1e-6)
+        first = np.flatnonzero(breaks)
+        return int(candidates[first[0]]) if first.size else None
 
 
 def _atoms(workers: pd.DataFrame, leavers: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
@@ -160,24 +243,21 @@ def suppression_pattern(workers: pd.DataFrame, groupings: list[str], scopes: lis
     if len(workers) < min_cell:
         return Pattern(frozenset(cells), frozenset(cells))
     atoms = _atoms(workers, leavers, list(dict.fromkeys([*groupings, *scopes])))
-    membership = np.array([(atoms[g] == key).to_numpy() for g, key in cells], dtype=float).reshape(len(cells), -1)
-    outside = np.vstack([np.ones(len(atoms), dtype=bool)] +
-                        [(atoms[s] != value).to_numpy() for s in scopes for value in sorted(atoms[s].unique())])
-    groups = [g for g, _ in cells]
     n_workers, n_leavers = atoms.workers.to_numpy(float), atoms.leavers.to_numpy(float)
+    count = _Count.of(atoms, cells, scopes, n_workers, n_workers, min_cell)
     # a cell holding every worker is the public total itself: it is never hidden
-    never = {c for c, n in zip(cells, membership @ n_workers) if n == len(workers)}
-    hidden = _decide(_Count.of(membership, groups, outside, n_workers, n_workers, min_cell), cells, set(), never)
+    never = {c for c, n in zip(cells, count.sizes) if n == len(workers)}
+    hidden = _decide(count, cells, set(), never)
     if leavers is None:
         return Pattern(frozenset(hidden), frozenset(hidden))
-    outflow = _Count.of(membership, groups, outside, n_leavers, n_workers + n_leavers, min_cell)
+    outflow = _Count.of(atoms, cells, scopes, n_leavers, n_workers + n_leavers, min_cell)
     return Pattern(frozenset(hidden), frozenset(_decide(outflow, cells, hidden, set())))
 
 
 def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell]) -> set[Cell]:
     """``hidden`` grown until rules 1-3 hold for ``count``; the cells in ``never`` stay published."""
     index = {c: i for i, c in enumerate(cells)}
-    sizes = count.counted[0]
+    sizes = count.sizes
 
     def mask(chosen) -> np.ndarray:
         return np.isin(np.arange(len(cells)), [index[c] for c in chosen])
@@ -185,7 +265,7 @@ def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell
     def smallest(chosen) -> list[Cell]:
         return sorted(chosen, key=lambda c: (sizes[index[c]], c))
 
-    small = count.small(np.eye(len(cells))).any(axis=0)  # rule 1
+    small = count.small(np.eye(len(cells)))  # rule 1
     hidden = hidden | {c for c, s in zip(cells, small) if s and c not in never}
     while True:
         recoverable = _recoverable_remainder(count, cells, hidden, mask)
@@ -197,7 +277,8 @@ def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell
         if exposure is None or not open_cells:
             return hidden
         reader, target = exposure
-        breaking = next((c for c in open_cells if count.exposed(mask(hidden | {c}), [reader], [target]) is None), None)
+        found = count.breaking(mask(hidden), reader, target, [index[c] for c in open_cells])
+        breaking = None if found is None else cells[found]
         hidden.add(breaking or open_cells[0])
 
 
