@@ -1,5 +1,5 @@
-"""``sector.inflow`` of the quality benchmark: hires, exits, net change and clients without a steady worker,
-forecast one to three years ahead, against what the synthetic sector's later years did.
+"""``sector.inflow`` of the quality benchmark: hires, exits, net change, moves, leavers of the sector and clients
+without a steady worker, forecast one to three years ahead, against what the synthetic sector's later years did.
 
 At each origin t the forecasts (``continuity.forecasts.inflow``, ``continuity.forecasts.staffing_gap``) see
 only the export before t: hires and exits of the two years before it, and the clients without a steady
@@ -7,6 +7,15 @@ worker on the dates of the year before it, every ``GAP_SPACING_WEEKS``. Realised
 in the h weeks after t, and the clients without a steady worker at t + h. Origins lie a year apart,
 the latest h weeks before the data end, the earliest with the forecasts' whole window of history
 behind it: on the five-year bench sector three origins at one year, two at two, one at three.
+
+The moves and leavers of the sector (voluntary leavers by destination) have origins of their own
+(``moves_origins``): realised is where the leavers of the h weeks after t went, known only 26 weeks (the
+move window) after the last of them, so the latest origin lies h + 26 weeks before the data end; the
+earliest has ``MIN_WEEKS`` of exits with a known destination behind it, as the weekly run requires. Their
+forecasts at t count the exits before t minus 26 weeks, whose destinations a run at t knew: an exit's
+destination is fixed by the hires of the 26 weeks after it, so reading it at the data end leaks nothing.
+On the five-year bench sector that is again three origins at one year, two at two and one at three, with
+52-104 weeks of counted exits rather than the weekly run's 104 at the earliest.
 
 Per measure, grouping (the aggregates' region, organisation, domain and occupation, and the sector as
 one cell) and horizon, pooled over the origins: the mean absolute error per cell, the relative error
@@ -21,11 +30,13 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
-from continuity.features.inflow import GAP_DATES, GAP_SPACING_WEEKS, clients_at, flows, records_from
+from continuity.features.destinations import MOVE_WINDOW_WEEKS
+from continuity.features.inflow import (GAP_DATES, GAP_SPACING_WEEKS, MIN_WEEKS, clients_at, flows, moves_until,
+                                        records_from, why_no_moves, with_destinations)
 from continuity.features.snapshots import data_end
 from continuity.forecasts.aggregates import GROUPINGS, INFLOW_MEASURES, SECTOR
 from continuity.forecasts.inflow import HORIZONS_WEEKS, WINDOW_WEEKS
-from continuity.forecasts.inflow_table import LEVEL, inflow_table
+from continuity.forecasts.inflow_table import DESTINATIONS, LEVEL, inflow_table
 from continuity.warehouse import has_table
 
 
@@ -35,7 +46,8 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
     own forecast, interval and realised count per origin."""
     end = pd.Timestamp(data_end(warehouse) + timedelta(days=1))
     first = pd.Timestamp(records_from(warehouse))
-    events = flows(warehouse, first.date(), end.date()).assign(**{SECTOR: SECTOR})
+    events = with_destinations(warehouse, flows(warehouse, first.date(), end.date()), end.date()).assign(
+        **{SECTOR: SECTOR})
     events["day"] = pd.to_datetime(events["day"])
     columns = {**GROUPINGS, SECTOR: SECTOR}
     with_gap = has_table(warehouse, "contacts")
@@ -50,15 +62,15 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
                     "data": {"from": str(first.date()), "to": str((end - pd.Timedelta(days=1)).date())},
                     "horizons": {}}
     for h in horizons:
-        origins = _origins(first, end, h)
+        origins = _origins(first, end, h, WINDOW_WEEKS - 1)
         rows = []  # one per origin, measure, grouping and cell
         for t in origins:
             # the week's own forecast (forecasts.inflow_table) as a run at t would publish it, against what followed
             past_gap = (pd.concat([clients_on(t - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
                         if with_gap else None)
             table = inflow_table(t, first, events[events["day"] < t], None, past_gap,
-                                 float(GAP_SPACING_WEEKS * (GAP_DATES - 1)), None if with_gap else "no contacts")
-            table = table[(table["horizon_weeks"] == h) & table["reason"].isna()]
+                                 float(GAP_SPACING_WEEKS * (GAP_DATES - 1)), None if with_gap else "no contacts",
+                                 moves_until(t), "backtested at the moves' origins")
             after = events[(events["day"] >= t) & (events["day"] < t + pd.Timedelta(weeks=h))]
             realised = {}
             for name, column in columns.items():
@@ -69,20 +81,37 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
                     later = clients_on(t + pd.Timedelta(weeks=h))
                     realised[(name, "without_steady_worker")] = \
                         later[later["unseen"] | later["vacancy"]][column].astype(str).value_counts()
-            rows += [_row(t, r.measure, r.grouping, r.key, r.expected, (int(r.low), int(r.high)),
-                          int(realised[(r.grouping, r.measure)].get(r.key, 0))) for r in table.itertuples()]
-        result["horizons"][str(h)] = {"origins": [str(t.date()) for t in origins], **_errors(pd.DataFrame(rows))}
+            rows += _compared(t, table[~table["measure"].isin(DESTINATIONS)], h, realised)
+        moves_origins = _origins(first, moves_until(end), h, MOVE_WINDOW_WEEKS + MIN_WEEKS)
+        for t in moves_origins:
+            table = inflow_table(t, first, events[events["day"] < t], None, None, None,
+                                 "backtested at the flows' origins", moves_until(t), why_no_moves(warehouse, first, t))
+            after = events[(events["day"] >= t) & (events["day"] < t + pd.Timedelta(weeks=h))]
+            realised = {(name, measure): after[after["destination"] == destination][column].astype(str).value_counts()
+                        for name, column in columns.items() for measure, destination in DESTINATIONS.items()}
+            rows += _compared(t, table[table["measure"].isin(DESTINATIONS)], h, realised)
+        result["horizons"][str(h)] = {"origins": [str(t.date()) for t in origins],
+                                      "moves_origins": [str(t.date()) for t in moves_origins],
+                                      **_errors(pd.DataFrame(rows))}
     return result
 
 
-def _origins(first: pd.Timestamp, end: pd.Timestamp, horizon: int) -> list[pd.Timestamp]:
-    """A year apart, the latest ``horizon`` weeks before ``end``, none with less than the window behind it
-    (but a week: the export's first exit falls some days after its start)."""
+def _origins(first: pd.Timestamp, end: pd.Timestamp, horizon: int, behind: int) -> list[pd.Timestamp]:
+    """A year apart, the latest ``horizon`` weeks before ``end``, none with ``behind`` weeks or less of history
+    (the flows' window but a week: the export's first exit falls some days after its start)."""
     origins, t = [], end - pd.Timedelta(weeks=horizon)
-    while t - pd.Timedelta(weeks=WINDOW_WEEKS - 1) > first:
+    while t - pd.Timedelta(weeks=behind) > first:
         origins.append(t)
         t -= pd.Timedelta(weeks=52)
     return sorted(origins)
+
+
+def _compared(t: pd.Timestamp, table: pd.DataFrame, horizon: int, realised: dict) -> list[dict]:
+    """The forecast rows of ``table`` at ``horizon`` (those with a figure) beside the realised count of their
+    grouping, measure and cell (``realised``: per (grouping, measure), counts per cell)."""
+    table = table[(table["horizon_weeks"] == horizon) & table["reason"].isna()]
+    return [_row(t, r.measure, r.grouping, r.key, r.expected, (int(r.low), int(r.high)),
+                 int(realised[(r.grouping, r.measure)].get(r.key, 0))) for r in table.itertuples()]
 
 
 def _row(t: pd.Timestamp, measure: str, grouping: str, key: str, expected: float, interval: tuple[int, int],

@@ -386,22 +386,27 @@ DESTINATION_MODEL = PublishedTable(
 SECTOR_INFLOW = PublishedTable(
     "sector_inflow",
     "Per cell (the aggregates' groupings, and the sector as one cell), measure and horizon of one to three years: "
-    "hires, exits (every reason), the net change in staff and the clients expected to be without a steady worker, "
+    "hires, exits (every reason), the net change in staff, the voluntary leavers who move to another employment of "
+    "the sector and those who leave it, and the clients expected to be without a steady worker, "
     "with a 90% interval (continuity.forecasts.inflow_table, with forecasts.inflow and forecasts.staffing_gap), forecast at the data "
     "end from the export's hires, exits and contacts (continuity.features.inflow). A measure the export cannot "
     "forecast has one row for the sector with empty figures and the reason.",
     (
         Column("grouping", "str", "region, organisation, domain, occupation, or sector (the whole sector, key sector)"),
         Column("key", "str", "the cell"),
-        Column("measure", "str", "hires, exits, net_change (hires - exits) or without_steady_worker (open clients "
-               "none of whose workers has seen them in 13 weeks, or waiting on a vacancy)"),
+        Column("measure", "str", "hires, exits, net_change (hires - exits), moves (voluntary leavers starting another "
+               "employment in the sector within 26 weeks), leaves_sector (voluntary leavers who do not) or "
+               "without_steady_worker (open clients none of whose workers has seen them in 13 weeks, or waiting on "
+               "a vacancy)"),
         Column("horizon_weeks", "int", "52, 104 or 156: the count over that many weeks after the data end "
                "(without_steady_worker: the count on that date)"),
         Column("expected", "float", "the forecast; empty when the measure cannot be forecast (reason)", nullable=True),
         Column("low", "int", "the 90% interval's lower end", nullable=True),
         Column("high", "int", "the 90% interval's upper end", nullable=True),
-        Column("past", "float", "what the figure rests on: hires or exits counted in the window; net_change past "
-               "hires minus exits in it; without_steady_worker the cell's mean count of open clients on the past "
+        Column("past", "float", "what the figure rests on: hires, exits, moves or leavers of the sector counted in "
+               "the window (moves and leaves_sector: one ending 26 weeks before the data end, so that every "
+               "destination in it is known); net_change past hires minus exits in it; without_steady_worker the "
+               "cell's mean count of open clients on the past "
                "dates", nullable=True),
         Column("window_weeks", "float", "the weeks the figure was counted over (without_steady_worker: from the "
                "first past date to the data end)", nullable=True),
@@ -409,11 +414,27 @@ SECTOR_INFLOW = PublishedTable(
     ),
 )
 
+SECTOR_HISTORY = PublishedTable(
+    "sector_history",
+    "Per cell (as sector_inflow's), measure and past year: the hires and the leavers (every reason) counted in "
+    "whole years of 52 weeks back from the data end, since the export's first recorded leaver (continuity."
+    "forecasts.sector_history, from the events continuity.features.inflow reads): the sector page draws them per "
+    "region beside the inflow forecast; the answers show a cell only where its sector_inflow cell is shown.",
+    (
+        Column("grouping", "str", "region, organisation, domain, occupation, or sector (the whole sector, key sector)"),
+        Column("key", "str", "the cell"),
+        Column("measure", "str", "hires or exits (every reason), as in sector_inflow"),
+        Column("year_end", "date", "the year's last day: the data end for the latest year, 52 weeks earlier for the "
+               "one before"),
+        Column("count", "int", "the hires or exits of the cell dated in the 52 weeks ending on year_end"),
+    ),
+)
+
 TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS, KNOWN_DEPARTURES,
     MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY, TENDER_CALENDAR, TENDER_CALENDAR_WORKERS,
-    MOVE_SHARES, DESTINATION_MODEL, SECTOR_INFLOW,
+    MOVE_SHARES, DESTINATION_MODEL, SECTOR_INFLOW, SECTOR_HISTORY,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 

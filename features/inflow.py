@@ -13,6 +13,12 @@ open at t none of whose workers (still employed at t, on a case open at t) has h
 in the 13 weeks before t (``unseen``), or whose worker left a post still vacant at t (``vacancy``:
 the leaver named by ``vacancies.vacated_by`` had the client's case on their last day). Without
 contacts no client counts as seen, so the count is reported only where the export has contacts.
+
+**Where voluntary leavers go.** Each voluntary exit carries its destination (``features.destinations``:
+``move`` to another employment of the sector within ``MOVE_WINDOW_WEEKS``, ``sector`` when it left the
+sector, ``censored`` while the window runs, ``unknown`` without a ``person_key``), so that the moves and
+the leavers of the sector are forecast from the same cells as the exits. A destination is known only once
+the window has passed, so they are counted up to ``MOVE_WINDOW_WEEKS`` before the data end (``moves_until``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from continuity.features.destinations import MOVE_WINDOW_WEEKS, availability, exit_destinations
 from continuity.warehouse import has_table
 
 CELL_COLUMNS = ("region", "occupation", "domain", "organisation_id")
@@ -45,14 +52,43 @@ def records_from(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def flows(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd.DataFrame:
-    """kind (``hire`` or ``exit``), day and the cell columns of every hire and exit dated in [start, end)."""
+    """kind (``hire`` or ``exit``), day, worker_id and the cell columns of every hire and exit dated in [start, end)."""
     cells = con.execute(_WORKER_CELLS).df()
     parts = []
     for kind, column in (("hire", "hire_date"), ("exit", "termination_date")):
         day = pd.to_datetime(cells[column])
         inside = cells[(day >= pd.Timestamp(start)) & (day < pd.Timestamp(end))]
-        parts.append(inside.assign(kind=kind, day=pd.to_datetime(inside[column]))[["kind", "day", *CELL_COLUMNS]])
+        parts.append(inside.assign(kind=kind, day=pd.to_datetime(inside[column]))[["kind", "day", "worker_id",
+                                                                                     *CELL_COLUMNS]])
     return pd.concat(parts, ignore_index=True)
+
+
+def with_destinations(con: duckdb.DuckDBPyConnection, events: pd.DataFrame, known_by: date) -> pd.DataFrame:
+    """``events`` (of ``flows``) with each voluntary exit's ``destination`` as a run on ``known_by`` knows it
+    (``exit_destinations``); null for hires and the other exits. An exit more than ``MOVE_WINDOW_WEEKS``
+    before ``known_by`` has the destination any later run gives it: the new employment that makes it a move
+    starts within the window."""
+    found = exit_destinations(con, known_by).set_index("worker_id")["destination"]
+    exits = events["kind"] == "exit"
+    return events.assign(destination=events["worker_id"].map(found).where(exits).astype(object))
+
+
+def why_no_moves(con: duckdb.DuckDBPyConnection, first: pd.Timestamp, end: pd.Timestamp) -> str | None:
+    """Why moves and leavers of the sector cannot be forecast at ``end`` (the export cannot tell a move, or
+    under ``MIN_WEEKS`` of exits with a known destination), None where they can."""
+    found = availability(con)
+    if not found.known:
+        return found.reason
+    weeks = (moves_until(end) - first).days / 7
+    if weeks < MIN_WEEKS:
+        return (f"the export records exits with a known destination (over {MOVE_WINDOW_WEEKS} weeks before the "
+                f"data end) over {max(weeks, 0):.0f} weeks, fewer than the {MIN_WEEKS} a rate is counted over")
+    return None
+
+
+def moves_until(end: pd.Timestamp) -> pd.Timestamp:
+    """The end of the window moves are counted in: every voluntary exit before it has a known destination."""
+    return pd.Timestamp(end) - pd.Timedelta(weeks=MOVE_WINDOW_WEEKS)
 
 
 def _vacancy_clients_sql(con: duckdb.DuckDBPyConnection) -> str:
@@ -119,15 +155,19 @@ def inflow_history(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
     """What the week's inflow forecasts (``forecasts.inflow_table``) read at ``as_of`` (the data end's next day),
     as that function's arguments: the hires and exits since the first recorded leaver (each with every
     grouping's cell and the sector), the open clients on the past dates, and why either cannot be forecast (no
-    leaver recorded, under ``MIN_WEEKS`` of history, no contacts), None where they can."""
+    leaver recorded, under ``MIN_WEEKS`` of history, no contacts), None where they can. The exits carry their
+    destination (``with_destinations``), counted for the moves up to ``moves_until`` (``why_moves`` says why
+    not: no ``person_key``, one employer, too short a history)."""
     end = pd.Timestamp(as_of)
     first = records_from(con)
     first = None if first is None else pd.Timestamp(first)
     history = {"end": end, "first": first, "events": None, "why_flows": _why_no_flows(first, end),
-               "past_clients": None, "gap_weeks": None, "why_gap": None}
+               "past_clients": None, "gap_weeks": None, "why_gap": None, "moves_until": moves_until(end),
+               "why_moves": None}
     if history["why_flows"] is None:
-        events = flows(con, first.date(), end.date()).assign(**{SECTOR: SECTOR})
+        events = with_destinations(con, flows(con, first.date(), end.date()), as_of).assign(**{SECTOR: SECTOR})
         history["events"] = events.assign(day=pd.to_datetime(events["day"]))
+        history["why_moves"] = why_no_moves(con, first, end)
     if not has_table(con, "contacts"):
         return history | {"why_gap": "the export has no contacts: who has seen a client cannot be told"}
     start = pd.Timestamp(con.execute("select min(contact_date) from contacts").fetchall()[0][0] or end)

@@ -263,6 +263,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
     from continuity.features.funding_calendar import tender_calendar
     from continuity.features.inflow import inflow_history
     from continuity.forecasts.inflow_table import inflow_table
+    from continuity.forecasts.sector_history import sector_history
     from continuity.features.situation import situation
     from continuity.forecasts.dispersion import frailty_table
     from continuity.features.snapshots import data_end, snapshot_at
@@ -285,8 +286,11 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
             week |= tender_calendar(con, score_date, model.forecaster, snapshot, week["worker_snapshot"], risk)
             # where voluntary leavers go: the share that moves to another employer (person_key), per worker
             week |= destination_tables(con, data_end(con) + timedelta(days=1), snapshot)
-            # sector inflow: hires, exits, net change and clients without a steady worker, 1-3 years ahead
-            week |= {"sector_inflow": inflow_table(**inflow_history(con, data_end(con) + timedelta(days=1)))}
+            # sector inflow: hires, exits, net change, moves, leavers of the sector and clients without a steady
+            # worker, 1-3 years ahead
+            history = inflow_history(con, data_end(con) + timedelta(days=1))
+            week |= {"sector_inflow": inflow_table(**history),  # and the past years they follow, for the page's charts
+                     "sector_history": sector_history(history["end"], history["first"], history["events"])}
             checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
             frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
     with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:

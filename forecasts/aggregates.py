@@ -182,7 +182,7 @@ def cells_within_regions(workers: pd.DataFrame, leavers: pd.DataFrame | None, by
     return set(inside.index[inside])
 
 
-INFLOW_MEASURES = ("hires", "exits", "net_change", "without_steady_worker")
+INFLOW_MEASURES = ("hires", "exits", "net_change", "moves", "leaves_sector", "without_steady_worker")
 """The published inflow's measures (``continuity.published.SECTOR_INFLOW``)."""
 SECTOR = "sector"
 """The inflow's grouping and key of the whole sector as one cell."""

@@ -24,6 +24,7 @@ from continuity.forecasts.aggregates import INFLOW_MEASURES, aggregate_response,
 from continuity.forecasts.frame import ForecastFrame, forecast_frame
 from continuity.forecasts.inflow import HORIZONS_WEEKS
 from continuity.forecasts.tender_calendar import METHOD, calendar_rows
+from continuity.serving.charts import SERIES, years_chart
 from continuity.serving.schemas import Horizon
 from continuity.serving.schemas_planning import AggregateBy, Aggregates, Measure
 from continuity.serving.store import PublishedWeek
@@ -43,8 +44,8 @@ CELL_COLUMNS = list(CELL_TYPES)
 INFLOW_TYPES = {"grouping": "string", "key": "string", "name": "string", "horizon_weeks": "int64", "measure": "string",
                 "expected": "float64", "interval_low": "Int64", "interval_high": "Int64", "past": "float64",
                 "window_weeks": "float64", "suppressed": "bool"}
-"""The sector page's inflow downloads: one row per grouping (and the sector as a whole), cell, horizon and measure,
-a suppressed cell's figures empty."""
+"""The sector page's inflow downloads: one row per grouping (and the sector as a whole), cell, horizon and measure
+(``INFLOW_MEASURES``: moves and leaves_sector among them), a suppressed cell's figures empty."""
 
 
 class ForecastAnswers:
@@ -171,6 +172,36 @@ class ForecastAnswers:
 
         return self.answer(week, ("inflow_rows", organisation, regions), compute)
 
+    def region_charts(self, week: PublishedWeek, organisation: str | None = None,
+                      regions: frozenset[str] = frozenset()) -> list[dict]:
+        """The sector page's chart per region: for each region whose inflow cell the reader is shown unsuppressed
+        (``inflow``, so an hr token none, a limited sector token its regions'), the hires and leavers of its past
+        years (``sector_history``) and the inflow forecast at one to three years as a count per year (the
+        horizon's expected count and interval divided by its years); none for a week published without them."""
+        def compute() -> list[dict]:
+            try:
+                history = week.publication.table("sector_history")
+            except FileNotFoundError:
+                return []
+            bodies = [self.inflow(week, AggregateBy.region, horizon, organisation, regions)
+                      for horizon in HORIZONS_WEEKS]
+            hidden = {c["key"] for body in bodies for c in body["cells"] if c["suppressed"]}
+            history = history[history["grouping"] == "region"]
+            charts = []
+            for key in [c["key"] for c in bodies[0]["cells"] if c["key"] not in hidden]:
+                counts = history[history["key"] == key].pivot(index="year_end", columns="measure", values="count")
+                past = [{"year_end": str(pd.Timestamp(day).date()), **{s: int(row[s]) for s in SERIES}}
+                        for day, row in counts.sort_index().iterrows()]
+                forecast = []
+                for body in bodies:
+                    years = body["horizon"] // 52
+                    cell = next(c for c in body["cells"] if c["key"] == key)
+                    forecast.append({"years": years, **{s: _per_year(cell[s], years) for s in SERIES}})
+                charts.append({"key": key, "name": municipality_name(key), "chart": years_chart(past, forecast)})
+            return charts
+
+        return self.answer(week, ("region_charts", organisation, regions), compute)
+
     tender_method = METHOD
 
     def funding_contracts(self, week: PublishedWeek, organisation: str | None = None,
@@ -213,3 +244,12 @@ def _aggregates_key(by: AggregateBy, horizon: Horizon, measure: Measure) -> tupl
     """The stored answer's key; the voluntary measure keeps the key it had before measures were."""
     key = ("aggregates", by.value, int(horizon))
     return key if measure is Measure.voluntary else (*key, measure.value)
+
+
+def _per_year(figure: dict | None, years: int) -> dict | None:
+    """An inflow figure over ``years`` years as a count per year: expected, low and high divided by the years."""
+    if figure is None:
+        return None
+    low, high = figure["interval"]
+    return {"expected": figure["expected"] / years, "low": low / years, "high": high / years}
+

@@ -23,10 +23,13 @@ class InflowFigure(BaseModel):
                                         "expected exits, negative when the cell shrinks; without_steady_worker: the "
                                         "count on the date the horizon ends).")
     interval: list[int] = Field(min_length=2, max_length=2, description="90% interval.")
-    past: float = Field(description="What the figure rests on: hires or exits counted in the window (net_change: "
-                                    "their difference); without_steady_worker: the cell's mean number of open "
+    past: float = Field(description="What the figure rests on: hires, exits, moves or leavers of the sector counted "
+                                    "in the window (net_change: hires minus exits); without_steady_worker: the "
+                                    "cell's mean number of open "
                                     "clients on the past dates.")
-    window_weeks: float = Field(description="The weeks the figure was counted over, before the data end.")
+    window_weeks: float = Field(description="The weeks the figure was counted over, before the data end (moves and "
+                                            "leaves_sector: before the data end minus 26 weeks, the move window, "
+                                            "so that every destination counted is known).")
 
 
 _FIGURE = "; null when the cell is suppressed or the measure is unavailable"
@@ -39,6 +42,12 @@ class InflowCell(BaseModel):
     hires: InflowFigure | None = Field(description="Hires over the horizon" + _FIGURE + ".")
     exits: InflowFigure | None = Field(description="Exits over the horizon, every reason" + _FIGURE + ".")
     net_change: InflowFigure | None = Field(description="Net change in staff (hires minus exits)" + _FIGURE + ".")
+    moves: InflowFigure | None = Field(
+        description="Voluntary leavers over the horizon who start another employment in the sector within 26 weeks "
+                    "(at another employer, or rarely the same one again)" + _FIGURE + ".")
+    leaves_sector: InflowFigure | None = Field(
+        description="Voluntary leavers over the horizon who leave the sector: no new employment in it within 26 "
+                    "weeks" + _FIGURE + ".")
     without_steady_worker: InflowFigure | None = Field(
         description="Clients expected to be without a steady worker when the horizon ends: no worker of theirs "
                     "has seen them in 13 weeks, or they wait on a vacancy" + _FIGURE + ".")
@@ -50,7 +59,8 @@ class Inflow(BaseModel):
     horizon: InflowHorizon
     level: float = Field(description="The intervals' level.")
     unavailable: dict[str, str] = Field(description="Per measure the export cannot forecast (too short a history, "
-                                                    "no contacts), why; empty when every measure is forecast.")
+                                                    "no contacts, no person_key to tell a move), why; empty when "
+                                                    "every measure is forecast.")
     sector: InflowCell | None = Field(description="The whole sector as one cell; null for a sector token limited to "
                                                   "regions (it reaches outside them).")
     cells: list[InflowCell] = Field(description="One cell per key of the grouping, suppressed as the aggregates' "

@@ -4,7 +4,9 @@ A reader is the public (a sector token), an hr token (one organisation) or a man
 team); an insider knows every worker of their scope with their figures, and their leavers.
 A sector token limited to regions is answered the cells within them (``regions``): every
 check runs on what such a token is shown as well. The sector inflow (``inflow``: a week's ``sector_inflow``
-table) publishes figures per cell of the same groupings; its published cells count as published cells too.
+table) publishes figures per cell of the same groupings, every measure of ``INFLOW_MEASURES`` (the moves and the
+leavers of the sector among them: a cell with any figure is a published cell); its published cells count as
+published cells too.
 """
 
 from __future__ import annotations

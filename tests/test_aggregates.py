@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
-from continuity.forecasts.aggregates import GROUPINGS, aggregate_forecast, aggregate_response, cells_within_regions, inflow_cells
+from continuity.forecasts.aggregates import (GROUPINGS, INFLOW_MEASURES, aggregate_forecast, aggregate_response,
+                                             cells_within_regions, inflow_cells)
 from continuity.forecasts.intervals import poisson_binomial_interval, poisson_binomial_pmf
 from differencing import (assert_inflow_keeps_the_aggregates_suppression, assert_no_cell_minus_an_insiders_view_is_small,
                           assert_no_combination_isolates_a_few)
@@ -166,8 +167,7 @@ def inflow_table(workers: pd.DataFrame, extra: dict[str, str] | None = None) -> 
     return pd.DataFrame([{"grouping": by, "key": key, "measure": measure, "horizon_weeks": h, "expected": 5.0 + i,
                           "low": 1 + i, "high": 9 + i, "past": 10.0 + i, "window_weeks": 104.0, "reason": None}
                          for by, values in keys.items() for i, key in enumerate(values)
-                         for measure in ("hires", "exits", "net_change", "without_steady_worker")
-                         for h in (52, 104, 156)])
+                         for measure in INFLOW_MEASURES for h in (52, 104, 156)])
 
 
 @pytest.mark.parametrize("seed", [4, 8])

@@ -286,5 +286,10 @@ def test_the_week_publishes_the_sector_inflow_forecast_at_the_data_end(weekly_ru
         expected = count_forecast(hires, "sector", first, end, h)["sector"]
         row = inflow.loc[("sector", "sector", "hires", h)]
         assert row["expected"] == pytest.approx(expected.expected) and (row["low"], row["high"]) == expected.interval
-    assert set(inflow.index.get_level_values("measure")) == {"hires", "exits", "net_change", "without_steady_worker"}
+    assert set(inflow.index.get_level_values("measure")) == {"hires", "exits", "net_change", "moves", "leaves_sector",
+                                                              "without_steady_worker"}
     assert inflow["reason"].isna().all()
+    # the years before, for the page's charts: the latest year's hires of the whole sector, as the warehouse has them
+    history = week.table("sector_history").set_index(["grouping", "key", "measure", "year_end"])["count"]
+    latest = hires[hires["day"] >= end - pd.Timedelta(weeks=52)]
+    assert history[("sector", "sector", "hires", pd.Timestamp(week.data_end))] == len(latest)

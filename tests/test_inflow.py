@@ -1,5 +1,6 @@
-"""Inflow and the staffing gap: hires and exits per cell from their past rates, the net change, the clients
-without a steady worker, the synthetic sector's vacancies and the backtest of all four."""
+"""Inflow and the staffing gap: hires and exits per cell from their past rates, the net change, the voluntary
+leavers by destination (moves and leavers of the sector), the clients without a steady worker, the synthetic
+sector's vacancies and the backtest of them all."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from continuity.config import DEMO_PSEUDONYM_KEY
 from continuity.features.inflow import clients_at, flows
-from continuity.forecasts.inflow import WINDOW_WEEKS, count_forecast, drift, net_change, net_spread
+from continuity.forecasts.inflow import PRIOR, WINDOW_WEEKS, count_forecast, drift, net_change, net_spread
 from continuity.forecasts.staffing_gap import gap_forecast
 from contract_frames import assignment, contact, load, worker
 
@@ -140,6 +141,78 @@ def test_flows_are_hires_and_exits_in_the_cell_of_their_team(con):
     assert list(f["kind"]) == ["exit", "hire", "hire"]
     assert f.loc[f["kind"] == "hire", "domain"].tolist() == ["participatie", "jeugd"]  # the team's domain, else the cases'
     assert f.loc[f["kind"] == "hire", "organisation_id"].tolist() == ["org1", "org2"]
+    assert f["worker_id"].tolist() == ["W1", "W1", "W2"]  # whose flow it is, for its destination
+
+
+def _destinations_sector(con, person_keys: bool = True) -> None:
+    """Forty voluntary leavers 27-105 weeks before T, every other one starting at org2 four weeks later (a move),
+    the rest gone from the sector; ten recent leavers (2-20 weeks before T) who all moved within a week; a
+    retirement. A quarter of the leavers work in region GM0344."""
+    key = (lambda k: f"P-{k}") if person_keys else (lambda k: None)
+    rows = [worker("RET", date(2010, 1, 1), termination_date=T - timedelta(weeks=60), termination_reason="retirement",
+                   person_key=key("RET"))]
+    for k in range(40):
+        left = T - timedelta(weeks=27 + 2 * k)
+        rows.append(worker(f"L{k}", date(2015, 1, 1), termination_date=left, termination_reason="voluntary",
+                           person_key=key(f"L{k}"), region="GM0344" if k % 4 in (0, 1) else "GM0363"))
+        if k % 2 == 0:
+            rows.append(worker(f"M{k}", left + timedelta(weeks=4), organisation_id="org2", person_key=key(f"L{k}")))
+    for j in range(10):
+        left = T - timedelta(weeks=2 + 2 * j)
+        rows += [worker(f"R{j}", date(2015, 1, 1), termination_date=left, termination_reason="voluntary",
+                        person_key=key(f"R{j}")),
+                 worker(f"N{j}", left + timedelta(weeks=1), organisation_id="org2", person_key=key(f"R{j}"))]
+    load(con, workers=rows)
+
+
+def test_moves_and_leavers_of_the_sector_are_counted_from_known_destinations_only(con):
+    from continuity.features.inflow import inflow_history
+    from continuity.forecasts.inflow_table import inflow_table
+    from continuity.published import SECTOR_INFLOW, conform
+
+    _destinations_sector(con)
+    history = inflow_history(con, T)
+    assert history["why_moves"] is None and history["moves_until"] == pd.Timestamp(T) - pd.Timedelta(weeks=26)
+    destination = history["events"].set_index(["kind", "worker_id"])["destination"]
+    assert destination[("exit", "L0")] == "move" and destination[("exit", "L1")] == "sector"
+    assert destination[("exit", "R3")] == "move"  # a recent move is seen at once, but counts only once all are known
+    assert pd.isna(destination[("exit", "RET")]) and pd.isna(destination[("hire", "M0")])
+    table = conform(SECTOR_INFLOW, inflow_table(**history)).set_index(["grouping", "key", "measure", "horizon_weeks"])
+    weeks = 105 - 26  # from the first recorded leaver to 26 weeks before the data end
+    for h in (52, 104, 156):
+        moves, left = table.loc[("sector", "sector", "moves", h)], table.loc[("sector", "sector", "leaves_sector", h)]
+        # the 20 moves and 20 leavers of the sector before T - 26 weeks; not the 10 recent moves
+        assert moves["past"] == 20 and left["past"] == 20 and moves["window_weeks"] == pytest.approx(weeks)
+        assert moves["expected"] == pytest.approx((20 + PRIOR) * h / weeks)
+        assert moves["low"] < moves["expected"] < moves["high"]
+        # split of the voluntary exits: the two rates add up to theirs (but for one prior count) where all are known
+        events = history["events"]
+        voluntary = events[events["destination"].isin(["move", "sector"])]
+        rate = count_forecast(voluntary, "sector", history["first"], history["moves_until"], h)["sector"]
+        assert rate.past == 40
+        assert moves["expected"] + left["expected"] == pytest.approx(rate.expected + PRIOR * h / weeks)
+        # per region: GM0344 holds leavers 0, 1, 4, 5, ...: five moves and five leavers of the sector
+        assert table.loc[("region", "GM0344", "moves", h), "past"] == 10
+        assert table.loc[("region", "GM0363", "leaves_sector", h), "past"] == 10
+    assert table["reason"].isna().sum() == len(table) - 3  # the gap alone: no contacts
+
+
+def test_without_a_person_key_moves_and_leavers_of_the_sector_give_reasons_not_figures(con):
+    from continuity.features.inflow import inflow_history
+    from continuity.forecasts.inflow_table import inflow_table
+    from continuity.published import SECTOR_INFLOW, conform
+
+    _destinations_sector(con, person_keys=False)
+    history = inflow_history(con, T)
+    assert "person_key" in history["why_moves"]
+    assert set(history["events"]["destination"].dropna()) == {"unknown"}
+    table = conform(SECTOR_INFLOW, inflow_table(**history))
+    for measure in ("moves", "leaves_sector"):
+        rows = table[table["measure"] == measure]
+        assert sorted(rows["horizon_weeks"]) == [52, 104, 156] and (rows["grouping"] == "sector").all()
+        assert rows["expected"].isna().all() and rows["reason"].str.contains("person_key").all()
+    exits = table[(table["measure"] == "exits") & (table["grouping"] == "sector")]
+    assert exits["expected"].notna().all()  # the exits themselves are still forecast
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +273,21 @@ def test_the_backtest_counts_what_happened_after_each_origin(generated):
     for row in one_year["hires"]["per_origin"]:
         t = pd.Timestamp(row["origin"])
         assert row["realised"] == int(w.hire_date.between(t, t + pd.Timedelta(days=363)).sum())
-    for measure in ("hires", "exits", "net_change", "without_steady_worker"):
+    for measure in ("hires", "exits", "net_change", "moves", "leaves_sector", "without_steady_worker"):
         for grouping in ("region", "organisation", "domain", "occupation", "sector"):
             figures = one_year[measure][grouping]
             assert figures["cells"] > 0 and 0 <= figures["coverage"] <= 1 and figures["mae"] >= 0
+    # where leavers went is realised only 26 weeks after the horizon: origins h + 26 weeks before the data end on
+    assert one_year["moves_origins"] == ["2021-07-05", "2022-07-04"]
+    assert result["horizons"]["104"]["moves_origins"] == ["2021-07-05"]
+    voluntary = w[w.termination_reason == "voluntary"].assign(termination_date=lambda f: pd.to_datetime(
+        f.termination_date))
+    for moves, left in zip(one_year["moves"]["per_origin"], one_year["leaves_sector"]["per_origin"]):
+        t = pd.Timestamp(moves["origin"])
+        # every voluntary leaver of the year after t moved or left the sector (the export has every person_key)
+        assert moves["realised"] + left["realised"] == int(voluntary.termination_date.between(
+            t, t + pd.Timedelta(days=363)).sum())
+        assert 0 < moves["realised"] and 0 < left["realised"]
     # hires refill exits in a sector of fixed posts: a year's forecast is right to within a quarter, pooled
     assert 0.75 < one_year["hires"]["sector"]["forecast_realised"] < 1.25
     assert 0.75 < one_year["without_steady_worker"]["sector"]["forecast_realised"] < 1.25
@@ -214,7 +298,8 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
     ``count_forecast``, ``net_change`` and ``gap_forecast`` at the export's data end, in the declared shape."""
     import duckdb
 
-    from continuity.features.inflow import GAP_DATES, GAP_SPACING_WEEKS, GROUPINGS, inflow_history, records_from
+    from continuity.features.inflow import (GAP_DATES, GAP_SPACING_WEEKS, GROUPINGS, inflow_history, records_from,
+                                            with_destinations)
     from continuity.forecasts.inflow_table import inflow_table
     from continuity.features.snapshots import data_end
     from continuity.forecasts.aggregates import GROUPINGS as AGGREGATE_GROUPINGS
@@ -227,11 +312,11 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
         end = pd.Timestamp(data_end(con) + timedelta(days=1))
         table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, end.date())))
         first = pd.Timestamp(records_from(con))
-        events = flows(con, first.date(), end.date())
+        events = with_destinations(con, flows(con, first.date(), end.date()), end.date())
         past = pd.concat([clients_at(con, (end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date())
                           .assign(date=end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
     assert table["reason"].isna().all() and table["expected"].notna().all()
-    assert set(table["measure"]) == {"hires", "exits", "net_change", "without_steady_worker"}
+    assert set(table["measure"]) == {"hires", "exits", "net_change", "moves", "leaves_sector", "without_steady_worker"}
     assert set(table["horizon_weeks"]) == set(HORIZONS_WEEKS)
     assert set(table["grouping"]) == {*GROUPINGS, "sector"}
     figures = table.set_index(["grouping", "key", "measure", "horizon_weeks"])
@@ -250,6 +335,13 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
             assert figures.loc[("region", key, "exits", h), "expected"] == pytest.approx(expected_exits[key].expected)
             assert (figures.loc[("region", key, "net_change", h), ["low", "high"]].tolist()
                     == list(net[key].interval))
+        # the moves: the voluntary exits that started elsewhere in the sector, before 26 weeks ahead of the data end
+        moved = count_forecast(events[events["destination"] == "move"], "region", first,
+                               end - pd.Timedelta(weeks=26), h, keys)
+        for key in keys:
+            row = figures.loc[("region", key, "moves", h)]
+            assert row["expected"] == pytest.approx(moved[key].expected)
+            assert (row["low"], row["high"]) == moved[key].interval
     # the sector as one cell: every hire of the window, and the sum of the cells' expectations
     sector = figures.xs(("sector", "sector"), level=("grouping", "key"))
     assert sector.loc[("hires", 52), "past"] == figures.xs(("region", "hires", 52), level=(
@@ -262,6 +354,34 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
             assert row["past"] == pytest.approx(f.open_clients)
 
 
+def test_the_history_counts_each_whole_year_back_from_the_data_end(generated):
+    """``sector_history``: per cell the hires and exits of each 52 weeks back from the data end, as far as the export
+    records them whole (from its first leaver on); the cells add up to the sector."""
+    import duckdb
+
+    from continuity.features.inflow import inflow_history
+    from continuity.features.snapshots import data_end
+    from continuity.forecasts.sector_history import sector_history
+    from continuity.published import SECTOR_HISTORY, conform
+
+    _, _, exports, warehouse = generated
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        history = inflow_history(con, data_end(con) + timedelta(days=1))
+    table = conform(SECTOR_HISTORY, sector_history(history["end"], history["first"], history["events"]))
+    year_ends = sorted(set(pd.to_datetime(table["year_end"])), reverse=True)
+    assert year_ends[0] == history["end"] - pd.Timedelta(days=1)
+    assert len(year_ends) == (history["end"] - history["first"]).days // 364 == 3  # four years, from the first leaver
+    w = exports["workers"].assign(hire_date=lambda f: pd.to_datetime(f.hire_date),
+                                  termination_date=lambda f: pd.to_datetime(f.termination_date))
+    sector = table[table["grouping"] == "sector"].set_index(["measure", "year_end"])["count"]
+    for last in year_ends:
+        for measure, column in (("hires", "hire_date"), ("exits", "termination_date")):
+            assert sector[(measure, last)] == int(w[column].between(last - pd.Timedelta(days=363), last).sum())
+    regions = table[table["grouping"] == "region"].groupby(["measure", "year_end"])["count"].sum()
+    assert regions.equals(sector.sort_index())
+    assert sector_history(history["end"], None, None).empty  # no flows (no leaver recorded): no history
+
+
 def test_a_short_or_contactless_export_publishes_why_not_a_crash(con):
     from continuity.features.inflow import inflow_history
     from continuity.forecasts.inflow_table import inflow_table
@@ -271,7 +391,7 @@ def test_a_short_or_contactless_export_publishes_why_not_a_crash(con):
     load(con, workers=[worker("W1", date(2023, 3, 1)), worker("W2", date(2023, 6, 1))],
          assignments=[assignment("C1", "W1", date(2023, 3, 2))])
     table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, T)))
-    assert len(table) == 4 * 3 and table["expected"].isna().all() and table["reason"].notna().all()
+    assert len(table) == 6 * 3 and table["expected"].isna().all() and table["reason"].notna().all()
     assert (table["grouping"] == "sector").all()
     assert "no leaver" in table.set_index("measure").loc["hires", "reason"].iloc[0]
     assert "contacts" in table.set_index("measure").loc["without_steady_worker", "reason"].iloc[0]
@@ -280,3 +400,11 @@ def test_a_short_or_contactless_export_publishes_why_not_a_crash(con):
                               termination_reason="voluntary"), worker("W2", date(2023, 6, 1))])
     table = inflow_table(**inflow_history(con, T))
     assert "fewer than the 26" in table.set_index("measure").loc["exits", "reason"].iloc[0]
+    # thirty weeks of leavers: the exits are forecast, but 26 weeks before the data end four weeks of them are known
+    load(con, workers=[worker("W1", date(2023, 3, 1), termination_date=T - timedelta(weeks=30),
+                              termination_reason="voluntary", person_key="P1"),
+                       worker("W2", date(2023, 6, 1), organisation_id="org2", person_key="P2")])
+    table = inflow_table(**inflow_history(con, T)).set_index("measure")
+    assert table.loc["exits", "reason"].isna().all()
+    assert "known destination" in table.loc["moves", "reason"].iloc[0]
+    assert len(table.loc["leaves_sector"]) == 3

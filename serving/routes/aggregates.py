@@ -4,8 +4,10 @@ The API answers one grouping and horizon at a time; the web page's sector page s
 cell of a grouping and horizon with its interval, and offers every cell of every grouping and
 horizon as CSV and Parquet for BI tools. A sector token limited to regions sees, here as in the
 API, only the cells within them (``forecasts.aggregates.cells_within_regions``). ``GET /inflow`` and the page's inflow
-section answer the week's sector inflow (hires, exits, net change, clients without a steady worker, one to three
-years ahead) in the same cells with the same suppression (``forecasts.aggregates.inflow_cells``).
+section answer the week's sector inflow (hires, exits, net change, voluntary leavers who move within the sector and
+who leave it, clients without a steady worker, one to three years ahead) in the same cells with the same suppression
+(``forecasts.aggregates.inflow_cells``); the page draws each region it shows with its past years
+(``serving/charts.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from continuity.forecasts.aggregates import INFLOW_MEASURES
 from continuity.serving.deps import ForecastAnswersDep, SectorReaderDep, WeekDep
 from continuity.serving.schemas import NOT_PUBLISHED, UNAUTHENTICATED, Horizon, Problem
 from continuity.serving.schemas_inflow import Inflow, InflowHorizon
@@ -58,7 +61,8 @@ async def aggregates(
                     media_type="application/json")
 
 
-@router.get("/inflow", response_model=Inflow, summary="Hires, net change in staff and clients without a steady worker")
+@router.get("/inflow", response_model=Inflow,
+            summary="Hires, net change in staff, moves and leavers of the sector, clients without a steady worker")
 def inflow(
     grant: SectorReaderDep, week: WeekDep, answers: ForecastAnswersDep,
     by: Annotated[AggregateBy, Query(description="Group by region, organisation, domain or occupation.")],
@@ -66,14 +70,17 @@ def inflow(
     = InflowHorizon.weeks_52,
 ) -> Inflow:
     """Per group and for the sector as a whole: hires and exits over the horizon, the net change in staff (hires
-    minus exits) and the clients expected to be without a steady worker when it ends (no worker of theirs has seen
-    them in 13 weeks, or they wait on a vacancy), each with a 90% interval and what it rests on. Forecast at the
-    week's data end from the export's last two years of hires and exits (a rate per cell, allowing for its drift
-    between half years) and its clients on the past year's dates. A cell the aggregates suppress is suppressed here
+    minus exits), the voluntary leavers who move to another employment in the sector (``moves``) and who leave it
+    (``leaves_sector``), and the clients expected to be without a steady worker when it ends (no worker of theirs
+    has seen them in 13 weeks, or they wait on a vacancy), each with a 90% interval and what it rests on. Forecast
+    at the week's data end from the export's last two years of hires and exits (a rate per cell, allowing for its
+    drift between half years; the moves and leavers of the sector from the two years ending 26 weeks earlier, when
+    every destination is known) and its clients on the past year's dates. A cell the aggregates suppress is suppressed
+    here
     too, and so is a cell without a scored worker this week. An hr token gets its own organisation's cell and the
     sector as a whole, never another organisation's cell or a cell shared with one; a sector token limited to
     regions gets the cells wholly within them and no sector total. A measure the export cannot forecast (too short a
-    history, no contacts) is named in ``unavailable`` with the reason, not guessed."""
+    history, no contacts, no person_key to tell a move) is named in ``unavailable`` with the reason, not guessed."""
     organisation, regions = calendar_scope(grant)
     return Inflow(week=week.score_date, level=0.90, **answers.inflow(week, by, int(horizon), organisation, regions))
 
@@ -84,7 +91,8 @@ def sector_page(
     by: Annotated[AggregateBy, Query()] = AggregateBy.region,
     horizon: Annotated[Horizon, Query()] = Horizon.weeks_26,
 ) -> HTMLResponse:
-    """The cells of one grouping and horizon with their intervals; where a sector token lands after login."""
+    """The cells of one grouping and horizon with their intervals, the inflow, a chart per region of its past
+    and forecast hires and leavers, and the tender calendar; where a sector token lands after login."""
     cells = answers.cells(week, grant.regions)
     shown = cells[(cells.grouping == by.value) & (cells.horizon == int(horizon))]
     organisation, regions = calendar_scope(grant)
@@ -93,7 +101,8 @@ def sector_page(
                   groupings=[b.value for b in AggregateBy], horizons=[int(h) for h in Horizon],
                   cells=shown.astype(object).where(shown.notna(), None).to_dict("records"),
                   regions=sorted(grant.regions), tenders=answers.funding_contracts(week, organisation, regions),
-                  inflow=_inflow_rows(inflows), inflow_unavailable=inflows[0]["unavailable"])
+                  inflow=_inflow_rows(inflows), inflow_unavailable=inflows[0]["unavailable"],
+                  inflow_measures=INFLOW_MEASURES, region_charts=answers.region_charts(week, organisation, regions))
 
 
 def _inflow_rows(bodies: list[dict]) -> list[dict]:

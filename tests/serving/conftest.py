@@ -186,14 +186,18 @@ def _tender_calendar(score_date: date, workers: list[str], p_26w: np.ndarray) ->
 
 INFLOW_GONE = "org-gone"
 """An organisation with hires and exits in the window and no scored worker this week: its inflow cell is suppressed."""
+INFLOW_GONE_REGION = "GM0014"
+"""A region likewise (its workers' employer gone): suppressed, so the sector page draws no chart of it."""
 
 
 def _sector_inflow(snapshot: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
     """The week's sector_inflow as the weekly run publishes it: every cell of every grouping (and the sector) with
-    hires, exits, net change and clients without a steady worker at one to three years; a cell's figures grow with
-    its position and the horizon, so that each figure is told apart from the others."""
+    hires, exits, net change, moves, leavers of the sector and clients without a steady worker at one to three
+    years; a cell's figures grow with its position and the horizon, so that each figure is told apart from the
+    others."""
     cells = snapshot.assign(organisation_id=risk.organisation_id.to_numpy())
-    keys = {"region": sorted(cells.region.unique()), "organisation": [*sorted(cells.organisation_id.unique()), INFLOW_GONE],
+    keys = {"region": sorted([*cells.region.unique(), INFLOW_GONE_REGION]),
+            "organisation": [*sorted(cells.organisation_id.unique()), INFLOW_GONE],
             "domain": sorted(cells.domain.unique()), "occupation": sorted(cells.occupation.unique()),
             "sector": ["sector"]}
     rows = []
@@ -203,13 +207,25 @@ def _sector_inflow(snapshot: pd.DataFrame, risk: pd.DataFrame) -> pd.DataFrame:
                 years = h // 52
                 hires, exits = 6.0 * years + i, 5.0 * years + 2 * i
                 figures = {"hires": (hires, 20.0 + i), "exits": (exits, 16.0 + 2 * i),
-                           "net_change": (hires - exits, 4.0 - i), "without_steady_worker": (3.0 + i, 40.0 + i)}
+                           "net_change": (hires - exits, 4.0 - i), "moves": (1.5 * years + i, 5.0 + i),
+                           "leaves_sector": (2.5 * years + i, 7.0 + i), "without_steady_worker": (3.0 + i, 40.0 + i)}
                 for measure, (expected, past) in figures.items():
                     rows.append({"grouping": grouping, "key": key, "measure": measure, "horizon_weeks": h,
                                  "expected": expected, "low": int(expected) - 3 * years, "high": int(expected) + 3 * years,
-                                 "past": past, "window_weeks": 52.0 if measure == "without_steady_worker" else 104.0,
+                                 "past": past, "window_weeks": {"without_steady_worker": 52.0, "moves": 78.0,
+                                                                "leaves_sector": 78.0}.get(measure, 104.0),
                                  "reason": None})
     return pd.DataFrame(rows)
+
+
+def _sector_history(inflow: pd.DataFrame, data_end: date) -> pd.DataFrame:
+    """The week's sector_history: every inflow cell's hires and exits in the three years of 52 weeks before the data
+    end, each count its own (the cell's position, the year and the measure), so a chart's figure is told apart."""
+    cells = inflow[["grouping", "key"]].drop_duplicates().reset_index(drop=True)
+    return pd.DataFrame([{"grouping": c.grouping, "key": c.key, "measure": measure,
+                          "year_end": data_end - timedelta(weeks=52 * k), "count": base + 3 * i + k}
+                         for i, c in enumerate(cells.itertuples()) for k in range(3)
+                         for measure, base in (("hires", 20), ("exits", 30))])
 
 
 def _card_and_monitoring(week: dict[str, pd.DataFrame], version: str) -> dict[str, pd.DataFrame]:
@@ -286,6 +302,7 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
     week["known_departures"] = _known_departures(score_date, workers)
     week |= _tender_calendar(score_date, workers, p_26w)
     week["sector_inflow"] = _sector_inflow(week["worker_snapshot"], risk)
+    week["sector_history"] = _sector_history(week["sector_inflow"], score_date - timedelta(days=1))
     week |= _card_and_monitoring(week, version)
     # Colleagues leave together: the aggregates' intervals simulate with these frailties at 26 weeks.
     week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "cohorts": [8]})

@@ -1,15 +1,17 @@
-"""GET /inflow and the sector page's inflow section: the published week's figures, suppressed as the aggregates'
-cells, scoped per token (an hr token never sees another organisation's cell), and the downloads."""
+"""GET /inflow and the sector page's inflow section: the published week's figures (the moves and leavers of the
+sector among them), suppressed as the aggregates' cells, scoped per token (an hr token never sees another
+organisation's cell), and the downloads."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FORMULA_OCCUPATION, INFLOW_GONE
+from conftest import FORMULA_OCCUPATION, INFLOW_GONE, INFLOW_GONE_REGION
 
 from continuity.forecasts.aggregates import INFLOW_MEASURES as MEASURES
 
@@ -73,7 +75,8 @@ def test_a_sector_token_limited_to_regions_gets_the_cells_within_them_and_no_sec
     assert limited["cells"][0] == whole["GM0363"]
     assert [c["key"] for c in _inflow(as_role, "sector_amsterdam", "organisation")["cells"]] == ["org-b"]
     csv = as_role("sector_amsterdam").get("/ui/sector/inflow.csv").text
-    assert "GM0363" in csv and "GM0344" not in csv and "org-a" not in csv and "sector," not in csv
+    assert "GM0363" in csv and "GM0344" not in csv and "org-a" not in csv
+    assert "sector" not in set(pd.read_csv(io.StringIO(csv)).grouping)  # no sector total
 
 
 def test_managers_and_bad_parameters_are_refused(as_role):
@@ -90,7 +93,7 @@ def test_the_downloads_hold_the_api_figures_of_every_grouping_and_horizon(as_rol
     assert len(parquet) == len(csv) and list(parquet.columns) == list(csv.columns)
     assert set(parquet.horizon_weeks) == {52, 104, 156} and set(parquet.measure) == set(MEASURES)
     api = _inflow(as_role, "sector", "region", 104)
-    for cell in [api["sector"], *api["cells"]]:
+    for cell in [api["sector"], *(c for c in api["cells"] if not c["suppressed"])]:
         for measure in MEASURES:
             row = parquet[(parquet.key == cell["key"]) & (parquet.measure == measure)
                           & (parquet.horizon_weeks == 104)].iloc[0]
@@ -112,6 +115,14 @@ def test_the_sector_page_shows_the_inflow_in_dutch(app, tokens, as_role):
     low, high = amsterdam["hires"]["interval"]
     assert f"({low}–{high})" in page and "3 jaar" in page and "Hele sector" in page
     assert "/ui/sector/inflow.csv" in page
+    # the voluntary leavers split by destination: two columns of their own, each figure with its interval
+    assert "<th>Vrijwillig vertrek naar een andere werkgever</th>" in page
+    assert "<th>Vrijwillig vertrek uit de sector</th>" in page
+    for measure in ("moves", "leaves_sector"):
+        figure = amsterdam[measure]
+        low, high = figure["interval"]
+        shown = f'<td class="num {measure}">{figure["expected"]:.1f}'.replace(".", ",")
+        assert shown in page and f"({low}–{high})" in page, measure
 
 
 def test_the_cells_download_neutralises_a_formula_the_export_named_an_occupation(as_role):
@@ -119,3 +130,43 @@ def test_the_cells_download_neutralises_a_formula_the_export_named_an_occupation
     csv = pd.read_csv(io.StringIO(as_role("sector").get("/ui/sector/cells.csv").text))
     occupations = set(csv.key[csv.grouping == "occupation"])
     assert "'" + FORMULA_OCCUPATION in occupations and not any(k.startswith("=") for k in csv.key.astype(str))
+
+
+def _charts(page: str) -> dict[str, str]:
+    """Each region chart of the page by its region: the figure's markup."""
+    return {m.group(1): m.group(2) for m in re.finditer(
+        r'<figure class="region-chart" data-region="([^"]+)">(.*?)</figure>', page, re.S)}
+
+
+def test_the_sector_page_draws_a_chart_per_shown_region_with_the_published_years_and_forecasts(
+        app, tokens, as_role, published):
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": "http://testserver"})
+    assert browser.post("/ui/login", data={"token": tokens["sector"]}).status_code == 303
+    page = browser.get("/ui/sector", params={"by": "organisation"}).text  # drawn whatever the grouping
+    cells = _inflow(as_role, "sector", "region")["cells"]
+    shown = [c["key"] for c in cells if not c["suppressed"]]
+    charts = _charts(page)
+    assert shown and list(charts) == shown  # one per region shown, none for a suppressed one
+    assert INFLOW_GONE_REGION in {c["key"] for c in cells if c["suppressed"]} and INFLOW_GONE_REGION not in charts
+    history = published("select * from sector_history where grouping = 'region'")
+    forecasts = {h: {c["key"]: c for c in _inflow(as_role, "sector", "region", h)["cells"]} for h in (52, 104, 156)}
+    for key, chart in charts.items():
+        assert 'role="img"' in chart and "aria-label=\"Instroom en uitstroom per jaar in" in chart
+        points = set(re.findall(r'<circle class="past (hires|exits)"[^>]*data-year-end="([\d-]+)" data-count="(\d+)"',
+                                chart))
+        rows = history[history.key == key]
+        assert points == {(r.measure, str(pd.Timestamp(r.year_end).date()), str(r.count)) for r in rows.itertuples()}
+        for h, years in ((52, 1), (104, 2), (156, 3)):
+            figure = forecasts[h][key]["exits"]
+            low, high = figure["interval"]
+            assert (f'<g class="forecast exits" data-years="{years}" data-expected="{figure["expected"] / years:.1f}" '
+                    f'data-low="{low / years:.1f}" data-high="{high / years:.1f}">') in chart
+    # a limited sector token: its own region's chart only; an hr token (no region cell): none
+    assert list(_charts(_page(app, tokens["sector_amsterdam"]))) == ["GM0363"]
+    assert _charts(_page(app, tokens["hr_a"])) == {}
+
+
+def _page(app, token: str) -> str:
+    browser = TestClient(app, follow_redirects=False, headers={"Origin": "http://testserver"})
+    assert browser.post("/ui/login", data={"token": token}).status_code == 303
+    return browser.get("/ui/sector").text
