@@ -145,6 +145,22 @@ def test_the_o_e_interval_covers_a_calibrated_models_ratio_of_one_at_least_nine_
     assert oe_interval(0, 3.0)[0] == 0.0 and all(math.isnan(b) for b in oe_interval(0, 0.0))
 
 
+def test_a_large_training_set_is_summarised_from_a_fixed_sample_that_keeps_its_shares(weekly_run, monkeypatch):
+    import continuity.models.drift as drift
+    from continuity.warehouse import connect
+
+    settings, _ = weekly_run
+    encoder = load_champion(settings).forecaster.encoder_
+    with connect(settings.warehouse, read_only=True) as con:
+        whole = drift.reference_rows(con, None)
+        monkeypatch.setattr(drift, "REFERENCE_ROWS", len(whole) // 5)
+        sample, again = drift.reference_rows(con, None), drift.reference_rows(con, None)
+    assert 0.1 * len(whole) < len(sample) < 0.3 * len(whole) and sample.equals(again)
+    full = reference(encoder, whole)
+    drifted = feature_drift(full, encoder.raw(sample)).set_index("feature")
+    assert (drifted.psi < 0.02).all(), drifted.psi.sort_values().tail()
+
+
 def test_the_weekly_run_publishes_its_drift_check_from_the_reference_logged_with_the_model(weekly_run):
     settings, result = weekly_run
     champion = load_champion(settings)
