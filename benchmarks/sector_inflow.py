@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 
 from continuity.features.destinations import MOVE_WINDOW_WEEKS
-from continuity.features.inflow import (GAP_DATES, GAP_SPACING_WEEKS, MIN_WEEKS, clients_at, flows, moves_until,
+from continuity.features.inflow import (GAP_DATES, GAP_SPACING_WEEKS, MIN_WEEKS, client_counts, flows, moves_until,
                                         records_from, why_no_moves, with_destinations)
 from continuity.features.snapshots import data_end
 from continuity.forecasts.aggregates import GROUPINGS, INFLOW_MEASURES, SECTOR
@@ -55,7 +55,7 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
 
     def clients_on(t: pd.Timestamp) -> pd.DataFrame:
         if t not in clients:
-            clients[t] = clients_at(warehouse, t.date()).assign(**{SECTOR: SECTOR}, date=t)
+            clients[t] = client_counts(warehouse, t.date()).assign(**{SECTOR: SECTOR}, date=t)
         return clients[t]
 
     result: dict = {"window_weeks": WINDOW_WEEKS, "level": LEVEL, "vacancies": has_table(warehouse, "vacancies"),
@@ -79,8 +79,7 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
                              (name, "net_change"): counts["hire"].sub(counts["exit"], fill_value=0)}
                 if with_gap:
                     later = clients_on(t + pd.Timedelta(weeks=h))
-                    realised[(name, "without_steady_worker")] = \
-                        later[later["unseen"] | later["vacancy"]][column].astype(str).value_counts()
+                    realised[(name, "without_steady_worker")] = later.groupby(later[column].astype(str))["without"].sum()
             rows += _compared(t, table[~table["measure"].isin(DESTINATIONS)], h, realised)
         moves_origins = _origins(first, moves_until(end), h, MOVE_WINDOW_WEEKS + MIN_WEEKS)
         for t in moves_origins:

@@ -138,6 +138,15 @@ def clients_at(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     return con.execute(sql, {"t": t, "since": t - timedelta(weeks=STEADY_WEEKS)}).df()
 
 
+def client_counts(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
+    """``clients_at`` counted per combination of the cell columns: ``open`` clients, of whom ``without`` a steady
+    worker (unseen or waiting on a vacancy) and ``vacancy`` (waiting on one). What the forecasts read: a sector's
+    open clients are hundreds of thousands of rows a date, their combinations of cells some thousands."""
+    clients = clients_at(con, t)
+    return (clients.assign(open=1, without=clients["unseen"] | clients["vacancy"])
+            .groupby(list(CELL_COLUMNS), as_index=False, dropna=False)[["open", "without", "vacancy"]].sum())
+
+
 GROUPINGS = {"region": "region", "organisation": "organisation_id", "domain": "domain", "occupation": "occupation"}
 """The published groupings and their cell columns: the aggregates' (``forecasts.aggregates.GROUPINGS``)."""
 SECTOR = "sector"
@@ -176,7 +185,8 @@ def inflow_history(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
     if not dates:
         return history | {"why_gap": f"the export's contacts span less than {STEADY_WEEKS} weeks: who has seen a "
                                      f"client in the last {STEADY_WEEKS} weeks cannot be told"}
-    past = pd.concat([clients_at(con, t.date()).assign(**{SECTOR: SECTOR}, date=t) for t in dates], ignore_index=True)
+    past = pd.concat([client_counts(con, t.date()).assign(**{SECTOR: SECTOR}, date=t) for t in dates],
+                     ignore_index=True)
     return history | {"past_clients": past, "gap_weeks": (end - min(dates)).days / 7 or float(GAP_SPACING_WEEKS)}
 
 

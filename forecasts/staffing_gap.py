@@ -35,15 +35,14 @@ class GapForecast:
 
 
 def gap_forecast(past: pd.DataFrame, column: str, level: float = 0.90) -> dict[str, GapForecast]:
-    """Per cell of ``column``: ``past`` holds one row per open client per past date (``date``, ``unseen``,
-    ``vacancy`` and the cell column); a cell absent on a date had no open client then."""
+    """Per cell of ``column``: ``past`` holds per past date (``date``) and combination of cells the ``open``
+    clients, those ``without`` a steady worker and those waiting on a ``vacancy`` (``features.inflow``:
+    ``client_counts``); a cell absent on a date had no open client then."""
     dates = past["date"].nunique()
     if dates == 0:
         return {}
-    frame = past.assign(key=past[column].astype(str), without=past["unseen"] | past["vacancy"])
-    per_date = (frame.groupby(["key", "date"])[["without", "vacancy"]].sum()
-                .join(frame.groupby(["key", "date"]).size().rename("open"))
-                .unstack("date", fill_value=0))
+    per_date = (past.assign(key=past[column].astype(str)).groupby(["key", "date"])[["without", "vacancy", "open"]]
+                .sum().unstack("date", fill_value=0))
     out = {}
     for key, row in per_date.iterrows():
         counts = row["without"].astype(float)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from continuity.config import DEMO_PSEUDONYM_KEY
-from continuity.features.inflow import clients_at, flows
+from continuity.features.inflow import client_counts, clients_at, flows
 from continuity.forecasts.inflow import PRIOR, WINDOW_WEEKS, count_forecast, drift, net_change, net_spread
 from continuity.forecasts.staffing_gap import gap_forecast
 from contract_frames import assignment, contact, load, worker
@@ -81,9 +81,12 @@ def test_the_staffing_gap_forecast_is_the_past_level_with_its_spread():
     rows = []
     for d, (without, vacancy, steady) in enumerate([(10, 4, 90), (12, 6, 88), (14, 2, 86)]):
         day = pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=4 * d)
-        rows += [{"date": day, "region": "A", "unseen": i >= vacancy, "vacancy": i < vacancy} for i in range(without)]
-        rows += [{"date": day, "region": "A", "unseen": False, "vacancy": False}] * steady
-    rows += [{"date": pd.Timestamp("2023-01-02"), "region": "B", "unseen": True, "vacancy": False}]
+        # region A in two combinations of the other cells, which the forecast adds up
+        rows += [{"date": day, "region": "A", "occupation": "x", "open": 50, "without": without, "vacancy": vacancy},
+                 {"date": day, "region": "A", "occupation": "y", "open": steady + without - 50, "without": 0,
+                  "vacancy": 0}]
+    rows += [{"date": pd.Timestamp("2023-01-02"), "region": "B", "occupation": "x", "open": 1, "without": 1,
+              "vacancy": 0}]
     forecast = gap_forecast(pd.DataFrame(rows), "region")
     a = forecast["A"]
     assert a.expected == 12 and a.on_vacancy == 4 and a.open_clients == 100
@@ -313,7 +316,7 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
         table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, end.date())))
         first = pd.Timestamp(records_from(con))
         events = with_destinations(con, flows(con, first.date(), end.date()), end.date())
-        past = pd.concat([clients_at(con, (end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date())
+        past = pd.concat([client_counts(con, (end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date())
                           .assign(date=end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
     assert table["reason"].isna().all() and table["expected"].notna().all()
     assert set(table["measure"]) == {"hires", "exits", "net_change", "moves", "leaves_sector", "without_steady_worker"}
