@@ -101,9 +101,10 @@ def _load_week(home: str, answer: multiprocessing.Queue) -> None:
     answer.put(len(week.by_worker))
 
 
-def in_child(target, *args) -> tuple[float, float]:
+def in_child(target, *args, timeout: float | None = None) -> tuple[float, float]:
     """Seconds and peak resident memory (GiB, the child's process tree) of ``target(*args)`` run in a spawned
-    child, which must exit cleanly: its memory is its own, measured as such, and none of it stays behind."""
+    child, which must exit cleanly within ``timeout`` seconds (else it is killed and TimeoutError raised): its
+    memory is its own, measured as such, and none of it stays behind."""
     child = multiprocessing.get_context("spawn").Process(target=target, args=args)
     started = time.monotonic()
     child.start()
@@ -112,6 +113,10 @@ def in_child(target, *args) -> tuple[float, float]:
     while child.is_alive():
         peak = max(peak, tree_rss(watched))
         child.join(RSS_INTERVAL_S)
+        if timeout is not None and time.monotonic() - started > timeout and child.is_alive():
+            child.kill()
+            child.join()
+            raise TimeoutError(f"{target.__name__} did not finish in {timeout:.0f} s (peak {peak / GIB:.2f} GiB)")
     if child.exitcode != 0:
         raise RuntimeError(f"{target.__name__} failed in its child process (exit code {child.exitcode})")
     return time.monotonic() - started, peak / GIB
@@ -136,11 +141,20 @@ def cached_sector(settings: Settings, workers: int, years: int, seed: int) -> tu
     return out, figures | {"seconds": round(seconds, 1), "peak_rss_gib": round(peak, 3)}
 
 
-def serving_load(settings: Settings) -> dict:
+SERVING_TIMEOUT_S = 1200
+"""How long the service may take to load a week before the benchmark gives up on it and says so: twenty times the
+issue's minute, so that one slow step leaves the flow's own figures standing."""
+
+
+def serving_load(settings: Settings, timeout: float = SERVING_TIMEOUT_S) -> dict:
     """What the service spends before its first answer on the week the run published: a fresh process starts
-    the app and reads and prepares the week (``serving.store``), as ``continuity serve`` does."""
+    the app and reads and prepares the week (``serving.store``), as ``continuity serve`` does; ``error`` instead
+    of the seconds when it did not finish within ``timeout``."""
     answer = multiprocessing.get_context("spawn").Queue()
-    seconds, peak = in_child(_load_week, str(settings.home), answer)
+    try:
+        seconds, peak = in_child(_load_week, str(settings.home), answer, timeout=timeout)
+    except TimeoutError as stopped:
+        return {"seconds": None, "error": str(stopped)}
     return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak, 3), "workers": answer.get(timeout=10)}
 
 

@@ -160,6 +160,14 @@ def test_serving_load_reads_the_published_week_in_a_fresh_process(weekly_run):
     assert load["seconds"] > 0 and load["peak_rss_gib"] > 0.05, "a Python process with the app loaded"
 
 
+def test_a_week_the_service_loads_too_slowly_is_reported_not_waited_for(weekly_run):
+    from continuity.benchmarks.scale import serving_load
+
+    settings, _ = weekly_run
+    load = serving_load(settings, timeout=1.0)  # a fresh process takes longer to import the app alone
+    assert load["seconds"] is None and load["error"].startswith("_load_week did not finish in 1 s (peak ")
+
+
 def test_a_child_that_fails_is_an_error_naming_what_it_ran():
     import sys
 
