@@ -55,6 +55,9 @@ import pandas as pd
 from scipy import sparse
 
 Cell = tuple[str, str]  # (grouping column, key)
+RANK_TOLERANCE = 1e-10
+"""Squared singular values below this share of the largest count as zero: the 0/1 cell rows of a sector keep
+their smallest true singular values far above it, and the round-off of the Gram matrix far below."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class _Count:
     each insider's scope, so that the insider's remainder is the difference.
     """
 
-    sets: np.ndarray
+    sets: sparse.csr_matrix
     cells: int
     counted: np.ndarray
     told: np.ndarray
@@ -102,12 +105,27 @@ class _Count:
         n_signatures = int(signature.max()) + 1 if len(signature) else 0
         first = pd.DataFrame({"signature": signature}).drop_duplicates().index.to_numpy()
         keys = atoms.iloc[first][groupings].astype(str).to_numpy()[np.argsort(signature[first])]
-        membership = np.array([keys[:, groupings.index(g)] == key for g, key in cells], dtype=float)
-        membership = membership.reshape(len(cells), n_signatures)
+        index = {cell: i for i, cell in enumerate(cells)}
+        # each signature's cell in every grouping (-1: a key no cell has, as for a leaver's organisation gone since)
+        cell_of = np.array([[index.get((g, key), -1) for key in keys[:, k]] for k, g in enumerate(groupings)],
+                           dtype=int).reshape(len(groupings), n_signatures)
         people_of = np.bincount(signature, weights=people, minlength=n_signatures)
-        pairs = [membership[i] * membership[j] for i, j in itertools.combinations(range(len(cells)), 2)
-                 if cells[i][0] != cells[j][0] and (membership[i] * membership[j] * people_of).any()]
-        sets = np.vstack([membership, *pairs])
+        # the intersections of two cells of different groupings that hold somebody, in the order of the cell pairs
+        links = [(cell_of[a], cell_of[b]) for a, b in itertools.combinations(range(len(groupings)), 2)]
+        found = np.unique(np.concatenate([np.stack([i, j], axis=1)[(people_of > 0) & (i >= 0) & (j >= 0)]
+                                          for i, j in links] or [np.empty((0, 2), dtype=int)]), axis=0)
+        pair_row = {(int(i), int(j)): len(cells) + r for r, (i, j) in enumerate(found)}
+        rows_of, columns_of = [], []
+        for row in cell_of:
+            rows_of += [c for c in row.tolist() if c >= 0]
+            columns_of += np.flatnonzero(row >= 0).tolist()
+        for first_cells, second_cells in links:
+            for column, pair in enumerate(zip(first_cells.tolist(), second_cells.tolist())):
+                if pair in pair_row:
+                    rows_of.append(pair_row[pair])
+                    columns_of.append(column)
+        sets = sparse.csr_matrix((np.ones(len(rows_of)), (np.array(rows_of, dtype=int), np.array(columns_of, dtype=int))),
+                                 shape=(len(cells) + len(found), n_signatures))
         counted_of = np.bincount(signature, weights=counts, minlength=n_signatures)
         readers = [(s, value) for s in scopes for value in sorted(atoms[s].unique())]
         reader_of = {r: i for i, r in enumerate(readers)}
@@ -117,7 +135,7 @@ class _Count:
         def inside(weights: np.ndarray) -> sparse.csr_matrix:
             within = sparse.csr_matrix((np.tile(weights, len(scopes)), (rows, columns)),
                                        shape=(len(readers), n_signatures))
-            return within @ sparse.csr_matrix(sets.T)
+            return (within @ sets.T).tocsr()
 
         # the signatures whose counted atoms all lie within one reader's scope are that reader's own
         is_counted = counts > 0
@@ -130,8 +148,8 @@ class _Count:
         kept = counted_of > 0
         position = np.cumsum(kept) - 1
         own = [np.array(sorted(position[o]), dtype=int) for o in owners]
-        return cls(sets[:, kept], len(cells), sets @ counted_of, sets @ people_of, inside(counts), inside(people),
-                   own, min_cell)
+        return cls(sets[:, np.flatnonzero(kept)].tocsr(), len(cells), sets @ counted_of, sets @ people_of,
+                   inside(counts), inside(people), own, min_cell)
 
     @property
     def sizes(self) -> np.ndarray:
@@ -172,9 +190,10 @@ class _Count:
         checked first."""
         if not self.sets.shape[1]:  # nobody counted: no figure to compute
             return None
-        known = np.vstack([self.sets[:self.cells][~hidden], np.ones(self.sets.shape[1])])
-        _, singular, basis = np.linalg.svd(known, full_matrices=False)
-        basis = basis[singular > singular[0] * max(known.shape) * np.finfo(float).eps]
+        _, _, basis = _span(sparse.vstack([self.sets[:self.cells][np.flatnonzero(~hidden)],
+                                           np.ones((1, self.sets.shape[1]))]).tocsr())
+        coordinates = np.asarray(self.sets @ basis.T)  # of every set along the published span
+        left = np.asarray(self.sets.multiply(self.sets).sum(axis=1)).ravel() - (coordinates ** 2).sum(axis=1)
         all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
         for reader in range(len(self.own) + 1) if readers is None else readers:
             own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
@@ -184,13 +203,13 @@ class _Count:
             targets = self._at_risk(reader, hidden, among)
             if not len(targets):
                 continue
-            residual = self.sets[targets] - (self.sets[targets] @ basis.T) @ basis
-            left = (residual ** 2).sum(axis=1)
+            unexplained = left[targets]
             if own.size:
                 gram = np.eye(own.size) - basis[:, own].T @ basis[:, own]
-                mine = residual[:, own]
-                left = left - np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10, hermitian=True), mine)
-            found = targets[left < 1e-6]
+                mine = self.sets[targets][:, own].toarray() - coordinates[targets] @ basis[:, own]
+                unexplained = unexplained - np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10,
+                                                                                        hermitian=True), mine)
+            found = targets[unexplained < 1e-6]
             if found.size:
                 return reader, int(found[0])
         return None
@@ -200,7 +219,7 @@ class _Count:
         """The first of the published cells ``candidates`` whose hiding as well leaves ``reader`` unable to compute
         ``target`` (an exposure of ``exposed``); None when none does.
 
-        One SVD of the rows the reader combines (the published cells, the total and their own columns), not
+        One decomposition of the rows the reader combines (the published cells, the total and their own columns), not
         one per candidate: a row whose leverage is below 1 lies in the span of the others, and hiding it
         changes nothing; a row of leverage 1 is the only one reaching the direction ``S^-1 U_row`` (in the
         coordinates of ``V``), and hiding it takes exactly that direction out of the span, so the target
@@ -208,14 +227,11 @@ class _Count:
         the tolerance ``exposed`` uses."""
         own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
         published = np.flatnonzero(~hidden)
-        unit = np.zeros((own.size, self.sets.shape[1]))
-        unit[np.arange(own.size), own] = 1.0
-        rows = np.vstack([self.sets[published], np.ones(self.sets.shape[1]), unit])
-        u, singular, vt = np.linalg.svd(rows, full_matrices=False)
-        rank = int((singular > singular[0] * max(rows.shape) * np.finfo(float).eps).sum())
-        u, singular, vt = u[:, :rank], singular[:rank], vt[:rank]
-        coordinates = vt @ self.sets[target]
-        residual = self.sets[target] @ self.sets[target] - coordinates @ coordinates
+        unit = sparse.csr_matrix((np.ones(own.size), (np.arange(own.size), own)), shape=(own.size, self.sets.shape[1]))
+        u, singular, vt = _span(sparse.vstack([self.sets[published], np.ones((1, self.sets.shape[1])), unit]).tocsr())
+        target_row = self.sets[target].toarray().ravel()
+        coordinates = vt @ target_row
+        residual = target_row @ target_row - coordinates @ coordinates
         position = np.searchsorted(published, candidates)
         leverage = (u[position] ** 2).sum(axis=1)
         direction = u[position] / singular
@@ -223,6 +239,18 @@ class _Count:
         breaks = (leverage > 1 - 1e-9) & (residual + (direction @ coordinates) ** 2 >= 1e-6)
         first = np.flatnonzero(breaks)
         return int(candidates[first[0]]) if first.size else None
+
+
+def _span(rows: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thin SVD (U, S, V^T, of the nonzero singular values) of ``rows``, from the eigenvectors of their Gram
+    matrix: a few hundred cells against thousands of signatures, and each column in four cells, so the Gram
+    matrix is cheap where a dense SVD of the rows is not. Its eigenvalues are the squared singular values:
+    those below ``RANK_TOLERANCE`` of the largest are the rank's round-off."""
+    gram = (rows @ rows.T).toarray()
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    keep = eigenvalues > eigenvalues[-1] * RANK_TOLERANCE
+    singular, u = np.sqrt(eigenvalues[keep]), vectors[:, keep]
+    return u, singular, np.ascontiguousarray((rows.T @ u).T / singular[:, None])
 
 
 def _atoms(workers: pd.DataFrame, leavers: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
