@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -165,13 +166,34 @@ class _Count:
         insiders = ((counted - inside_counted) < self.min_cell) & ((told - inside_told) > 0)
         return public | insiders.any(axis=0)
 
-    def _at_risk(self, reader: int, hidden: np.ndarray, among: np.ndarray) -> np.ndarray:
-        """Of the sets ``among``, those ``reader`` (0: the public) may not learn: for the public every hidden
-        cell and every small intersection, for an insider those whose remainder outside their scope is small."""
+    @cached_property
+    def _touched(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per insider: the sets their scope touches, and the counted and told remainder of each outside it (the
+        only sets whose figures differ from the public's), read once from the sparse rows."""
+        out = []
+        for r in range(self.inside_counted.shape[0]):
+            rows = [(m.indices[m.indptr[r]:m.indptr[r + 1]], m.data[m.indptr[r]:m.indptr[r + 1]])
+                    for m in (self.inside_counted, self.inside_told)]
+            among = np.union1d(rows[0][0], rows[1][0])
+            inside = [np.zeros(len(among)) for _ in rows]
+            for values, (columns, data) in zip(inside, rows):
+                values[np.searchsorted(among, columns)] = data
+            out.append((among, self.counted[among] - inside[0], self.told[among] - inside[1]))
+        return out
+
+    def _remainders(self, reader: int, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The counted and told figures of the sets ``among`` outside ``reader``'s scope (0: the public, all)."""
         counted, told = self.counted[among], self.told[among]
         if reader:
             counted = counted - self.inside_counted[reader - 1, among].toarray().ravel()
             told = told - self.inside_told[reader - 1, among].toarray().ravel()
+        return counted, told
+
+    def _at_risk(self, reader: int, hidden: np.ndarray, among: np.ndarray, counted: np.ndarray,
+                 told: np.ndarray) -> np.ndarray:
+        """Of the sets ``among`` (with ``_remainders``), those ``reader`` (0: the public) may not learn: for the
+        public every hidden cell and every small intersection, for an insider those whose remainder outside
+        their scope is small."""
         wanted = (counted < self.min_cell) & (told > 0)
         is_cell = among < self.cells
         cell_hidden = hidden[np.where(is_cell, among, 0)]
@@ -197,10 +219,10 @@ class _Count:
         all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
         for reader in range(len(self.own) + 1) if readers is None else readers:
             own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
-            among = all_sets
             if reader and not own.size and readers is None and sets is None:
-                among = np.union1d(self.inside_counted[reader - 1].indices, self.inside_told[reader - 1].indices)
-            targets = self._at_risk(reader, hidden, among)
+                targets = self._at_risk(reader, hidden, *self._touched[reader - 1])
+            else:
+                targets = self._at_risk(reader, hidden, all_sets, *self._remainders(reader, all_sets))
             if not len(targets):
                 continue
             unexplained = left[targets]
