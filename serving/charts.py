@@ -59,7 +59,7 @@ class YearsPlot:
 
 
 def years_chart(past: list[dict], forecast: list[dict]) -> dict:
-    """What a region's chart draws: ``past`` (a dict per year, oldest first: year_end, hires, exits) as a line per
+    """What a region's chart draws: ``past`` (a dict per year, oldest first: year_end, year, hires, exits) as a line per
     series through its points, then ``forecast`` (a dict per horizon: years, and per series the expected count
     per year with its interval, or None) as points with their intervals; each with its SVG coordinates."""
     figures = [f[s] for f in forecast for s in SERIES if f[s]]
@@ -68,7 +68,7 @@ def years_chart(past: list[dict], forecast: list[dict]) -> dict:
     plot = YearsPlot(len(past) + len(forecast), step, step * -(-int(highest) // step))
     offset = {"hires": -4, "exits": 4}  # the two series' forecasts side by side, not on top of each other
     points = [{"series": s, "x": round(plot.x(i), 1), "y": round(plot.y(p[s]), 1), "year_end": p["year_end"],
-               "count": p[s]} for i, p in enumerate(past) for s in SERIES]
+               "year": p["year"], "count": p[s]} for i, p in enumerate(past) for s in SERIES]
     ahead = [{"series": s, "years": f["years"], "x": round(plot.x(len(past) + i) + offset[s], 1),
               **{f"y_{k}": round(plot.y(f[s][k]), 1) for k in ("expected", "low", "high")}, "figure": f[s]}
              for i, f in enumerate(forecast) for s in SERIES if f[s]]

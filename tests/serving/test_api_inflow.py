@@ -156,6 +156,11 @@ def test_the_sector_page_draws_a_chart_per_shown_region_with_the_published_years
                                 chart))
         rows = history[history.key == key]
         assert points == {(r.measure, str(pd.Timestamp(r.year_end).date()), str(r.count)) for r in rows.itertuples()}
+        # each past year of 52 weeks named by the calendar year holding most of it, so no name comes twice
+        named = [int(y) for y in re.findall(r'text-anchor="middle">(\d{4})</text>', chart)]
+        ends = sorted(set(pd.to_datetime(rows.year_end)))
+        assert len(named) >= 2 and named == [(end - pd.Timedelta(weeks=26)).year for end in ends]
+        assert len(set(named)) == len(named)
         for h, years in ((52, 1), (104, 2), (156, 3)):
             figure = forecasts[h][key]["exits"]
             low, high = figure["interval"]
