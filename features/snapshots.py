@@ -15,7 +15,8 @@ import duckdb
 import pandas as pd
 
 from continuity.features.feature_spec import DERIVED
-from continuity.features.snapshot_sql import DATA_END_SQL, DATE_FREE_TABLES, DATED_SNAPSHOT_SQL, LABELS_SQL, SNAPSHOT_SQL
+from continuity.features.snapshot_sql import (DATA_END_SQL, DATE_FREE_TABLES, DATED_SNAPSHOT_SQL, LABELS_SQL,
+                                             SNAPSHOT_SQL)
 from continuity.vocabulary import TERMINATION_REASONS
 from continuity.warehouse import has_table, large_build, transaction
 

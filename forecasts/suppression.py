@@ -125,7 +125,8 @@ class _Count:
                 if pair in pair_row:
                     rows_of.append(pair_row[pair])
                     columns_of.append(column)
-        sets = sparse.csr_matrix((np.ones(len(rows_of)), (np.array(rows_of, dtype=int), np.array(columns_of, dtype=int))),
+        sets = sparse.csr_matrix((np.ones(len(rows_of)), (np.array(rows_of, dtype=int),
+                                                          np.array(columns_of, dtype=int))),
                                  shape=(len(cells) + len(found), n_signatures))
         counted_of = np.bincount(signature, weights=counts, minlength=n_signatures)
         readers = [(s, value) for s in scopes for value in sorted(atoms[s].unique())]

@@ -191,7 +191,8 @@ class ForecastAnswers:
             for key in [c["key"] for c in bodies[0]["cells"] if c["key"] not in hidden]:
                 counts = history[history["key"] == key].pivot(index="year_end", columns="measure", values="count")
                 # a year of 52 weeks is named by the calendar year holding most of it: its end drifts a day a year
-                past = [{"year_end": str(pd.Timestamp(day).date()), "year": (pd.Timestamp(day) - pd.Timedelta(weeks=26)).year,
+                past = [{"year_end": str(pd.Timestamp(day).date()),
+                         "year": (pd.Timestamp(day) - pd.Timedelta(weeks=26)).year,
                          **{s: int(row[s]) for s in SERIES}} for day, row in counts.sort_index().iterrows()]
                 forecast = []
                 for body in bodies:
