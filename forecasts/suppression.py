@@ -48,7 +48,7 @@ leavers (outside a reader's scope) is not protected in the leaver test.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -97,6 +97,7 @@ class _Count:
     inside_told: sparse.csr_matrix
     own: list[np.ndarray]
     min_cell: int
+    _last_span: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, atoms: pd.DataFrame, cells: list[Cell], scopes: list[str], counts: np.ndarray, people: np.ndarray,
@@ -213,8 +214,7 @@ class _Count:
         checked first."""
         if not self.sets.shape[1]:  # nobody counted: no figure to compute
             return None
-        _, _, basis = _span(sparse.vstack([self.sets[:self.cells][np.flatnonzero(~hidden)],
-                                           np.ones((1, self.sets.shape[1]))]).tocsr())
+        _, _, basis = self._combined_span(hidden, np.empty(0, dtype=int))
         coordinates = np.asarray(self.sets @ basis.T)  # of every set along the published span
         left = np.asarray(self.sets.multiply(self.sets).sum(axis=1)).ravel() - (coordinates ** 2).sum(axis=1)
         all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
@@ -250,8 +250,7 @@ class _Count:
         the tolerance ``exposed`` uses."""
         own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
         published = np.flatnonzero(~hidden)
-        unit = sparse.csr_matrix((np.ones(own.size), (np.arange(own.size), own)), shape=(own.size, self.sets.shape[1]))
-        u, singular, vt = _span(sparse.vstack([self.sets[published], np.ones((1, self.sets.shape[1])), unit]).tocsr())
+        u, singular, vt = self._combined_span(hidden, own)
         target_row = self.sets[target].toarray().ravel()
         coordinates = vt @ target_row
         residual = target_row @ target_row - coordinates @ coordinates
@@ -262,6 +261,18 @@ class _Count:
         breaks = (leverage > 1 - 1e-9) & (residual + (direction @ coordinates) ** 2 >= 1e-6)
         first = np.flatnonzero(breaks)
         return int(candidates[first[0]]) if first.size else None
+
+    def _combined_span(self, hidden: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_span`` of what a reader combines: the published cells, the total and their ``own`` unit columns. The
+        last one is kept: the search asks for the public's right after ``exposed`` decomposed it."""
+        key = (hidden.tobytes(), own.tobytes())
+        if key not in self._last_span:
+            unit = sparse.csr_matrix((np.ones(own.size), (np.arange(own.size), own)),
+                                     shape=(own.size, self.sets.shape[1]))
+            rows = sparse.vstack([self.sets[np.flatnonzero(~hidden)], np.ones((1, self.sets.shape[1])), unit])
+            self._last_span.clear()
+            self._last_span[key] = _span(rows.tocsr())
+        return self._last_span[key]
 
 
 def _span(rows: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
