@@ -92,11 +92,13 @@ class DiscontinuityMonitor:
                 workers: dict[str, dict[str, float]] = defaultdict(dict)
                 weights: dict[str, dict[str, float]] = defaultdict(dict)
                 replacements: dict[str, int] = {}
-                for worker_id, rows in week.clients.items():
-                    for row in rows:
-                        workers[row["client_id"]][worker_id] = row["relationship_weeks"]
-                        weights[row["client_id"]][worker_id] = row[HANDOVER_WEIGHT]
-                        replacements[row["client_id"]] = int(row["replacements_24m"])
+                exposure = week.publication.table("client_exposure")
+                for worker_id, client_id, weeks, weight, replaced in zip(
+                        *(exposure[c].tolist() for c in ("worker_id", "client_id", "relationship_weeks",
+                                                         HANDOVER_WEIGHT, "replacements_24m"))):
+                    workers[client_id][worker_id] = None if weeks != weeks else weeks
+                    weights[client_id][worker_id] = None if weight != weight else weight
+                    replacements[client_id] = int(replaced)
                 table = week.publication.table("client_continuity")
                 self._clients = {
                     client_id: _Client(client_id, int(new), int(distinct), int(handovers),

@@ -5,9 +5,13 @@ week that no writer touches once it is pointed at. A request checks the pointer'
 (one ``stat``) and, when a new week was swapped in, the week is read and prepared before
 any request is answered from it; until then the week already in memory stays served.
 
-Everything a request needs from a week is prepared when the week is loaded, not on the
-first request that asks for it: the per-worker answers serialised to JSON, the rankings,
-and whatever the app's ``on_load`` adds (the sector aggregates).
+What every request of a kind needs is prepared when the week is loaded, not on the first
+request that asks for it: the rankings and whatever the app's ``on_load`` adds (the sector
+aggregates). What one worker's request needs (the answer serialised to JSON, the clients
+as records, the survival curve) is made when a request asks for that worker, and the
+latest ``ANSWERS_KEPT`` of each kind are kept: at 150,000 workers, every answer of the week
+made in advance took minutes and several GB (1.3M clients as dicts alone some 2.5 GB),
+where one worker's costs well under a millisecond.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import gc
 import json
 import math
 import threading
-from collections import defaultdict
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from continuity.access import Grant, Role
@@ -39,13 +44,75 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def _by_worker(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Rows grouped per worker, in the frame's order; converted once for the whole table, since
-    converting a group at a time costs milliseconds each and a week has thousands of workers."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in _records(frame):
-        grouped[record.pop("worker_id")].append(record)
-    return dict(grouped)
+class RowsByWorker(Mapping[str, list[dict[str, Any]]]):
+    """A published table's rows per worker, held as columns and made into records (as ``_records`` makes them)
+    only for the worker asked for: a week's 1.3M client rows at 150,000 workers took some 2.5 GB as dicts.
+
+    Each worker's rows are in the order of ``by`` (numbers; ``descending`` for highest first), ties in the
+    table's order.
+    """
+
+    def __init__(self, frame: pd.DataFrame, by: str, descending: bool = False):
+        # grouped by a hash of the id and sorted on numbers: sorting the frame by its strings took seconds
+        codes, ids = pd.factorize(frame["worker_id"])
+        values = frame[by].to_numpy()
+        self._order = np.lexsort((-values if descending else values, codes))
+        counts = np.bincount(codes, minlength=len(ids))
+        stops = np.cumsum(counts)
+        self._slices = dict(zip(ids.tolist(), zip((stops - counts).tolist(), stops.tolist())))
+        self._names = [c for c in frame.columns if c != "worker_id"]
+        # the frame's own arrays, not copies; dates and other pandas-only types as the objects ``_records``
+        # gives (numbers' and text's ``tolist`` gives Python's own)
+        self._columns = [frame[c].to_numpy() if frame[c].dtype.kind in "biufO" else frame[c].astype(object).to_numpy()
+                         for c in self._names]
+        self._nulls = [bool(frame[c].isna().any()) for c in self._names]
+
+    def __getitem__(self, worker_id: str) -> list[dict[str, Any]]:
+        start, stop = self._slices[worker_id]
+        rows = self._order[start:stop]
+        columns = [_natives(column[rows], nulls) for column, nulls in zip(self._columns, self._nulls)]
+        return [dict(zip(self._names, row)) for row in zip(*columns)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slices)
+
+    def __len__(self) -> int:
+        return len(self._slices)
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in self._slices
+
+
+def _natives(values: np.ndarray, nulls: bool) -> list[Any]:
+    """Python values, a missing one None."""
+    out = values.tolist()
+    return [None if v is None or v != v or v is pd.NaT or v is pd.NA else v for v in out] if nulls else out
+
+
+ANSWERS_KEPT = 50_000
+"""Per-worker answers kept serialised, the most recently asked for: a few KB each (a survival curve's answer
+the most), so a few hundred MB at the most."""
+
+
+class Kept:
+    """The latest ``ANSWERS_KEPT`` answers by key, shared by the request threads; two threads asking for the
+    same missing answer may both make it, and either is kept."""
+
+    def __init__(self) -> None:
+        self._answers: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        answer = make()
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return answer
 
 
 # Sick leave is health data (GDPR art. 9): its drivers reach hr and the worker themself, not managers or admins.
@@ -62,15 +129,6 @@ def without_health(record: dict[str, Any]) -> dict[str, Any]:
         "drivers": [d for d in record["drivers"] if not d.get("health")],
         "other_factors": record["other_factors"] * math.prod(d["hazard_ratio"] for d in health),
     }
-
-
-def _curves(frame: pd.DataFrame) -> dict[str, list[tuple[int, float]]]:
-    """Survival points per worker as plain tuples: some 100,000 rows a week, too many for dicts."""
-    frame = frame.sort_values(["worker_id", "week"])
-    curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for worker_id, week, survival in zip(*(frame[c].tolist() for c in ("worker_id", "week", "survival"))):
-        curves[worker_id].append((week, survival))
-    return dict(curves)
 
 
 def expected_exposure_column(horizon: int) -> str:
@@ -103,12 +161,13 @@ class PublishedWeek:
     model_name: str
     model_version: str
     ranked: list[dict[str, Any]]  # one record per scored worker, by rank
-    curves: dict[str, list[tuple[int, float]]]  # per worker (week, survival), by week
+    curves: RowsByWorker  # per worker (week, survival), by week
     worker_exposure: dict[str, dict[str, Any]]
-    clients: dict[str, list[dict[str, Any]]]  # per worker, most exposed first
+    clients: RowsByWorker  # per worker, most exposed first
     former: dict[str, dict[str, str]]  # per worker scored before but not this week: last organisation_id, team_id
     publication: Publication = field(compare=False, repr=False)  # the planners' tables
     _visible: dict[tuple, list[dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
+    _kept: Kept = field(default_factory=Kept, compare=False, repr=False)
 
     @cached_property
     def by_worker(self) -> dict[str, dict[str, Any]]:
@@ -163,54 +222,27 @@ class PublishedWeek:
         return {record["worker_id"]: without_health(record) for record in self.ranked}
 
     def survival(self, worker_id: str) -> list[dict[str, Any]]:
-        return [{"week": week, "survival": survival} for week, survival in self.curves.get(worker_id, [])]
+        return self.curves.get(worker_id, [])
 
-    @cached_property
-    def item_json(self) -> dict[str, bytes]:
-        """Each scored worker's entry in the risk list, validated and serialised once."""
-        return {record["worker_id"]: RiskItem(**record).model_dump_json().encode() for record in self.ranked}
+    def _answer(self, key: tuple, make: Callable[[], Any]) -> bytes:
+        return self._kept.get(key, lambda: make().model_dump_json().encode())
 
-    @cached_property
-    def item_json_without_health(self) -> dict[str, bytes]:
-        """``item_json`` as roles that may not read health data get it (``without_health``)."""
-        return {record["worker_id"]: RiskItem(**without_health(record)).model_dump_json().encode()
-                for record in self.ranked}
+    def item_json(self, grant: Grant, worker_id: str) -> bytes:
+        """The worker's entry in the risk list as the grant may read it (``shown_to``)."""
+        record = self.shown_to(grant, self.by_worker[worker_id])
+        return self._answer(("item", grant.role in HEALTH_READERS, worker_id), lambda: RiskItem(**record))
 
-    def item_json_for(self, grant: Grant) -> dict[str, bytes]:
-        return self.item_json if grant.role in HEALTH_READERS else self.item_json_without_health
+    def risk_json(self, grant: Grant, worker_id: str) -> bytes:
+        """The worker's GET /workers/{worker_id} answer, with its 53-point survival curve, as the grant may read it."""
+        record = self.shown_to(grant, self.by_worker[worker_id])
+        return self._answer(("risk", grant.role in HEALTH_READERS, worker_id),
+                            lambda: WorkerRisk(week=self.score_date, survival=self.survival(worker_id), **record))
 
-    @cached_property
-    def risk_json(self) -> dict[str, bytes]:
-        """Each scored worker's GET /workers/{worker_id} answer, validated and serialised once: with its
-        53-point survival curve, doing so per request cost more than the rest of the request."""
-        return self._risk_answers(lambda record: record)
-
-    @cached_property
-    def risk_json_without_health(self) -> dict[str, bytes]:
-        """``risk_json`` as roles that may not read health data get it (``without_health``)."""
-        return self._risk_answers(without_health)
-
-    def risk_json_for(self, grant: Grant) -> dict[str, bytes]:
-        return self.risk_json if grant.role in HEALTH_READERS else self.risk_json_without_health
-
-    def _risk_answers(self, shown: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, bytes]:
-        return {
-            record["worker_id"]: WorkerRisk(
-                week=self.score_date, survival=self.survival(record["worker_id"]), **shown(record)
-            ).model_dump_json().encode()
-            for record in self.ranked
-        }
-
-    @cached_property
-    def exposure_json(self) -> dict[str, bytes]:
-        """Each scored worker's GET /workers/{worker_id}/exposure answer, validated and serialised once."""
-        return {
-            worker_id: WorkerExposure(
-                worker_id=worker_id, week=self.score_date, summary=self.exposure_summary(worker_id),
-                clients=self.clients.get(worker_id, []),
-            ).model_dump_json().encode()
-            for worker_id in self.by_worker
-        }
+    def exposure_json(self, worker_id: str) -> bytes:
+        """The worker's GET /workers/{worker_id}/exposure answer (without case numbers)."""
+        return self._answer(("exposure", worker_id), lambda: WorkerExposure(
+            worker_id=worker_id, week=self.score_date, summary=self.exposure_summary(worker_id),
+            clients=self.clients.get(worker_id, [])))
 
     def exposure_summary(self, worker_id: str) -> dict[str, Any]:
         """The worker's exposure summary as a person may read it, with the expected clients losing the worker
@@ -223,9 +255,8 @@ class PublishedWeek:
         return summary | {f"expected_clients_{h}w": record[risk_column(h)] * summary["active_clients"] for h in HORIZONS}
 
     def prepare(self) -> None:
-        """Compute every per-week index and answer now, so that no request pays for it."""
-        for derived in ("by_worker", "_rankings", "_without_health", "item_json", "item_json_without_health",
-                        "risk_json", "risk_json_without_health", "exposure_json"):
+        """Compute every per-week index now, so that no request pays for it."""
+        for derived in ("by_worker", "_rankings", "_without_health"):
             getattr(self, derived)
 
 
@@ -242,7 +273,6 @@ def read_week(publication: Publication) -> PublishedWeek:
     risk = risk.fillna(dict.fromkeys(at_stake, 0)).astype({"active_clients": "int64"})
     # A withheld worker has no rank (``rank_shown``): after the ranked ones, by worker id.
     risk = risk.sort_values(["rank", "worker_id"], na_position="last")
-    clients = publication.table("client_exposure").sort_values(["worker_id", "exposure"], ascending=[True, False])
     # A known last day rides along with the worker's probabilities, in every answer that lists the worker.
     departures = {row.worker_id: {"last_day": row.last_day.date(), "reason": row.reason}
                   for row in publication.table("known_departures").itertuples()}
@@ -251,9 +281,9 @@ def read_week(publication: Publication) -> PublishedWeek:
         model_name=publication.model_name,
         model_version=publication.model_version,
         ranked=[record | {"known_departure": departures.get(record["worker_id"])} for record in _records(risk)],
-        curves=_curves(publication.table("survival_curves")),
+        curves=RowsByWorker(publication.table("survival_curves"), by="week"),
         worker_exposure={r.pop("worker_id"): r for r in _records(publication.table("worker_exposure"))},
-        clients=_by_worker(clients),
+        clients=RowsByWorker(publication.table("client_exposure"), by="exposure", descending=True),
         former={r.pop("worker_id"): r for r in _records(publication.table("former_workers"))},
         publication=publication,
     )

@@ -26,13 +26,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _risk_list_json(selection: RiskSelection, grant: Grant, page: int, page_size: int, items: list[dict[str, Any]]) -> bytes:
     """The RiskList body: the envelope serialised by the model, the items spliced in from the JSON the
-    week prepared for each worker (``items`` is the model's last field, so its empty list ends the envelope)."""
+    week keeps for each worker (``items`` is the model's last field, so its empty list ends the envelope)."""
     envelope = RiskList(
         week=selection.week.score_date, horizon=selection.horizon, sort=selection.order, total=len(selection.workers),
         page=page, page_size=page_size, items=[],
     ).model_dump_json().encode()
-    prepared = selection.week.item_json_for(grant)
-    entries = b",".join(prepared[item["worker_id"]] for item in items)
+    entries = b",".join(selection.week.item_json(grant, item["worker_id"]) for item in items)
     return envelope.removesuffix(b"[]}") + b"[" + entries + b"]}"
 
 

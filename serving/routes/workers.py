@@ -1,8 +1,8 @@
 """One worker: the risk with its explanation and survival curve, and what their leaving costs their clients.
 
-Both answers are served as the JSON the published week prepared when it was loaded
-(``PublishedWeek.risk_json``, ``exposure_json``), validated against the same models the
-OpenAPI document declares here; only the scope check and the audit run per request. An exposure
+Both answers are served as the JSON the published week keeps per worker, made on the first request
+for the worker (``PublishedWeek.risk_json``, ``exposure_json``) and validated against the same models
+the OpenAPI document declares here; after it, only the scope check and the audit run per request. An exposure
 answer for hr or a manager, once the organisation has loaded its case numbers, is built per request:
 it carries them (``serving.case_numbers``).
 """
@@ -32,7 +32,7 @@ router = APIRouter(
 async def worker_risk(worker: ScoredWorkerDep) -> Response:
     """Probability of leaving voluntarily within 13 and 26 weeks, rank in the sector-wide list,
     top drivers, and the survival curve, from the latest published week. Audited."""
-    return Response(worker.week.risk_json_for(worker.grant)[worker.record["worker_id"]], media_type="application/json")
+    return Response(worker.week.risk_json(worker.grant, worker.record["worker_id"]), media_type="application/json")
 
 
 @router.get("/{worker_id}/exposure", response_model=WorkerExposure, summary="What the worker's leaving costs their clients")
@@ -42,7 +42,7 @@ async def worker_exposure(worker: ScoredWorkerDep, audit: AuditDep, case_numbers
     numbers for hr and managers. Audited."""
     week, worker_id = worker.week, worker.record["worker_id"]
     if audit.grant.role not in CASE_NUMBER_READERS or not case_numbers.lookup():
-        return Response(week.exposure_json[worker_id], media_type="application/json")
+        return Response(week.exposure_json(worker_id), media_type="application/json")
     clients = case_numbers.shown(audit.grant, audit, week.clients.get(worker_id, []), [worker_id])
     answer = WorkerExposure(worker_id=worker_id, week=week.score_date, summary=week.exposure_summary(worker_id),
                             clients=clients)

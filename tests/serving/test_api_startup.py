@@ -14,15 +14,15 @@ from continuity.serving.schemas_planning import AggregateBy
 from continuity.serving.store import without_health
 
 
-def test_startup_prepares_the_weeks_answers_and_every_aggregate(weekly_run):
+def test_startup_prepares_the_weeks_indexes_and_every_aggregate(weekly_run):
     settings = weekly_run[0]
     app = create_app(settings)
     with TestClient(app):  # runs the lifespan: startup, then no request at all
         week = app.state.store.current()
         prepared = week.__dict__  # what the week's cached properties hold
 
-        assert {"by_worker", "item_json", "risk_json", "exposure_json"} <= set(prepared)
-        assert len(prepared["risk_json"]) == len(week.ranked)
+        assert {"by_worker", "_rankings", "_without_health"} <= set(prepared)
+        assert len(prepared["by_worker"]) == len(week.ranked)
         for by, horizon in product(AggregateBy, Horizon):
             body = json.loads(app.state.forecasts.stored(week, ("aggregates", by.value, int(horizon))))
             assert (body["by"], body["horizon"], body["week"]) == (by.value, int(horizon), week.score_date.isoformat())
