@@ -52,7 +52,8 @@ import pandas as pd
 
 from continuity.benchmarks.quality import _bench_frames, bench_warehouse
 from continuity.config import Settings
-from continuity.features.case_survival import HANDOVER_HORIZON, WORKER_LEFT, leaving_by_week, pair_open_by_week
+from continuity.features.case_survival import (HANDOVER_HORIZON, WORKER_LEFT, CaseSurvival, leaving_by_week,
+                                               pair_open_by_week)
 from continuity.horizons import risk_column
 from continuity.models.backtest import ORACLE, Scored, rolling_backtest
 from continuity.models.drift import OE_LEVEL, OE_RANGE, oe_interval
@@ -126,7 +127,7 @@ def handover_pairs(origin: pd.Timestamp, worker_ids: pd.Series, scored: Scored, 
     open_ = assignments[(start <= origin) & (end.isna() | (end > origin))]
     open_ = open_.assign(worker_id=open_["worker_id"].astype(str))
     ended_on_leaving = open_["end_reason"].eq(WORKER_LEFT) & (pd.to_datetime(open_["end_date"]) <= window_end)
-    pair_open = pair_open_by_week(origin, open_, assignments, horizon)
+    pair_open = pair_open_by_week(origin, open_, CaseSurvival.before(origin, assignments), horizon)
     pairs = (open_.assign(ended_on_leaving=ended_on_leaving)
              .groupby(["client_id", "worker_id"], as_index=False)["ended_on_leaving"].any()
              .merge(workers, on="worker_id", how="inner", validate="many_to_one"))

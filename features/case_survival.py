@@ -34,6 +34,12 @@ from lifelines import KaplanMeierFitter
 from continuity.published import HANDOVER_HORIZON, HANDOVER_WEIGHT
 
 WORKER_LEFT = "worker_left"  # the assignments' end_reason when their worker left
+_DURATIONS_SQL = """
+select domain, datediff('day', start_date, case when end_date < $t then end_date else $t end) / 7 as weeks,
+       coalesce(end_date < $t, false) and end_reason is distinct from $worker_left as event, count(*) as n
+from assignments where start_date < $t
+group by all
+"""
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,24 @@ class CaseSurvival:
         ended = end[known.index] < origin
         weeks = (end[known.index].where(ended, origin) - start[known.index]).dt.days / 7
         event = ended & known["end_reason"].ne(WORKER_LEFT)
-        groups = {"": known.index, **known.groupby("domain").groups}
+        durations = pd.DataFrame({"domain": known["domain"], "weeks": weeks, "event": event})
+        return cls.from_durations(durations.groupby(["domain", "weeks", "event"]).size().rename("n").reset_index())
+
+    @classmethod
+    def in_warehouse(cls, con: duckdb.DuckDBPyConnection, t: date) -> CaseSurvival:
+        """``before`` the score date t for the warehouse's assignments, counted in SQL: at 150,000 positions
+        the 12M assignments as a frame were most of the exposure step's 11 GB."""
+        return cls.from_durations(con.execute(_DURATIONS_SQL, {"t": t, "worker_left": WORKER_LEFT}).df())
+
+    @classmethod
+    def from_durations(cls, durations: pd.DataFrame) -> CaseSurvival:
+        """From ``n`` assignments per (``domain``, ``weeks`` until ended or the origin, ``event``): the
+        Kaplan-Meier estimate with the counts as weights is the one of the assignments one by one."""
+        groups = {"": durations.index, **durations.groupby("domain").groups}
         curves = {}
         for domain, rows in groups.items():
-            fitted = KaplanMeierFitter().fit(weeks.loc[rows], event.loc[rows])
+            fitted = KaplanMeierFitter().fit(durations.weeks.loc[rows].astype(float),
+                                             durations.event.loc[rows].astype(bool), weights=durations.n.loc[rows])
             curves[domain] = (fitted.survival_function_.index.to_numpy(float),
                               fitted.survival_function_.iloc[:, 0].to_numpy(float))
         return cls(curves)
@@ -74,15 +94,15 @@ class CaseSurvival:
         return out
 
 
-def pair_open_by_week(origin: pd.Timestamp, open_assignments: pd.DataFrame, history: pd.DataFrame,
+def pair_open_by_week(origin: pd.Timestamp, open_assignments: pd.DataFrame, cases: CaseSurvival,
                       horizon: int = HANDOVER_HORIZON) -> pd.DataFrame:
     """P(the pair's case is still open in the middle of week k), k = 1..`horizon` (columns), one row per
     (client_id, worker_id) of `open_assignments` (the index): open while any of its assignments is.
 
-    `history`: the assignments the case curves are fitted on (those known before `origin` are used)."""
+    `cases`: the case curves, fitted on the assignments known before `origin`."""
     weeks = np.arange(1, horizon + 1) - 0.5
     ages = ((origin - pd.to_datetime(open_assignments["start_date"])).dt.days / 7).to_numpy(float)
-    still_open = CaseSurvival.before(origin, history).still_open(open_assignments["domain"], ages, weeks)
+    still_open = cases.still_open(open_assignments["domain"], ages, weeks)
     closed = pd.DataFrame(np.log(np.clip(1 - still_open, 1e-300, None)), index=open_assignments.index)
     return 1 - np.exp(closed.groupby([open_assignments["client_id"], open_assignments["worker_id"]]).sum())
 
@@ -104,13 +124,14 @@ def with_handover_weight(con: duckdb.DuckDBPyConnection, t: date, clients: pd.Da
     ``features.exposure``: an assignment started before t and not ended before it."""
     if clients.empty:
         return clients.assign(**{HANDOVER_WEIGHT: pd.Series(dtype=float)})
-    history = con.execute(
-        "select client_id, worker_id, domain, start_date, end_date, end_reason from assignments where start_date < ?",
-        [t]).df()
-    origin = pd.Timestamp(t)
-    end = pd.to_datetime(history["end_date"])
-    open_ = history[end.isna() | (end >= origin)]
-    open_by_week = pair_open_by_week(origin, open_, history, horizon)
+    con.register("_pair_workers", clients[["worker_id"]].drop_duplicates())
+    try:
+        open_ = con.execute(
+            "select client_id, worker_id, domain, start_date from assignments semi join _pair_workers using (worker_id) "
+            "where start_date < $t and (end_date is null or end_date >= $t)", {"t": t}).df()
+    finally:
+        con.unregister("_pair_workers")
+    open_by_week = pair_open_by_week(pd.Timestamp(t), open_, CaseSurvival.in_warehouse(con, t), horizon)
     incidence = 1.0 - (curves[curves["week"].between(1, horizon)]
                        .pivot(index="worker_id", columns="week", values="survival"))
     shape = pd.DataFrame(leaving_by_week(incidence.to_numpy(float), np.ones(len(incidence))), index=incidence.index)

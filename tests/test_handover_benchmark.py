@@ -7,6 +7,7 @@ handover for another reason; the decile table's sums, O/E and exact Poisson inte
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,6 +121,28 @@ def test_case_survival_is_kaplan_meier_of_case_durations_before_the_origin_given
     assert survival.at("jeugd", np.array([0.5, 1.0])) == pytest.approx([1, 0])
     # no history in the domain: all domains' curve (y's event at 1 week of 8 at risk, then a's at 5 of 6)
     assert survival.at("participatie", np.array([5.0])) == pytest.approx([7 / 8 * 5 / 6])
+
+
+def test_case_curves_counted_in_the_warehouse_are_those_of_the_assignments_one_by_one():
+    """The weekly run counts durations in SQL (``in_warehouse``) rather than reading every assignment."""
+    history = pd.DataFrame([
+        assignment("a", "W1", week(-30), week(-25), "closed"),
+        assignment("b", "W2", week(-30), week(-25), "closed"),  # a tie: counted twice
+        assignment("c", "W1", week(-30), week(-22), "worker_left"),
+        assignment("d", "W1", week(-12), None, None),
+        assignment("e", "W1", week(-3), week(2), "closed"),
+        assignment("f", "W1", week(1), week(2), "closed"),
+        assignment("g", "W1", week(-20), week(-19), None, domain="jeugd"),  # an end without a reason: an event
+    ]).assign(start_date=lambda f: f.start_date.dt.date, end_date=lambda f: pd.to_datetime(f.end_date).dt.date)
+    con = duckdb.connect()
+    con.register("assignments", history)
+
+    counted, one_by_one = CaseSurvival.in_warehouse(con, ORIGIN.date()), CaseSurvival.before(ORIGIN, history)
+    assert set(counted.curves) == set(one_by_one.curves) == {"", "wmo", "jeugd"}
+    for domain, (timeline, survival) in one_by_one.curves.items():
+        assert counted.curves[domain][0] == pytest.approx(timeline)
+        assert counted.curves[domain][1] == pytest.approx(survival)
+    assert counted.at("wmo", np.array([5.0])) == pytest.approx([1 - 2 / 4])  # a and b of a, b, c and d at risk
 
 
 def test_clients_sum_their_open_workers_probabilities():
