@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from continuity.config import Settings
 from continuity.horizons import HORIZONS, risk_column
@@ -70,6 +72,12 @@ class Publication:
         if name not in self._read:
             self._read[name] = pd.read_parquet(self.folder / f"{name}.parquet")
         return self._read[name]
+
+    def arrow(self, name: str, drop: tuple[str, ...] = ()) -> pa.Table:
+        """The table as Arrow columns (without those in ``drop``), read anew and not kept: for a reader that holds
+        it in a form of its own, or needs only part of a large one."""
+        path = self.folder / f"{name}.parquet"
+        return pq.read_table(path, columns=[c for c in pq.read_schema(path).names if c not in drop])
 
 
 class Publications:

@@ -40,7 +40,7 @@ class ForecastFrame:
 
 
 def forecast_frame(publication: Publication) -> ForecastFrame:
-    risk = publication.table("risk_scores")
+    risk = publication.arrow("risk_scores", drop=("drivers",)).to_pandas()  # the drivers: 300 MB at 150,000 workers
     snapshot = publication.table("worker_snapshot")
     weighted = publication.table("worker_exposure").set_index("worker_id")["weighted_clients"]
     workers = risk[["worker_id", "organisation_id", "team_id", *map(risk_column, horizons_in(risk.columns))]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from continuity.access import Grant, Role
 from continuity.serving import store
@@ -17,9 +18,8 @@ def test_rows_by_worker_are_the_records_of_the_whole_table_in_the_order_asked_fo
         "exposure": [3.0, np.nan, 1.0, 2.5, 0.5],
         "complexity": [4, 2, 1, 5, 3],
         "vulnerable": [True, False, True, False, False],
-        "since": pd.to_datetime(["2024-01-01", None, "2024-02-01", "2024-03-01", "2024-04-01"]),
     })
-    rows = RowsByWorker(frame, by="complexity", descending=True)
+    rows = RowsByWorker(pa.Table.from_pandas(frame, preserve_index=False), by="complexity", descending=True)
 
     expected: dict[str, list[dict]] = {}
     for record in _records(frame.sort_values("complexity", ascending=False)):
@@ -34,8 +34,7 @@ def test_rows_by_worker_are_the_records_of_the_whole_table_in_the_order_asked_fo
 
 
 def test_an_empty_table_has_no_worker():
-    rows = RowsByWorker(pd.DataFrame({"worker_id": pd.Series([], dtype=object), "week": pd.Series([], dtype="int64")}),
-                        by="week")
+    rows = RowsByWorker(pa.table({"worker_id": pa.array([], pa.string()), "week": pa.array([], pa.int64())}), by="week")
     assert len(rows) == 0 and rows.get("w1", []) == []
 
 
