@@ -414,6 +414,22 @@ SECTOR_INFLOW = PublishedTable(
     ),
 )
 
+SUPPRESSION = PublishedTable(
+    "suppression",
+    "The small-cell suppression pattern of the sector aggregates (continuity.forecasts.suppression), decided by the "
+    "weekly run over every grouping at once, for the public and for every organisation and team as insiders: "
+    "per cell, whether it publishes nothing and whether its observed leavers are withheld. The service adopts it "
+    "for the week's workers and leavers instead of deciding it again (minutes at 150,000 workers).",
+    (
+        Column("grouping", "str", "the workers' column the cell groups on: region, organisation_id, domain, occupation"),
+        Column("key", "str", "the cell"),
+        Column("hidden", "bool", "the cell publishes nothing"),
+        Column("outflow_hidden", "bool", "the cell's observed leavers of the last year are withheld"),
+        Column("population", "str", "fingerprint of the workers and leavers the pattern was decided on, per "
+               "combination of groupings, organisation and team: the service adopts the pattern only for the same"),
+    ),
+)
+
 SECTOR_HISTORY = PublishedTable(
     "sector_history",
     "Per cell (as sector_inflow's), measure and past year: the hires and the leavers (every reason) counted in "
@@ -434,7 +450,7 @@ TABLES: dict[str, PublishedTable] = {t.name: t for t in (
     RISK_SCORES, SURVIVAL_CURVES, WORKER_EXPOSURE, CLIENT_EXPOSURE, WORKER_SNAPSHOT,
     FORMER_WORKERS, VOLUNTARY_LEAVERS, CLIENT_FAMILIARITY, CLIENT_CONTINUITY, WORKER_DOMAINS, KNOWN_DEPARTURES,
     MODEL_INPUTS, MODEL_CARD, MONITORING, FAIRNESS, INTERVAL_FRAILTY, TENDER_CALENDAR, TENDER_CALENDAR_WORKERS,
-    MOVE_SHARES, DESTINATION_MODEL, SECTOR_INFLOW, SECTOR_HISTORY,
+    MOVE_SHARES, DESTINATION_MODEL, SECTOR_INFLOW, SECTOR_HISTORY, SUPPRESSION,
 )}
 HISTORY_TABLES = tuple(name for name, t in TABLES.items() if t.history)
 

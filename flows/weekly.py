@@ -310,11 +310,17 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
 def publish(settings: Settings, score_date: date, model, week: dict[str, pd.DataFrame]) -> None:
     """Publish the week with the last day its data records, which the page shows beside the score week."""
     from continuity.features.snapshots import data_end
+    from continuity.forecasts.aggregates import pattern_table
+    from continuity.forecasts.frame import grouped_workers
     from continuity.publication import publish_week
 
     with connect(settings.warehouse, read_only=True) as con:
         last_day = data_end(con)
-    publish_week(settings, score_date, model.name, model.version, week, data_end=last_day)
+    with stage("suppression"):  # decided once here, not by every service that loads the week
+        suppression = pattern_table(grouped_workers(week["risk_scores"], week["worker_snapshot"]),
+                                    week["voluntary_leavers"])
+    publish_week(settings, score_date, model.name, model.version, week | {"suppression": suppression},
+                 data_end=last_day)
 
 
 @task(**IO)

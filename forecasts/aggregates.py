@@ -13,7 +13,9 @@ The intervals of every grouping of a horizon come from one simulation, kept like
 pattern (``_intervals``). The pattern depends on the grouping, organisation and team of the workers and leavers
 alone, and every ``by`` and horizon of a week shares it, so it is kept for the last few
 frames it was decided for (``_pattern``): deciding it for every reader costs more than
-every figure of the week.
+every figure of the week. At 150,000 workers deciding it takes minutes, so the weekly run
+decides it once and publishes it (``pattern_table``), and the service adopts the published
+pattern for the frames it was decided on (``adopt_pattern``) instead of deciding it again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pandas as pd
 
 from continuity.horizons import p_leave_within
 from continuity.forecasts.intervals import Frailty, frailty_intervals
-from continuity.forecasts.suppression import Pattern, suppression_pattern
+from continuity.forecasts.suppression import Pattern, atoms, suppression_pattern
 
 GROUPINGS: dict[str, str] = {"region": "region", "organisation": "organisation_id",
                              "domain": "domain", "occupation": "occupation"}
@@ -35,6 +37,8 @@ MEASURES = ("voluntary", "sector", "moves")
 """What a cell counts: voluntary leavers of their employer (the published probabilities), of whom those who leave
 the sector (p x (1 - move_share)) and those who move to another employer of the sector (p x move_share), two
 competing causes sharing the voluntary hazard (``continuity.features.destinations``)."""
+MIN_CELL = 10
+"""The fewest workers (or leavers) a published figure may rest on, as any reader can narrow it down."""
 SCOPES = ["organisation_id", "team_id"]
 """The scopes of the tokens that see individuals (hr, manager): the insiders suppression protects against."""
 _PATTERNS: dict[tuple, Pattern] = {}  # by the fingerprints of the frames' keys, oldest first
@@ -59,7 +63,7 @@ class Cell:
                 "observed_leavers_last_year": self.observed_leavers_last_year, "suppressed": self.suppressed}
 
 
-def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell: int = 10,
+def aggregate_forecast(workers: pd.DataFrame, by: str, horizon: int, *, min_cell: int = MIN_CELL,
                        level: float = 0.90, leavers: pd.DataFrame | None = None,
                        frailty: Frailty = Frailty(), measure: str = "voluntary") -> list[Cell]:
     """One cell per value of ``by``, ordered by key.
@@ -123,17 +127,59 @@ def _measured(workers: pd.DataFrame, p: pd.Series, measure: str) -> tuple[pd.Ser
 
 def _pattern(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tuple[str, ...],
              min_cell: int) -> Pattern:
+    key = _pattern_key(workers, leavers, groupings, min_cell)
+    if key not in _PATTERNS:
+        _keep(key, suppression_pattern(workers, list(groupings), SCOPES, min_cell, leavers))
+    return _PATTERNS[key]
+
+
+def _pattern_key(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tuple[str, ...],
+                 min_cell: int) -> tuple:
     missing = [s for s in SCOPES if s not in workers.columns or (leavers is not None and s not in leavers.columns)]
     if missing:
         raise ValueError(f"the workers and leavers frames need the scope columns {missing}")
     columns = [*groupings, *SCOPES]
-    key = (_fingerprint(workers[columns]), None if leavers is None else _fingerprint(leavers[columns]),
-           groupings, min_cell)
-    if key not in _PATTERNS:
-        while len(_PATTERNS) >= _PATTERNS_KEPT:
-            _PATTERNS.pop(next(iter(_PATTERNS)))
-        _PATTERNS[key] = suppression_pattern(workers, list(groupings), SCOPES, min_cell, leavers)
-    return _PATTERNS[key]
+    return (_fingerprint(workers[columns]), None if leavers is None else _fingerprint(leavers[columns]),
+            groupings, min_cell)
+
+
+def _keep(key: tuple, pattern: Pattern) -> None:
+    while len(_PATTERNS) >= _PATTERNS_KEPT:
+        _PATTERNS.pop(next(iter(_PATTERNS)))
+    _PATTERNS[key] = pattern
+
+
+def _population(workers: pd.DataFrame, leavers: pd.DataFrame | None, groupings: tuple[str, ...]) -> str:
+    """What a pattern is decided on, the same for frames of the same workers and leavers in any order: their
+    counts per combination of groupings and scopes (``atoms``)."""
+    return _fingerprint(atoms(workers, leavers, list(dict.fromkeys([*groupings, *SCOPES]))))
+
+
+def pattern_table(workers: pd.DataFrame, leavers: pd.DataFrame | None) -> pd.DataFrame:
+    """The week's pattern as the weekly run publishes it (``continuity.published.SUPPRESSION``): every cell of every
+    grouping with whether it is hidden and whether its observed leavers are, and the ``population`` it was decided
+    on (``_population``)."""
+    groupings = tuple(c for c in GROUPINGS.values() if c in workers.columns)
+    pattern = _pattern(workers, leavers, groupings, MIN_CELL)
+    cells = [(g, cell) for g in groupings for cell in sorted(workers[g].astype(str).unique())]
+    return pd.DataFrame({"grouping": [g for g, _ in cells], "key": [cell for _, cell in cells],
+                         "hidden": [c in pattern.hidden for c in cells],
+                         "outflow_hidden": [c in pattern.outflow_hidden for c in cells],
+                         "population": _population(workers, leavers, groupings)})
+
+
+def adopt_pattern(workers: pd.DataFrame, leavers: pd.DataFrame | None, table: pd.DataFrame) -> bool:
+    """Keep the published ``pattern_table`` as the pattern of these frames, as if decided here, when it was decided
+    on the same workers and leavers (its ``population``); whether it was. A week whose table is missing, empty or
+    of another population has its pattern decided here, on first use."""
+    groupings = tuple(c for c in GROUPINGS.values() if c in workers.columns)
+    if table.empty or set(table.population) != {_population(workers, leavers, groupings)}:
+        return False
+    cells = list(zip(table.grouping, table.key))
+    _keep(_pattern_key(workers, leavers, groupings, MIN_CELL),
+          Pattern(frozenset(c for c, h in zip(cells, table.hidden) if h),
+                  frozenset(c for c, h in zip(cells, table.outflow_hidden) if h)))
+    return True
 
 
 def _intervals(workers: pd.DataFrame, p: np.ndarray, groupings: tuple[str, ...], level: float,
@@ -190,7 +236,7 @@ SECTOR = "sector"
 
 def inflow_cells(inflow: pd.DataFrame, workers: pd.DataFrame, by: str, horizon: int, *,
                  leavers: pd.DataFrame | None = None, organisation: str | None = None,
-                 regions: frozenset[str] = frozenset(), min_cell: int = 10) -> dict:
+                 regions: frozenset[str] = frozenset(), min_cell: int = MIN_CELL) -> dict:
     """The ``GET /inflow`` body (without the week) for one grouping and horizon, from the week's ``sector_inflow``.
 
     The cells are the aggregates' cells of the same key, and suppressed as they are: a cell the aggregates'

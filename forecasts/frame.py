@@ -8,7 +8,8 @@ groupings; each worker's ``move_share`` splits their voluntary leaving into move
 employer and leaving the sector (``destination_model``; empty where the week cannot tell).
 Region, occupation and main domain are the published snapshot's at the score date
 (``features/situation.py``), so they agree with what the model scored. The week's
-``interval_frailty`` says how much its workers leave together (``forecasts.dispersion``).
+``interval_frailty`` says how much its workers leave together (``forecasts.dispersion``), and its
+``suppression`` which cells the aggregates may publish (``aggregates.pattern_table``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 
 import pandas as pd
 
+from continuity.forecasts.aggregates import adopt_pattern
 from continuity.forecasts.dispersion import published_frailty
 from continuity.forecasts.intervals import Frailty
 from continuity.horizons import horizons_in, risk_column
@@ -43,16 +45,26 @@ def forecast_frame(publication: Publication) -> ForecastFrame:
     risk = publication.arrow("risk_scores", drop=("drivers",)).to_pandas()  # the drivers: 300 MB at 150,000 workers
     snapshot = publication.table("worker_snapshot")
     weighted = publication.table("worker_exposure").set_index("worker_id")["weighted_clients"]
-    workers = risk[["worker_id", "organisation_id", "team_id", *map(risk_column, horizons_in(risk.columns))]]
-    workers = workers.merge(snapshot[["worker_id", "region", "occupation", "domain"]], on="worker_id")
+    workers = grouped_workers(risk, snapshot)
     workers["weighted_clients"] = workers.worker_id.map(weighted).fillna(0.0)
+    leavers = publication.table("voluntary_leavers")
+    try:
+        adopt_pattern(workers, leavers, publication.table("suppression"))
+    except FileNotFoundError:  # a week published before the pattern was: decided on first use
+        pass
     try:
         frailty = publication.table("interval_frailty")
     except FileNotFoundError:  # a week published before the frailty was: independent leaving
         frailty = pd.DataFrame(columns=["horizon", "team", "organisation", "cohorts"])
     workers["move_share"], unknown = _move_shares(publication, workers.worker_id)
-    return ForecastFrame(publication.score_date, workers, publication.table("voluntary_leavers"), snapshot, frailty,
-                         unknown)
+    return ForecastFrame(publication.score_date, workers, leavers, snapshot, frailty, unknown)
+
+
+def grouped_workers(risk: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The scored workers (``risk_scores``) with their probabilities and every grouping column (``worker_snapshot``):
+    what the weekly run decides the pattern on and the service answers from."""
+    workers = risk[["worker_id", "organisation_id", "team_id", *map(risk_column, horizons_in(risk.columns))]]
+    return workers.merge(snapshot[["worker_id", "region", "occupation", "domain"]], on="worker_id")
 
 
 def _move_shares(publication: Publication, worker_id: pd.Series) -> tuple[pd.Series, str | None]:

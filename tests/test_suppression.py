@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from continuity.forecasts.suppression import _atoms, _Count
+from continuity.forecasts.suppression import _Count, atoms
 
 GROUPINGS = ["region", "organisation_id", "domain", "occupation"]
 SCOPES = ["organisation_id", "team_id"]
@@ -31,9 +31,9 @@ def with_rare_cells(seed: int) -> pd.DataFrame:
 
 def count_of(frame: pd.DataFrame) -> tuple[_Count, list[tuple[str, str]]]:
     cells = [(g, key) for g in GROUPINGS for key in sorted(frame[g].unique())]
-    atoms = _atoms(frame, None, list(dict.fromkeys([*GROUPINGS, *SCOPES])))
-    people = atoms.workers.to_numpy(float)
-    return _Count.of(atoms, cells, SCOPES, people, people, 10), cells
+    counted = atoms(frame, None, list(dict.fromkeys([*GROUPINGS, *SCOPES])))
+    people = counted.workers.to_numpy(float)
+    return _Count.of(counted, cells, SCOPES, people, people, 10), cells
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -25,6 +25,8 @@ from continuity.access import create_token, revoke_token
 from continuity.config import Settings
 from continuity.features.case_numbers import write_case_numbers
 from continuity.features.feature_spec import MODEL_FEATURES, in_words
+from continuity.forecasts.aggregates import pattern_table
+from continuity.forecasts.frame import grouped_workers
 from continuity.models.explanation import DRIVERS
 from continuity.models.card import CardFacts, card_table, model_card, render
 from continuity.models.drift import feature_drift, oe_interval, reference
@@ -313,6 +315,8 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
     week["destination_model"] = pd.DataFrame([{
         "status": "known", "reason": None, "window_weeks": 26, "exits": 400, "moves": 150, "censored": 20,
         "unknown": 0, "method": "pooled", "pooled_share": 0.375, "log_loss_pooled": 0.66, "log_loss_logistic": 0.67}])
+    # The suppression pattern, decided as the weekly run decides it
+    week["suppression"] = pattern_table(grouped_workers(risk, week["worker_snapshot"]), week["voluntary_leavers"])
     # The data end on the Sunday before the score week, as a Monday's run finds them.
     publish_week(settings, score_date, MODEL_NAME, version, week, data_end=score_date - timedelta(days=1))
 
