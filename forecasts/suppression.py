@@ -184,6 +184,14 @@ class _Count:
             out.append((among, self.counted[among] - inside[0], self.told[among] - inside[1]))
         return out
 
+    @cached_property
+    def _overlaps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every set's inner product with every cell and, last, with the total (a row of ones), and its own
+        squared norm: what the coordinates along any published span are made of (``exposures``)."""
+        with_total = sparse.vstack([self.sets[:self.cells], np.ones((1, self.sets.shape[1]))]).tocsr()
+        return ((self.sets @ with_total.T).toarray(),
+                np.asarray(self.sets.multiply(self.sets).sum(axis=1)).ravel())
+
     def _remainders(self, reader: int, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The counted and told figures of the sets ``among`` outside ``reader``'s scope (0: the public, all)."""
         counted, told = self.counted[among], self.told[among]
@@ -219,7 +227,7 @@ class _Count:
         checked first."""
         if not self.sets.shape[1]:  # nobody counted: no figure to compute
             return
-        _, _, basis = self._combined_span(hidden, np.empty(0, dtype=int))
+        u, singular, basis = self._combined_span(hidden, np.empty(0, dtype=int))
         all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
         at_risk = []
         for reader in range(len(self.own) + 1) if readers is None else readers:
@@ -232,14 +240,16 @@ class _Count:
                 at_risk.append((reader, own, targets))
         if not at_risk:
             return
-        # the coordinates along the published span of the sets some reader may not learn, not of every set:
-        # at 150,000 workers the product for every set was most of the search
+        # The coordinates along the published span of the sets some reader may not learn: their overlaps with
+        # the published rows (read from those with every cell, made once) times U / S, a dense product; the
+        # sparse rows times the span's basis, for every set, was most of the search at 150,000 workers.
         needed = np.unique(np.concatenate([targets for _, _, targets in at_risk]))
         row_of = np.full(self.sets.shape[0], -1)
         row_of[needed] = np.arange(len(needed))
-        rows = self.sets[needed]
-        coordinates = np.asarray(rows @ basis.T)
-        left = np.asarray(rows.multiply(rows).sum(axis=1)).ravel() - (coordinates ** 2).sum(axis=1)
+        overlaps, norms = self._overlaps
+        published = np.flatnonzero(~hidden)
+        coordinates = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]]) @ (u / singular)
+        left = norms[needed] - (coordinates ** 2).sum(axis=1)
         for reader, own, targets in at_risk:
             at = row_of[targets]
             unexplained = left[at]
