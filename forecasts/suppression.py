@@ -227,7 +227,7 @@ class _Count:
         checked first."""
         if not self.sets.shape[1]:  # nobody counted: no figure to compute
             return
-        u, singular, basis = self._combined_span(hidden, np.empty(0, dtype=int))
+        span = self._combined_span(hidden, np.empty(0, dtype=int))
         all_sets = np.arange(self.sets.shape[0]) if sets is None else np.asarray(sets, dtype=int)
         at_risk = []
         for reader in range(len(self.own) + 1) if readers is None else readers:
@@ -248,14 +248,15 @@ class _Count:
         row_of[needed] = np.arange(len(needed))
         overlaps, norms = self._overlaps
         published = np.flatnonzero(~hidden)
-        coordinates = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]]) @ (u / singular)
+        coordinates = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]]) @ (span.u / span.singular)
         left = norms[needed] - (coordinates ** 2).sum(axis=1)
         for reader, own, targets in at_risk:
             at = row_of[targets]
             unexplained = left[at]
             if own.size:
-                gram = np.eye(own.size) - basis[:, own].T @ basis[:, own]
-                mine = self.sets[targets][:, own].toarray() - coordinates[at] @ basis[:, own]
+                basis = span.basis(own)
+                gram = np.eye(own.size) - basis.T @ basis
+                mine = self.sets[targets][:, own].toarray() - coordinates[at] @ basis
                 unexplained = unexplained - np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10,
                                                                                         hermitian=True), mine)
             found = targets[unexplained < 1e-6]
@@ -274,9 +275,10 @@ class _Count:
         the tolerance ``exposed`` uses."""
         own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
         published = np.flatnonzero(~hidden)
-        u, singular, vt = self._combined_span(hidden, own)
+        span = self._combined_span(hidden, own)
+        u, singular = span.u, span.singular
         target_row = self.sets[target].toarray().ravel()
-        coordinates = vt @ target_row
+        coordinates = span.coordinates(target_row)
         residual = target_row @ target_row - coordinates @ coordinates
         position = np.searchsorted(published, candidates)
         leverage = (u[position] ** 2).sum(axis=1)
@@ -286,7 +288,7 @@ class _Count:
         first = np.flatnonzero(breaks)
         return int(candidates[first[0]]) if first.size else None
 
-    def _combined_span(self, hidden: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _combined_span(self, hidden: np.ndarray, own: np.ndarray) -> Span:
         """``_span`` of what a reader combines: the published cells, the total and their ``own`` unit columns. The
         last one is kept: the search asks for the public's right after ``exposed`` decomposed it."""
         key = (hidden.tobytes(), own.tobytes())
@@ -299,16 +301,33 @@ class _Count:
         return self._last_span[key]
 
 
-def _span(rows: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The thin SVD (U, S, V^T, of the nonzero singular values) of ``rows``, from the eigenvectors of their Gram
-    matrix: a few hundred cells against thousands of signatures, and each column in four cells, so the Gram
-    matrix is cheap where a dense SVD of the rows is not. Its eigenvalues are the squared singular values:
-    those below ``RANK_TOLERANCE`` of the largest are the rank's round-off."""
+@dataclass(frozen=True)
+class Span:
+    """The thin SVD of ``rows`` (U, S and, on demand, columns of V^T, of the nonzero singular values)."""
+
+    u: np.ndarray
+    singular: np.ndarray
+    rows: sparse.csc_matrix
+
+    def basis(self, columns: np.ndarray) -> np.ndarray:
+        """The ``columns`` of V^T: all of it (rows x signatures) for every reader was most of the search at 150,000
+        workers, where an insider's least squares needs their own columns alone."""
+        return np.asarray(self.rows[:, columns].T @ self.u).T / self.singular[:, None]
+
+    def coordinates(self, vector: np.ndarray) -> np.ndarray:
+        """V^T ``vector``: the vector's coordinates along the span."""
+        return self.u.T @ (self.rows @ vector) / self.singular
+
+
+def _span(rows: sparse.csr_matrix) -> Span:
+    """The thin SVD of ``rows`` from the eigenvectors of their Gram matrix: a few hundred cells against thousands
+    of signatures, and each column in four cells, so the Gram matrix is cheap where a dense SVD of the rows is
+    not. Its eigenvalues are the squared singular values: those below ``RANK_TOLERANCE`` of the largest are the
+    rank's round-off."""
     gram = (rows @ rows.T).toarray()
     eigenvalues, vectors = np.linalg.eigh(gram)
     keep = eigenvalues > eigenvalues[-1] * RANK_TOLERANCE
-    singular, u = np.sqrt(eigenvalues[keep]), vectors[:, keep]
-    return u, singular, np.ascontiguousarray((rows.T @ u).T / singular[:, None])
+    return Span(vectors[:, keep], np.sqrt(eigenvalues[keep]), rows.tocsc())  # by column: ``basis`` reads a few
 
 
 def atoms(workers: pd.DataFrame, leavers: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
