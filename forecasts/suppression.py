@@ -185,6 +185,11 @@ class _Count:
         return out
 
     @cached_property
+    def _by_column(self) -> sparse.csc_matrix:
+        """The sets by signature: an insider's own few columns are read per search pass."""
+        return self.sets.tocsc()
+
+    @cached_property
     def _overlaps(self) -> tuple[np.ndarray, np.ndarray]:
         """Every set's inner product with every cell and, last, with the total (a row of ones), and its own
         squared norm: what the coordinates along any published span are made of (``exposures``)."""
@@ -256,7 +261,7 @@ class _Count:
             if own.size:
                 basis = span.basis(own)
                 gram = np.eye(own.size) - basis.T @ basis
-                mine = self.sets[targets][:, own].toarray() - coordinates[at] @ basis
+                mine = self._by_column[:, own].toarray()[targets] - coordinates[at] @ basis
                 unexplained = unexplained - np.einsum("ij,ij->i", mine @ np.linalg.pinv(gram, rcond=1e-10,
                                                                                         hermitian=True), mine)
             found = targets[unexplained < 1e-6]
