@@ -9,7 +9,7 @@ What every request of a kind needs is prepared when the week is loaded, not on t
 request that asks for it: the rankings and whatever the app's ``on_load`` adds (the sector
 aggregates). What one worker's request needs (the answer serialised to JSON, the clients
 as records, the survival curve) is made when a request asks for that worker, and the
-latest ``ANSWERS_KEPT`` of each kind are kept: at 150,000 workers, every answer of the week
+latest ``ANSWERS_KEPT`` answers are kept: at 150,000 workers, every answer of the week
 made in advance took minutes and several GB (1.3M clients as dicts alone some 2.5 GB),
 where one worker's costs well under a millisecond.
 """
