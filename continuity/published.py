@@ -421,7 +421,8 @@ SUPPRESSION = PublishedTable(
     "per cell, whether it publishes nothing and whether its observed leavers are withheld. The service adopts it "
     "for the week's workers and leavers instead of deciding it again (minutes at 150,000 workers).",
     (
-        Column("grouping", "str", "the workers' column the cell groups on: region, organisation_id, domain, occupation"),
+        Column("grouping", "str", "the workers' column the cell groups on: region, organisation_id, domain or "
+               "occupation"),
         Column("key", "str", "the cell"),
         Column("hidden", "bool", "the cell publishes nothing"),
         Column("outflow_hidden", "bool", "the cell's observed leavers of the last year are withheld"),

@@ -127,8 +127,9 @@ def with_handover_weight(con: duckdb.DuckDBPyConnection, t: date, clients: pd.Da
     con.register("_pair_workers", clients[["worker_id"]].drop_duplicates())
     try:
         open_ = con.execute(
-            "select client_id, worker_id, domain, start_date from assignments semi join _pair_workers using (worker_id) "
-            "where start_date < $t and (end_date is null or end_date >= $t)", {"t": t}).df()
+            "select client_id, worker_id, domain, start_date from assignments "
+            "semi join _pair_workers using (worker_id) where start_date < $t and (end_date is null or end_date >= $t)",
+            {"t": t}).df()
     finally:
         con.unregister("_pair_workers")
     open_by_week = pair_open_by_week(pd.Timestamp(t), open_, CaseSurvival.in_warehouse(con, t), horizon)

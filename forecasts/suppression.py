@@ -253,7 +253,8 @@ class _Count:
         row_of[needed] = np.arange(len(needed))
         overlaps, norms = self._overlaps
         published = np.flatnonzero(~hidden)
-        coordinates = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]]) @ (span.u / span.singular)
+        with_published = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]])
+        coordinates = with_published @ (span.u / span.singular)
         left = norms[needed] - (coordinates ** 2).sum(axis=1)
         for reader, own, targets in at_risk:
             at = row_of[targets]
