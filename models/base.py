@@ -155,6 +155,12 @@ class Forecaster(BaseEstimator, ABC):
         design = self.encoder_.transform(snapshots)
         return np.exp(-self._cumulative_hazard(self.voluntary_, design, np.asarray(weeks, dtype=float)))
 
+    @property
+    def followed_weeks(self) -> float:
+        """The longest follow-up at which the training rows showed a voluntary leaver: past it the baseline is
+        flat, so the model's probability of leaving within a longer horizon is the one at this week."""
+        return float(self.voluntary_.baseline_weeks.max(initial=0.0))
+
     def calibrate(self, calibrator) -> Self:
         """Attach a fitted `HorizonCalibrator`, learnt on a period this model's training did not cover."""
         self.calibrator_ = calibrator

@@ -10,6 +10,7 @@ import pytest
 from model_frames import default_frames, fitted
 
 from continuity.models.calibration import HorizonCalibrator, calibrate_held_out
+from continuity.models.cox import CoxForecaster
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import expected_calibration_error
 
@@ -96,3 +97,18 @@ def test_held_out_calibration_only_reads_data_before_the_cutoff_and_rides_along_
     served = model.predict_risk(test, (4, 8))
     assert not np.allclose(served, model.predict_risk(test, (4, 8), calibrated=False))
     assert pickle.loads(pickle.dumps(model)).predict_risk(test, (4, 8)).equals(served)
+
+
+def test_horizons_longer_than_the_held_out_training_followed_are_left_uncalibrated():
+    """A model fitted on 10 weeks cannot tell 26 weeks from 10: a map lifting its 26-week probability to the
+    held-out rate would then lift the refitted model's, which does follow 26 weeks, far above it."""
+    frames = default_frames()
+    first = pd.to_datetime(frames.labels["snapshot_date"]).min()
+    cutoff = first + pd.Timedelta(weeks=10 + 4 + 26)
+    held_out = calibrate_held_out(CoxForecaster(), frames.snapshots, frames.labels, cutoff, calibration_weeks=4,
+                                  horizons=(4, 8, 26))
+    assert held_out.period_start == first + pd.Timedelta(weeks=10)
+    assert held_out.calibrator.horizons == (4, 8)
+    longer = calibrate_held_out(CoxForecaster(), frames.snapshots, frames.labels,
+                                cutoff + pd.Timedelta(weeks=20), calibration_weeks=4, horizons=(4, 8, 26))
+    assert longer.calibrator.horizons == (4, 8, 26)
