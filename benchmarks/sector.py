@@ -151,7 +151,8 @@ def coverage(snapshots: pd.DataFrame, labels: pd.DataFrame, origins: Sequence[pd
         for h in horizons:
             frailty = origin_frailty(t, snapshots, labels, h, past or predict)
             frailties.setdefault(str(h), []).append({"origin": f"{t:%Y-%m-%d}", "team": frailty.team,
-                                                     "organisation": frailty.organisation})
+                                                     "organisation": frailty.organisation,
+                                                     "sector": frailty.sector})
             known, left = horizon_status(outcomes, h)
             cells.append(_cells(at_origin[known.to_numpy()], predict(t, at_origin, h)[known].to_numpy(),
                                 left[known].to_numpy(), h, frailty))
@@ -166,8 +167,8 @@ def coverage(snapshots: pd.DataFrame, labels: pd.DataFrame, origins: Sequence[pd
             "meets_target": (COVERAGE_TARGET[0] <= after <= COVERAGE_TARGET[1]) if len(group) >= MIN_CELLS else None}
     return {"level": LEVEL, "target": list(COVERAGE_TARGET), "min_cells": MIN_CELLS,
             "origins": [f"{t:%Y-%m-%d}" for t in origins],
-            "method": "shared gamma frailty of team and organisation, variances by the method of moments on past "
-                      "cohorts (binomial variance subtracted)",
+            "method": "shared gamma frailty of team, organisation and sector, variances by the method of moments "
+                      "on past cohorts (binomial variance subtracted)",
             "frailty": frailties, "groupings": groupings}
 
 

@@ -307,13 +307,14 @@ FAIRNESS = PublishedTable(
 INTERVAL_FRAILTY = PublishedTable(
     "interval_frailty",
     "How much colleagues leave together (continuity.forecasts.dispersion): per horizon, the variances of the "
-    "shared team and organisation frailties that past published weeks' realised leavers show; the sector "
+    "shared team, organisation and sector frailties that past published weeks' realised leavers show; the sector "
     "aggregates' intervals simulate with them. A horizon no past week has passed for is absent (independent "
     "leaving, the Poisson-binomial).",
     (
         Column("horizon", "int", "weeks"),
         Column("team", "float", "variance of the team frailty (mean 1)"),
         Column("organisation", "float", "variance of the organisation frailty (mean 1)"),
+        Column("sector", "float", "variance of the frailty the whole sector shares in a week (mean 1)"),
         Column("cohorts", "int", "past published weeks the estimate rests on"),
     ),
 )

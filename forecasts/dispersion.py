@@ -3,8 +3,8 @@
 The weekly run keeps every published week's probabilities in the warehouse (``risk_scores``,
 with each worker's team and organisation), and the contract's ``workers`` table records who
 left voluntarily and when. Per horizon, the published weeks at least the horizon before the
-data end are past cohorts with a known outcome; ``estimate_frailty`` turns their teams' and
-organisations' realised against expected leavers into the frailty variances the week's
+data end are past cohorts with a known outcome; ``estimate_frailty`` turns their teams',
+organisations' and whole weeks' realised against expected leavers into the frailty variances the week's
 aggregate intervals simulate with. They are published with the week (``interval_frailty``),
 so the service, which reads only the published week, uses what the run estimated.
 """
@@ -61,11 +61,15 @@ def frailty_table(con: duckdb.DuckDBPyConnection, data_end: date) -> pd.DataFram
         if len(past):
             frailty = estimate_frailty(past)
             rows.append({"horizon": h, "team": frailty.team, "organisation": frailty.organisation,
-                         "cohorts": int(past["cohort"].nunique())})
-    return pd.DataFrame(rows, columns=["horizon", "team", "organisation", "cohorts"])
+                         "sector": frailty.sector, "cohorts": int(past["cohort"].nunique())})
+    return pd.DataFrame(rows, columns=["horizon", "team", "organisation", "sector", "cohorts"])
 
 
 def published_frailty(table: pd.DataFrame, horizon: int) -> Frailty:
-    """The week's frailty at ``horizon``; none (independent workers) where no past cohort informed one."""
+    """The week's frailty at ``horizon``; none (independent workers) where no past cohort informed one. A week
+    published before the sector's frailty was estimated has none (0)."""
     row = table[table["horizon"] == horizon]
-    return Frailty() if row.empty else Frailty(float(row["team"].iloc[0]), float(row["organisation"].iloc[0]))
+    if row.empty:
+        return Frailty()
+    sector = float(row["sector"].iloc[0]) if "sector" in row else 0.0
+    return Frailty(float(row["team"].iloc[0]), float(row["organisation"].iloc[0]), sector)

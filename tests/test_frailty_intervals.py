@@ -1,4 +1,4 @@
-"""Intervals that hold when colleagues leave together: the shared team and organisation frailty."""
+"""Intervals that hold when colleagues leave together: the shared team, organisation and sector frailty."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 from continuity.forecasts.aggregates import aggregate_forecast
 from continuity.forecasts.dispersion import COHORT_SPACING_WEEKS, frailty_table, past_cohorts, published_frailty
-from continuity.forecasts.intervals import (Frailty, estimate_frailty, frailty_intervals, frailty_intervals_with_content,
-                                           poisson_binomial_interval, poisson_binomial_pmf)
+from continuity.forecasts.intervals import (MIN_SECTOR_COHORTS, Frailty, estimate_frailty, frailty_intervals,
+                                           frailty_intervals_with_content, poisson_binomial_interval,
+                                           poisson_binomial_pmf)
 
 TEAM_SIZE, TEAMS_PER_ORGANISATION, WORKERS = 10, 10, 2000
 
@@ -27,7 +28,8 @@ def cohort(seed: int, frailty: Frailty) -> pd.DataFrame:
     def shared(variance: float, groups: int) -> np.ndarray:
         return rng.gamma(1 / variance, variance, groups) if variance else np.ones(groups)
 
-    u = shared(frailty.team, team.max() + 1)[team] * shared(frailty.organisation, organisation.max() + 1)[organisation]
+    u = (shared(frailty.team, team.max() + 1)[team] * shared(frailty.organisation, organisation.max() + 1)[organisation]
+         * shared(frailty.sector, 1))
     return pd.DataFrame({"cohort": seed, "team_id": [f"{seed}-t{t}" for t in team],
                          "organisation_id": [f"{seed}-o{o}" for o in organisation], "p": p,
                          "left": rng.random(WORKERS) < np.minimum(p * u, 1.0)})
@@ -60,9 +62,29 @@ def test_with_correlated_leaving_the_frailty_interval_covers_where_the_poisson_b
     assert 0.85 <= correlated <= 0.95  # the issue's target band for 90% intervals, over 200 organisations
 
 
+def test_a_quarter_the_whole_sector_leaves_more_is_the_sector_frailty_not_the_organisations():
+    truth = Frailty(sector=0.04)  # the sector's leaving 20% above or below forecast in a typical quarter
+    estimated = estimate_frailty(pd.concat([cohort(k, truth) for k in range(40)], ignore_index=True))
+    # 40 cohorts: one squared residual each, so the sector's variance is known to about +-0.02.
+    assert estimated.sector == pytest.approx(truth.sector, abs=0.025)
+    assert estimated.organisation < 0.02 and estimated.team < 0.05
+    few = estimate_frailty(pd.concat([cohort(k, truth) for k in range(MIN_SECTOR_COHORTS - 1)], ignore_index=True))
+    assert few.sector == 0.0
+    # the sector total of each later week: the sector's frailty widens its interval to hold it
+    later = [cohort(200 + k, truth) for k in range(40)]
+    held = {"independent": [], "sector": []}
+    for week in later:
+        args = (week.p.to_numpy(), {"sector": np.full(len(week), "all")}, week.team_id.to_numpy(),
+                week.organisation_id.to_numpy())
+        for name, used in (("independent", Frailty()), ("sector", estimated)):
+            low, high = frailty_intervals(*args, used)[("sector", "all")]
+            held[name].append(low <= week.left.sum() <= high)
+    assert np.mean(held["independent"]) < 0.75 and np.mean(held["sector"]) >= 0.8
+
+
 def test_without_correlation_the_interval_is_the_poisson_binomial_within_one_leaver():
     estimated = estimate_frailty(pd.concat([cohort(k, Frailty()) for k in range(8)], ignore_index=True))
-    assert estimated.team < 0.05 and estimated.organisation < 0.02
+    assert estimated.team < 0.05 and estimated.organisation < 0.02 and estimated.sector < 0.01
     independent, simulated, cells = coverage(Frailty(), estimated)
     # Tolerance: one leaver at either end, the Monte Carlo error of a 5% quantile of 2,000 draws plus
     # what a near-zero estimated variance adds.

@@ -307,7 +307,8 @@ def publish_fixture_week(settings: Settings, score_date: date, workers: list[str
     week["sector_history"] = _sector_history(week["sector_inflow"], score_date - timedelta(days=1))
     week |= _card_and_monitoring(week, version)
     # Colleagues leave together: the aggregates' intervals simulate with these frailties at 26 weeks.
-    week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "cohorts": [8]})
+    week["interval_frailty"] = pd.DataFrame({"horizon": [26], "team": [0.3], "organisation": [0.1], "sector": [0.0],
+                                           "cohorts": [8]})
     # Where leavers go: a third of a worker's voluntary leaving is a move to another employer (org-b's workers:
     # a half), the rest leaves the sector (continuity.features.destinations).
     week["move_shares"] = pd.DataFrame({"worker_id": workers,
