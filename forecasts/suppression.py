@@ -405,8 +405,10 @@ def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell
                 continue
             breaking = count.breaking(mask(hidden), reader, target, [index[c] for c in open_cells])
             hidden.add(open_cells[0] if breaking is None else cells[breaking])
-            if _recoverable_remainder(count, cells, hidden, mask):
-                break
+            # rule 2 restored at once, the exposures found still to be checked: a new pass for each (as leaver
+            # counts, small, need at 150,000 workers) took most of the search
+            while recoverable := _recoverable_remainder(count, cells, hidden, mask):
+                hidden.add(smallest(recoverable)[0])
 
 
 def _recoverable_remainder(count: _Count, cells: list[Cell], hidden: set[Cell], mask) -> list[Cell]:
