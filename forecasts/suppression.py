@@ -243,7 +243,10 @@ class _Count:
         # The coordinates along the published span of the sets some reader may not learn: their overlaps with
         # the published rows (read from those with every cell, made once) times U / S, a dense product; the
         # sparse rows times the span's basis, for every set, was most of the search at 150,000 workers.
-        needed = np.unique(np.concatenate([targets for _, _, targets in at_risk]))
+        wanted = np.zeros(self.sets.shape[0], dtype=bool)
+        for _, _, targets in at_risk:  # marked, not sorted: a leaver count puts most sets at risk for every insider
+            wanted[targets] = True
+        needed = np.flatnonzero(wanted)
         row_of = np.full(self.sets.shape[0], -1)
         row_of[needed] = np.arange(len(needed))
         overlaps, norms = self._overlaps
@@ -385,23 +388,19 @@ def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell
 
     small = count.small(np.eye(len(cells)))  # rule 1
     hidden = hidden | {c for c, s in zip(cells, small) if s and c not in never}
-    while True:
-        recoverable = _recoverable_remainder(count, cells, hidden, mask)
-        if recoverable:
-            hidden.add(smallest(recoverable)[0])
-            continue
-        # Every reader's exposure found in one pass over the readers, then broken one by one, each checked
-        # again first once a cell was hidden since the pass (that hiding may have broken it), rather than a
-        # pass per hidden cell: at 150,000 workers a pass reads some 13,000 insiders and finds some 2,000.
-        found = list(count.exposures(mask(hidden)))
-        if not found:
-            return hidden
-        searched = len(hidden)
+    while recoverable := _recoverable_remainder(count, cells, hidden, mask):
+        hidden.add(smallest(recoverable)[0])
+    # Every reader's exposure found in one pass over the readers, then broken one by one, each checked again
+    # first once a cell was hidden since the pass (that hiding may have broken it), rather than a pass per
+    # hidden cell: at 150,000 workers a pass reads some 13,000 insiders and finds some 2,000.
+    found = list(count.exposures(mask(hidden)))
+    while found:
+        searched = set(hidden)
         for reader, target in found:
             open_cells = smallest(c for c in cells if c not in hidden and c not in never)
             if not open_cells:
                 return hidden
-            if len(hidden) > searched and count.exposed(mask(hidden), [reader], [target]) is None:
+            if len(hidden) > len(searched) and count.exposed(mask(hidden), [reader], [target]) is None:
                 continue
             breaking = count.breaking(mask(hidden), reader, target, [index[c] for c in open_cells])
             hidden.add(open_cells[0] if breaking is None else cells[breaking])
@@ -409,6 +408,16 @@ def _decide(count: _Count, cells: list[Cell], hidden: set[Cell], never: set[Cell
             # counts, small, need at 150,000 workers) took most of the search
             while recoverable := _recoverable_remainder(count, cells, hidden, mask):
                 hidden.add(smallest(recoverable)[0])
+        # The next pass, over whom it can find anything for: hiding only narrows what a reader can compute, so
+        # a reader without an exposure in this pass can only be exposed by a cell hidden since (a new set not
+        # to learn). The readers exposed in it are read whole, everyone else on those cells alone: the same
+        # first exposure per reader as a pass over everyone, which after each round of the leavers' count (a
+        # few hundred hidings at 150,000 workers) was most of the search.
+        again = dict(count.exposures(mask(hidden), readers=sorted({reader for reader, _ in found})))
+        for reader, target in count.exposures(mask(hidden), sets=[index[c] for c in hidden - searched]):
+            again.setdefault(reader, target)
+        found = sorted(again.items())
+    return hidden
 
 
 def _recoverable_remainder(count: _Count, cells: list[Cell], hidden: set[Cell], mask) -> list[Cell]:
