@@ -75,6 +75,13 @@ def cumulative_incidence(hazard_cause: np.ndarray, hazard_other: np.ndarray) -> 
     return np.concatenate([np.zeros((len(increments), 1)), np.cumsum(increments, axis=1)], axis=1)
 
 
+def _whole_weeks(weeks: Sequence[int]) -> np.ndarray:
+    weeks = np.asarray(weeks, dtype=int)
+    if (weeks < 0).any():
+        raise ValueError("weeks must be whole numbers of weeks from 0 on")
+    return weeks
+
+
 class Forecaster(BaseEstimator, ABC):
     name: ClassVar[str]
     # Linear models need imputed, standardised inputs; trees take raw numbers and NaN.
@@ -107,19 +114,10 @@ class Forecaster(BaseEstimator, ABC):
         through the calibrated probabilities at the calibrator's horizons, so a
         published curve and published probabilities never contradict each other.
         """
-        weeks = np.asarray(weeks, dtype=int)
-        if (weeks < 0).any():
-            raise ValueError("weeks must be whole numbers of weeks from 0 on")
+        weeks = _whole_weeks(weeks)
         calibrator = getattr(self, "calibrator_", None) if calibrated else None
-        knots = calibrator.horizons if calibrator is not None else ()
-        grid = np.arange(0, max([*weeks.tolist(), *knots, 0]) + 1)
-        design = self.encoder_.transform(snapshots)
-        voluntary = self._cumulative_hazard(self.voluntary_, design, grid)
-        other = np.zeros_like(voluntary) if self.other_ is None else self._cumulative_hazard(self.other_, design, grid)
-        incidence = cumulative_incidence(voluntary, other)
-        if calibrator is not None:
-            incidence = calibrator.warp(incidence)
-        return incidence[:, weeks]
+        incidence = self._raw_incidence(snapshots, weeks, calibrator)
+        return (incidence if calibrator is None else calibrator.warp(incidence))[:, weeks]
 
     def predict_risk(
         self, snapshots: pd.DataFrame, horizons: Sequence[int] = HORIZONS, calibrated: bool = True
@@ -134,16 +132,33 @@ class Forecaster(BaseEstimator, ABC):
         NaN at a horizon the calibrator could not learn (no leaver in its held-out
         rows) and for a model without a calibrator: there is no interval to state.
         """
+        return self.predict_incidence_and_interval(snapshots, horizons, horizons)[1]
+
+    def predict_incidence_and_interval(self, snapshots: pd.DataFrame, weeks: Sequence[int],
+                                       horizons: Sequence[int] = HORIZONS) -> tuple[np.ndarray, pd.DataFrame]:
+        """``predict_incidence`` at ``weeks`` and ``predict_interval`` at ``horizons`` from one computation of the
+        hazards, which a week's scoring needs both of: at 150,000 workers each computation is some 4 s."""
+        weeks, horizons = _whole_weeks(weeks), _whole_weeks(horizons)
         calibrator = getattr(self, "calibrator_", None)
-        raw = self.predict_incidence(snapshots, horizons, calibrated=False)
-        calibrated = self.predict_incidence(snapshots, horizons)
+        raw = self._raw_incidence(snapshots, np.concatenate([weeks, horizons]), calibrator)
+        calibrated = raw if calibrator is None else calibrator.warp(raw)
         bounds = {}
-        for j, h in enumerate(horizons):
+        for h in horizons.tolist():
             known = calibrator is not None and h in calibrator.horizons
-            low, high = (calibrator.interval(raw[:, j], calibrated[:, j], h) if known
+            low, high = (calibrator.interval(raw[:, h], calibrated[:, h], h) if known
                          else (np.full(len(snapshots), np.nan),) * 2)
             bounds |= {f"{risk_column(h)}_low": low, f"{risk_column(h)}_high": high}
-        return pd.DataFrame(bounds, index=snapshots.index)
+        return calibrated[:, weeks], pd.DataFrame(bounds, index=snapshots.index)
+
+    def _raw_incidence(self, snapshots: pd.DataFrame, weeks: np.ndarray, calibrator) -> np.ndarray:
+        """The model's own incidence on the weekly grid from 0 to the last of ``weeks`` and ``calibrator``'s horizons
+        (which its warp reads)."""
+        knots = calibrator.horizons if calibrator is not None else ()
+        grid = np.arange(0, max([*weeks.tolist(), *knots, 0]) + 1)
+        design = self.encoder_.transform(snapshots)
+        voluntary = self._cumulative_hazard(self.voluntary_, design, grid)
+        other = np.zeros_like(voluntary) if self.other_ is None else self._cumulative_hazard(self.other_, design, grid)
+        return cumulative_incidence(voluntary, other)
 
     def predict_cause_specific_survival(self, snapshots: pd.DataFrame, weeks: Sequence[float]) -> np.ndarray:
         """exp(-H_vol(w)): the voluntary cause's own survival, other exits censored; shape (rows, len(weeks)).

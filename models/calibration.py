@@ -40,7 +40,7 @@ from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
+from scipy.special import expit, logit
 from sklearn.base import clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -94,7 +94,7 @@ class HorizonCalibrator:
         Widened where needed to hold the published probability itself, which the
         warp may have lifted to a shorter horizon's (probabilities never fall with time).
         """
-        draws = np.column_stack([self._apply(m, raw) for m in self.resampled_[horizon]])
+        draws = self._apply_each(self.resampled_[horizon], raw)
         tail = (1 - INTERVAL_LEVEL) / 2
         low, high = np.quantile(draws, [tail, 1 - tail], axis=1)
         return np.minimum(low, calibrated), np.maximum(high, calibrated)
@@ -159,6 +159,15 @@ class HorizonCalibrator:
             return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, left, sample_weight=weight)
         # Newton steps suit one feature and many rows, and keep the resampled refits to milliseconds each.
         return LogisticRegression(solver="newton-cholesky").fit(_logit(p), left, sample_weight=weight)
+
+    def _apply_each(self, mappings: list, p: np.ndarray) -> np.ndarray:
+        """Every map of ``mappings`` at ``p``, rows x maps. Platt maps as one array operation: one predict_proba
+        per resampled map was most of a week's intervals at 150,000 workers."""
+        if self.method == "isotonic":
+            return np.column_stack([self._apply(m, p) for m in mappings])
+        coef = np.array([m.coef_[0, 0] for m in mappings])
+        intercept = np.array([m.intercept_[0] for m in mappings])
+        return expit(_logit(p) * coef + intercept)
 
     def _apply(self, mapping, p: np.ndarray) -> np.ndarray:
         if self.method == "isotonic":

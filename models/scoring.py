@@ -31,7 +31,7 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
     for all workers at once (`Explanations.drivers_json`): no loop per worker.
     """
     snapshot = snapshot.reset_index(drop=True)
-    incidence = forecaster.predict_incidence(snapshot, CURVE_WEEKS)
+    incidence, bounds = forecaster.predict_incidence_and_interval(snapshot, CURVE_WEEKS, HORIZONS)
     explained = forecaster.explain(snapshot)
     scores = pd.DataFrame({
         "score_date": score_date,
@@ -39,7 +39,7 @@ def score_week(forecaster, snapshot: pd.DataFrame, score_date: date, model_name:
         "organisation_id": snapshot["organisation_id"],
         "team_id": snapshot["team_id"],
         **{risk_column(h): incidence[:, CURVE_WEEKS.index(h)] for h in HORIZONS},
-        **forecaster.predict_interval(snapshot, HORIZONS).to_dict("series"),
+        **bounds.to_dict("series"),
         "withheld": None,
         "drivers": explained.drivers_json(),
         "relative_hazard": explained.relative_hazard,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from model_frames import default_frames, fitted
 
@@ -26,6 +27,9 @@ def test_observed_rates_on_held_out_weeks_lie_within_the_intervals_in_eight_of_t
     outcomes = observed_outcomes(test, frames.labels, data_end)
     p, bounds = model.predict_risk(test, (4, 8)), model.predict_interval(test, (4, 8))
     assert ((bounds["p_8w_low"] <= p["p_8w"]) & (p["p_8w"] <= bounds["p_8w_high"])).all()
+    # scoring reads curve and intervals from one computation of the hazards: the same figures
+    curve, together = model.predict_incidence_and_interval(test, range(0, 13), (4, 8))
+    assert np.array_equal(curve, model.predict_incidence(test, range(0, 13))) and together.equals(bounds)
     assert (bounds["p_8w_high"] - bounds["p_8w_low"] > 0).mean() > 0.99
 
     # Deciles of some 240 held-out rows each: their sampling noise is about what the 0.02 allows.
