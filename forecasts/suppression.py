@@ -259,7 +259,8 @@ class _Count:
         # set's projection onto the span are then this times the published rows' few entries in those columns,
         # a sparse product, where the coordinates times the span's basis at those columns was dense (sets x
         # rank x own columns: most of a pass at 150,000 workers, for organisations with hundreds of own columns).
-        combination = np.ascontiguousarray(scaled @ coordinates.T)
+        if any(own.size for _, own, _ in at_risk):
+            combination = np.ascontiguousarray(scaled @ coordinates.T)
         for reader, own, targets in at_risk:
             at = row_of[targets]
             unexplained = left[at]
