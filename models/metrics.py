@@ -65,12 +65,19 @@ def evaluate(forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, horizons
     """Every figure of a fitted forecaster (or the `Oracle`) on held-out rows followed as far as the labels reach,
     its intervals' figures included where it states intervals (the `Oracle`, the true hazard, has none)."""
     outcomes = held_out_outcomes(snapshots, labels)
-    risk = pd.concat([forecaster.predict_risk(block, horizons) for block in _blocks(snapshots)])
+    blocks = _blocks(snapshots)
+    stated = hasattr(forecaster, "predict_incidence_and_interval")
+    if stated:  # probabilities and intervals from one computation of the hazards per block
+        scored = [forecaster.predict_incidence_and_interval(block, horizons, horizons) for block in blocks]
+        risk = pd.concat([pd.DataFrame(incidence, index=block.index, columns=[risk_column(h) for h in horizons])
+                          for block, (incidence, _) in zip(blocks, scored)])
+        bounds = pd.concat([b for _, b in scored])
+    else:
+        risk = pd.concat([forecaster.predict_risk(block, horizons) for block in blocks])
     weeks = np.arange(1, max(horizons) + 1)
-    survival = np.vstack([forecaster.predict_cause_specific_survival(block, weeks) for block in _blocks(snapshots)])
+    survival = np.vstack([forecaster.predict_cause_specific_survival(block, weeks) for block in blocks])
     metrics = forecast_metrics(outcomes, risk, survival)
-    if hasattr(forecaster, "predict_interval"):
-        bounds = pd.concat([forecaster.predict_interval(block, horizons) for block in _blocks(snapshots)])
+    if stated:
         metrics |= interval_metrics(outcomes, risk, bounds)
     return metrics
 
