@@ -57,8 +57,8 @@ RISK_SCORES = PublishedTable(
         *_per_horizon("{column}", "float", "P(leaving voluntarily within {h} weeks), competing exits accounted for"),
         Column("rank", "int", "1 = highest probability of leaving within 26 weeks among the workers whose "
                "probabilities are shown; empty where withheld (those rows come last, by worker id)", nullable=True),
-        Column("drivers", "str", 'JSON [{"feature", "label", "direction", "contribution", "hazard_ratio", '
-               '"actionable", "health"}]: the top three actionable drivers, then up to two others '
+        Column("drivers", "str", 'JSON [{"feature", "label", "message", "values", "direction", "contribution", '
+               '"hazard_ratio", "actionable", "health"}]: the top three actionable drivers, then up to two others '
                "(continuity.models.explanation)"),
         Column("relative_hazard", "float", "the worker's voluntary hazard against the model's reference worker: "
                "the product of the drivers' hazard ratios and other_factors"),

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ import pandas as pd
 
 from continuity.features.feature_spec import BY_NAME
 from continuity.models.encoding import FeatureEncoder
+from continuity.translatable import N_
 from continuity.vocabulary import CASELOAD_NORM_PER_FTE
 
 # A driver that moves the hazard by less than 5% either way is folded into "other factors".
@@ -65,8 +67,64 @@ MAX_REFERENCE_POINTS = 10_000
 
 # Words for the workers a driver is shown to: their raw features (rows) and the population reference
 # (means and modal categories) -> one sentence per row.
-Words = Callable[[pd.DataFrame, pd.Series], np.ndarray]
+Words = Callable[[pd.DataFrame, pd.Series], "Sentences"]
 Unexposed = Callable[[pd.Series], dict[str, float]]
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """One driver sentence per row as a message with named placeholders (``%(name)s``, marked ``N_`` for the
+    page's catalogue) and the row's figures as text, kept apart so that the web page can say the sentence in
+    its language (``serving.templating.said``). The published label is the English one; the message and the
+    figures are published beside it. A figure is a number (which the page writes the way its language does)
+    or one of the words marked below (which it translates)."""
+
+    messages: np.ndarray
+    values: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, messages, **values) -> Sentences:
+        messages = np.asarray(messages, dtype=object)
+        return cls(messages, {name: np.broadcast_to(np.asarray(v, dtype=object), messages.shape)
+                              for name, v in values.items()})
+
+    def _by_message(self) -> Iterator[tuple[str, np.ndarray, list[str]]]:
+        """Each distinct message, its rows and the names of its placeholders in order."""
+        codes, messages = pd.factorize(self.messages)
+        for k, message in enumerate(messages):
+            yield message, codes == k, [m.group(1) for m in _PLACEHOLDER.finditer(message) if m.group(1)]
+
+    def english(self) -> np.ndarray:
+        """The sentences in English, filled in a message at a time for all its rows."""
+        out = np.empty(self.messages.shape, dtype=object)
+        for message, rows, _ in self._by_message():
+            text, last = np.full(int(rows.sum()), "", dtype=object), 0
+            for m in _PLACEHOLDER.finditer(message):
+                text = text + message[last:m.start()] + (self.values[m.group(1)][rows] if m.group(1) else "%")
+                last = m.end()
+            out[rows] = text + message[last:]
+        return out
+
+    def values_json(self) -> np.ndarray:
+        """Each row's figures as a JSON object of its message's placeholders, each distinct figure quoted once."""
+        out = np.empty(self.messages.shape, dtype=object)
+        for _, rows, names in self._by_message():
+            text = np.full(int(rows.sum()), "{", dtype=object)
+            for i, name in enumerate(dict.fromkeys(names)):
+                codes, figures = pd.factorize(self.values[name][rows])
+                text = text + ("" if i == 0 else ", ") + json.dumps(name) + ": " + \
+                    np.array([json.dumps(str(f)) for f in figures], dtype=object)[codes]
+            out[rows] = text + "}"
+        return out
+
+
+# The words that figures are counted in, translated by the page like the messages.
+WEEK, WEEKS, MONTHS, YEARS = N_("week"), N_("weeks"), N_("months"), N_("years")
+CLIENT, CLIENTS = N_("client"), N_("clients")
+COLLEAGUE, COLLEAGUES = N_("colleague"), N_("colleagues")
+YES, NO, NOT_RECORDED = N_("yes"), N_("no"), N_("not recorded")
 
 
 @dataclass(frozen=True)
@@ -100,95 +158,134 @@ def _fixed(values: pd.Series | np.ndarray, format_: str) -> np.ndarray:
     return np.char.mod(format_, np.asarray(values, dtype="float64")).astype(object)
 
 
-def _count(n: pd.Series, thing: str) -> np.ndarray:
-    return _fixed(n, "%.0f") + f" {thing}" + np.where(np.round(n) == 1, "", "s").astype(object)
+def _counted(n, one: str, many: str) -> tuple[np.ndarray, np.ndarray]:
+    """A count as its figure and the word it counts in."""
+    n = np.asarray(n, dtype="float64")
+    return _fixed(n, "%.0f"), _choose(np.round(n) == 1, one, many)
 
 
-def _duration(weeks: pd.Series) -> np.ndarray:
-    """Weeks as a person says them: weeks up to 2 months, months up to 2 years, then years."""
+def _duration(weeks) -> tuple[np.ndarray, np.ndarray]:
+    """Weeks as a person says them, as a figure and its unit: weeks up to 2 months, months up to 2 years, then
+    years."""
     weeks = np.asarray(weeks, dtype="float64")
-    return np.select(
-        [weeks < 9, weeks < 104],
-        [_count(weeks, "week"), _fixed(weeks / (365.25 / 7 / 12), "%.0f") + " months"],
-        _fixed(weeks / (365.25 / 7), "%.1f") + " years",
-    ).astype(object)
+    figure = np.select([weeks < 9, weeks < 104], [_fixed(weeks, "%.0f"), _fixed(weeks / (365.25 / 7 / 12), "%.0f")],
+                       _fixed(weeks / (365.25 / 7), "%.1f")).astype(object)
+    unit = np.select([weeks < 9, weeks < 104], [_choose(np.round(weeks) == 1, WEEK, WEEKS), MONTHS], YEARS)
+    return figure, unit.astype(object)
 
 
 def _choose(condition, yes, no) -> np.ndarray:
     return np.where(np.asarray(condition, dtype=bool), yes, no).astype(object)
 
 
-def _caseload(rows, ref) -> np.ndarray:
+def _caseload(rows, ref) -> Sentences:
     ratio = rows["caseload_ratio"].to_numpy(dtype="float64")
-    norm = f"the norm of {CASELOAD_NORM_PER_FTE:g} per fte"
-    own = " (" + _count(rows["caseload"], "client") + " at " + _fixed(rows["fte"], "%g") + " fte)"
-    off = "caseload " + _fixed(np.abs(ratio - 1) * 100, "%.0f") + "% " + _choose(ratio > 1, "above", "below")
-    return _choose(np.isclose(ratio, 1.0), "caseload at", off) + f" {norm}" + own
+    clients, unit = _counted(rows["caseload"], CLIENT, CLIENTS)
+    messages = np.select([np.isclose(ratio, 1.0), ratio > 1], [
+        N_("caseload at the norm of %(norm)s per fte (%(clients)s %(unit)s at %(fte)s fte)"),
+        N_("caseload %(off)s%% above the norm of %(norm)s per fte (%(clients)s %(unit)s at %(fte)s fte)")],
+        N_("caseload %(off)s%% below the norm of %(norm)s per fte (%(clients)s %(unit)s at %(fte)s fte)"))
+    return Sentences.of(messages, off=_fixed(np.abs(ratio - 1) * 100, "%.0f"), norm=f"{CASELOAD_NORM_PER_FTE:g}",
+                        clients=clients, unit=unit, fte=_fixed(rows["fte"], "%g"))
 
 
-def _scale_step(rows, ref) -> np.ndarray:
+def _scale_step(rows, ref) -> Sentences:
     weeks = rows["weeks_since_scale_step"].to_numpy(dtype="float64")
-    return ("no pay-scale step for " + _duration(weeks) + " ("
-            + _choose(weeks > 156, "over", "within") + " the 3 years after which it weighs)")
+    time, unit = _duration(weeks)
+    return Sentences.of(_choose(weeks > 156, N_("no pay-scale step for %(time)s %(unit)s (over the 3 years after "
+                                                "which it weighs)"),
+                                N_("no pay-scale step for %(time)s %(unit)s (within the 3 years after which it "
+                                   "weighs)")), time=time, unit=unit)
 
 
-def _manager(rows, ref) -> np.ndarray:
+def _manager(rows, ref) -> Sentences:
     weeks, changes = rows["weeks_since_manager_change"].to_numpy(dtype="float64"), rows["manager_changes_52w"]
-    recent = "a new manager " + _duration(weeks) + " ago (" + _choose(
-        weeks <= 13, "the first 13 weeks weigh most", "the first 26 weeks weigh") + ")"
-    said = _choose(weeks <= 26, recent, "the manager changed " + _duration(weeks) + " ago (after the 26 weeks that weigh)")
-    said = said + _choose(changes > 1, "; " + _count(changes, "change") + " of manager in the last year", "")
-    return _choose(weeks >= WEEKS_CAP, "no change of manager on record", said)
+    time, unit = _duration(weeks)
+    several = (changes > 1).to_numpy()
+    messages = np.select(
+        [weeks >= WEEKS_CAP, (weeks <= 13) & several, weeks <= 13, (weeks <= 26) & several, weeks <= 26, several], [
+            N_("no change of manager on record"),
+            N_("a new manager %(time)s %(unit)s ago (the first 13 weeks weigh most); %(changes)s changes of "
+               "manager in the last year"),
+            N_("a new manager %(time)s %(unit)s ago (the first 13 weeks weigh most)"),
+            N_("a new manager %(time)s %(unit)s ago (the first 26 weeks weigh); %(changes)s changes of manager in "
+               "the last year"),
+            N_("a new manager %(time)s %(unit)s ago (the first 26 weeks weigh)"),
+            N_("the manager changed %(time)s %(unit)s ago (after the 26 weeks that weigh); %(changes)s changes of "
+               "manager in the last year")],
+        N_("the manager changed %(time)s %(unit)s ago (after the 26 weeks that weigh)"))
+    return Sentences.of(messages, time=time, unit=unit, changes=_fixed(changes, "%.0f"))
 
 
-def _contract(rows, ref) -> np.ndarray:
+def _contract(rows, ref) -> Sentences:
     weeks = rows["weeks_to_contract_end"].to_numpy(dtype="float64")
-    temporary = "a temporary contract" + _choose(weeks >= WEEKS_CAP, "", " that ends in " + _duration(weeks))
-    return _choose(rows["is_temporary"].to_numpy(dtype=bool), temporary, "a permanent contract")
+    time, unit = _duration(weeks)
+    messages = np.select([~rows["is_temporary"].to_numpy(dtype=bool), weeks >= WEEKS_CAP],
+                         [N_("a permanent contract"), N_("a temporary contract")],
+                         N_("a temporary contract that ends in %(time)s %(unit)s"))
+    return Sentences.of(messages, time=time, unit=unit)
 
 
-def _sick_leave(rows, ref) -> np.ndarray:
+def _sick_leave(rows, ref) -> Sentences:
     recent, year = rows["sick_weeks_13w"].to_numpy(dtype="float64"), rows["sick_weeks_52w"].to_numpy(dtype="float64")
-    sick = _fixed(recent, "%.1f") + " weeks of sick leave in the last 13 weeks (" + _fixed(year, "%.1f") + \
-        " in the last year)"
-    none = "no sick leave in the last 13 weeks" + _choose(year > 0, " (" + _fixed(year, "%.1f") + " weeks in the last year)", "")
-    return _choose(recent > 0, sick, none)
+    messages = np.select([recent > 0, year > 0], [
+        N_("%(recent)s weeks of sick leave in the last 13 weeks (%(year)s in the last year)"),
+        N_("no sick leave in the last 13 weeks (%(year)s weeks in the last year)")],
+        N_("no sick leave in the last 13 weeks"))
+    return Sentences.of(messages, recent=_fixed(recent, "%.1f"), year=_fixed(year, "%.1f"))
 
 
-def _funding(rows, ref) -> np.ndarray:
+def _funding(rows, ref) -> Sentences:
     months = rows["months_to_funding_end"].to_numpy(dtype="float64")
-    ends = "the funding contract ends in " + _fixed(months, "%.0f") + " months (" + _choose(
-        months <= 6, "within", "beyond") + " the 6 that weigh)"
-    said = np.select([np.isnan(months) | (months >= FUNDING_MONTHS_CAP), months <= 0],
-                     ["no end of the funding contract known", "no running funding contract"], ends).astype(object)
-    return said + _choose(rows["lost_tender"].to_numpy(dtype=bool), "; the organisation lost a tender", "")
+    lost = rows["lost_tender"].to_numpy(dtype=bool)
+    unknown, ended, near = np.isnan(months) | (months >= FUNDING_MONTHS_CAP), months <= 0, months <= 6
+    messages = np.select([unknown & lost, unknown, ended & lost, ended, near & lost, near, lost], [
+        N_("no end of the funding contract known; the organisation lost a tender"),
+        N_("no end of the funding contract known"),
+        N_("no running funding contract; the organisation lost a tender"),
+        N_("no running funding contract"),
+        N_("the funding contract ends in %(months)s months (within the 6 that weigh); the organisation lost a "
+           "tender"),
+        N_("the funding contract ends in %(months)s months (within the 6 that weigh)"),
+        N_("the funding contract ends in %(months)s months (beyond the 6 that weigh); the organisation lost a "
+           "tender")],
+        N_("the funding contract ends in %(months)s months (beyond the 6 that weigh)"))
+    return Sentences.of(messages, months=_fixed(months, "%.0f"))
 
 
-def _team_leavers(rows, ref) -> np.ndarray:
-    return _count(rows["team_leavers_26w"], "colleague") + " left the team in the last 26 weeks (2 or more weigh)"
+def _team_leavers(rows, ref) -> Sentences:
+    leavers, unit = _counted(rows["team_leavers_26w"], COLLEAGUE, COLLEAGUES)
+    return Sentences.of(np.full(len(rows), N_("%(leavers)s %(unit)s left the team in the last 26 weeks (2 or more "
+                                              "weigh)"), dtype=object), leavers=leavers, unit=unit)
 
 
-def _tenure(rows, ref) -> np.ndarray:
-    return _duration(rows["tenure_weeks"]) + " in the organisation (leaving peaks in the first 2 years)"
+def _tenure(rows, ref) -> Sentences:
+    time, unit = _duration(rows["tenure_weeks"])
+    return Sentences.of(np.full(len(rows), N_("%(time)s %(unit)s in the organisation (leaving peaks in the first 2 "
+                                              "years)"), dtype=object), time=time, unit=unit)
 
 
-def _starter_complexity(rows, ref) -> np.ndarray:
+def _starter_complexity(rows, ref) -> Sentences:
     share = rows["complex_share_starter"].to_numpy(dtype="float64")
-    said = _fixed(share * 100, "%.0f") + "% complex cases in the first 2 years of service (" + _choose(
-        share >= 0.5, "half or more weighs most)", "under the half from which they weigh most)")
-    return _choose(rows["tenure_weeks"] >= 104, "past the first 2 years of service, when complex cases weigh most", said)
+    messages = np.select([rows["tenure_weeks"].to_numpy() >= 104, share >= 0.5], [
+        N_("past the first 2 years of service, when complex cases weigh most"),
+        N_("%(share)s%% complex cases in the first 2 years of service (half or more weighs most)")],
+        N_("%(share)s%% complex cases in the first 2 years of service (under the half from which they weigh most)"))
+    return Sentences.of(messages, share=_fixed(share * 100, "%.0f"))
 
 
-def _occupation(rows, ref) -> np.ndarray:
-    common = ref["occupation"]
-    return "occupation " + rows["occupation"].astype(str).to_numpy(dtype=object) + _choose(
-        rows["occupation"] == common, " (the most common)", f" (most common: {common})")
+def _occupation(rows, ref) -> Sentences:
+    own = rows["occupation"].astype(str).to_numpy(dtype=object)
+    return Sentences.of(_choose(own == str(ref["occupation"]), N_("occupation %(occupation)s (the most common)"),
+                                N_("occupation %(occupation)s (most common: %(common)s)")),
+                        occupation=own, common=str(ref["occupation"]))
 
 
-def _against_average(feature: str, before: str, own: str, after: str, average: str) -> Words:
-    """Words with the worker's figure (printf format `own`) between `before` and `after`, then the training
-    average (printf format `average`)."""
-    return lambda rows, ref: before + _fixed(rows[feature], own) + f"{after} (average {average % float(ref[feature])})"
+def _against_average(feature: str, message: str, own: str, average: str) -> Words:
+    """Words with the worker's figure (printf format `own`) as ``%(own)s`` in `message` and the training average
+    (printf format `average`) as ``%(average)s``."""
+    return lambda rows, ref: Sentences.of(np.full(len(rows), message, dtype=object), own=_fixed(rows[feature], own),
+                                          average=average % float(ref[feature]))
 
 
 DRIVERS: tuple[DriverSpec, ...] = (
@@ -204,13 +301,15 @@ DRIVERS: tuple[DriverSpec, ...] = (
     DriverSpec("starter_complexity", ("complex_share_starter", "starter_complex_cases"), True, _starter_complexity,
                unexposed=lambda ref: {"complex_share_starter": 0.0}),
     DriverSpec("overtime", ("overtime_hours_13w",), True,
-               _against_average("overtime_hours_13w", "", "%.0f", " overtime hours in the last 13 weeks", "%.0f")),
+               _against_average("overtime_hours_13w", N_("%(own)s overtime hours in the last 13 weeks (average %(average)s)"),
+                                "%.0f", "%.0f")),
     DriverSpec("complexity", ("mean_complexity",), True,
-               _against_average("mean_complexity", "case complexity ", "%.1f", "", "%.1f")),
+               _against_average("mean_complexity", N_("case complexity %(own)s (average %(average)s)"), "%.1f", "%.1f")),
     DriverSpec("vulnerable_clients", ("vulnerable_clients",), True,
-               _against_average("vulnerable_clients", "", "%.0f", " vulnerable clients", "%.1f")),
+               _against_average("vulnerable_clients", N_("%(own)s vulnerable clients (average %(average)s)"), "%.0f", "%.1f")),
     DriverSpec("team_moves", ("team_moves_52w",), True,
-               _against_average("team_moves_52w", "", "%.0f", " team moves in the last year", "%.2f")),
+               _against_average("team_moves_52w", N_("%(own)s team moves in the last year (average %(average)s)"), "%.0f",
+                                "%.2f")),
     DriverSpec("sick_leave", ("sick_weeks_13w", "sick_weeks_52w", "sick_spells_52w", "sick_leave_13w", "sick_long_13w"),
                False, _sick_leave, health=True,
                unexposed=lambda ref: {"sick_weeks_13w": 0.0, "sick_weeks_52w": 0.0, "sick_spells_52w": 0.0}),
@@ -221,8 +320,8 @@ DRIVERS: tuple[DriverSpec, ...] = (
                unexposed=lambda ref: {"team_leavers_26w": 0.0}),
     DriverSpec("tenure", ("tenure_weeks", "tenure_under_13w", "starter", "tenure_under_5y", "tenure_under_10y"),
                False, _tenure),
-    DriverSpec("fte", ("fte",), False, _against_average("fte", "working ", "%.2f", " fte", "%.2f")),
-    DriverSpec("pay_scale", ("pay_scale",), False, _against_average("pay_scale", "pay scale ", "%.0f", "", "%.1f")),
+    DriverSpec("fte", ("fte",), False, _against_average("fte", N_("working %(own)s fte (average %(average)s)"), "%.2f", "%.2f")),
+    DriverSpec("pay_scale", ("pay_scale",), False, _against_average("pay_scale", N_("pay scale %(own)s (average %(average)s)"), "%.0f", "%.1f")),
     DriverSpec("occupation", ("occupation",), False, _occupation),
 )
 BY_DRIVER: dict[str, DriverSpec] = {d.name: d for d in DRIVERS}
@@ -233,16 +332,17 @@ def _describe(feature: str, encoder: FeatureEncoder) -> Words:
     """Words for a feature outside the drivers above (any HR file's column): its label with the worker's side of it."""
     label = BY_NAME[feature].label if feature in BY_NAME else feature
 
-    def words(rows: pd.DataFrame, ref: pd.Series) -> np.ndarray:
+    def words(rows: pd.DataFrame, ref: pd.Series) -> Sentences:
         values = rows[feature]
+        said = np.full(len(rows), N_("%(label)s: %(value)s"), dtype=object)
         if feature in encoder.categorical:
-            return f"{label}: " + values.astype(str).to_numpy(dtype=object)
+            return Sentences.of(said, label=label, value=values.astype(str).to_numpy(dtype=object))
+        missing = values.isna().to_numpy()
         if feature in encoder.binary_:
-            said = _choose(values == 1, "yes", "no")
-        else:
-            said = np.char.mod("%.3g", values.to_numpy(dtype="float64")).astype(object) + \
-                f" (average {float(encoder.reference_[feature]):.3g})"
-        return f"{label}: " + _choose(values.isna(), "not recorded", said)
+            return Sentences.of(said, label=label, value=_choose(missing, NOT_RECORDED, _choose(values == 1, YES, NO)))
+        return Sentences.of(_choose(missing, said, N_("%(label)s: %(value)s (average %(average)s)")), label=label,
+                            value=_choose(missing, NOT_RECORDED, _fixed(values, "%.3g")),
+                            average=f"{float(encoder.reference_[feature]):.3g}")
 
     return words
 
@@ -286,12 +386,15 @@ def reference_workers(encoder: FeatureEncoder, specs: Sequence[DriverSpec]) -> t
 @dataclass(frozen=True, eq=False)
 class Explanations(Sequence[Explanation]):
     """Every worker's shown drivers as columns: driver `slots` (rows x places, -1 where a place is empty),
-    their log hazard ratios and sentences, and per worker the other factors and the relative hazard."""
+    their log hazard ratios and sentences (in English, and as messages with their figures as JSON objects,
+    ``Sentences``), and per worker the other factors and the relative hazard."""
 
     specs: tuple[DriverSpec, ...]
     slots: np.ndarray
     contributions: np.ndarray
     labels: np.ndarray
+    messages: np.ndarray
+    values: np.ndarray
     other_factors: np.ndarray
     relative_hazard: np.ndarray
 
@@ -299,8 +402,9 @@ class Explanations(Sequence[Explanation]):
         return len(self.slots)
 
     def __getitem__(self, i: int) -> Explanation:
-        drivers = [_driver(self.specs[j], float(c), float(np.exp(c)), str(label))
-                   for j, c, label in zip(self.slots[i], self.contributions[i], self.labels[i]) if j >= 0]
+        drivers = [_driver(self.specs[j], float(c), float(np.exp(c)), str(label), str(message), json.loads(values))
+                   for j, c, label, message, values in zip(self.slots[i], self.contributions[i], self.labels[i],
+                                                           self.messages[i], self.values[i]) if j >= 0]
         return Explanation(drivers, float(self.other_factors[i]), float(self.relative_hazard[i]))
 
     def __iter__(self) -> Iterator[Explanation]:
@@ -314,13 +418,17 @@ class Explanations(Sequence[Explanation]):
         numbers in their shortest exact form, each distinct sentence quoted once."""
         shown = self.slots >= 0
         slots, contributions = self.slots[shown], self.contributions[shown]
-        codes, sentences = pd.factorize(self.labels[shown])
+        def quoted(texts: np.ndarray) -> np.ndarray:
+            codes, distinct = pd.factorize(texts)
+            return np.array([json.dumps(t) for t in distinct], dtype=object)[codes]
+
         names = np.array([json.dumps(s.name) for s in self.specs], dtype=object)
         flags = np.array([f', "actionable": {json.dumps(s.actionable)}, "health": {json.dumps(s.health)}}}'
                           for s in self.specs], dtype=object)
         items = np.full(self.slots.shape, "", dtype=object)
         items[shown] = ('{"feature": ' + names[slots]
-                        + ', "label": ' + np.array([json.dumps(t) for t in sentences], dtype=object)[codes]
+                        + ', "label": ' + quoted(self.labels[shown])
+                        + ', "message": ' + quoted(self.messages[shown]) + ', "values": ' + self.values[shown]
                         + ', "direction": ' + _choose(contributions > 0, '"raises"', '"lowers"')
                         + ', "contribution": ' + contributions.astype(str).astype(object)
                         + ', "hazard_ratio": ' + np.exp(contributions).astype(str).astype(object) + flags[slots])
@@ -348,13 +456,14 @@ def explain(effects: np.ndarray, log_relative_hazard: np.ndarray, raw: pd.DataFr
                        for want, count in ((True, actionable), (False, others))])
     rows = np.arange(len(effects))[:, None]
     contributions = np.where(slots >= 0, effects[rows, np.maximum(slots, 0)], 0.0)
-    labels = np.full(slots.shape, None, dtype=object)
+    labels, messages, values = (np.full(slots.shape, None, dtype=object) for _ in range(3))
     for j, spec in enumerate(specs):
         where = slots == j
         shown = where.any(axis=1)
         if shown.any():
-            labels[where] = np.asarray(spec.words(raw.iloc[np.flatnonzero(shown)], reference), dtype=object)
-    return Explanations(specs, slots, contributions, labels,
+            said = spec.words(raw.iloc[np.flatnonzero(shown)], reference)
+            labels[where], messages[where], values[where] = said.english(), said.messages, said.values_json()
+    return Explanations(specs, slots, contributions, labels, messages, values,
                         other_factors=np.exp(log_relative_hazard - contributions.sum(axis=1)),
                         relative_hazard=np.exp(log_relative_hazard))
 
@@ -365,11 +474,14 @@ def _strongest(size: np.ndarray, count: int) -> np.ndarray:
     return np.where(np.isfinite(np.take_along_axis(size, order, axis=1)), order, -1)
 
 
-def _driver(spec: DriverSpec, contribution: float, hazard_ratio: float, label: str) -> dict:
+def _driver(spec: DriverSpec, contribution: float, hazard_ratio: float, label: str, message: str,
+            values: dict[str, str]) -> dict:
     """One driver as the week publishes it (`Explanations.drivers_json` writes the same, for all workers at once)."""
     return {
         "feature": spec.name,
         "label": label,
+        "message": message,
+        "values": values,
         "direction": "raises" if contribution > 0 else "lowers",
         "contribution": contribution,
         "hazard_ratio": hazard_ratio,

@@ -53,6 +53,12 @@ class Driver(BaseModel):
                          "several read as one, such as caseload, its ratio to the norm and 'above the norm'.")
     label: str = Field(description="The driver as a sentence with the worker's own figure and a reference, "
                        "e.g. 'caseload 30% above the norm of 12 per fte (14 clients at 0.9 fte)'.")
+    message: str | None = Field(default=None, description="The label's message, with its figures as named "
+                                "placeholders ('caseload %(off)s%% above the norm ...'), for a client that says "
+                                "the sentence in its own language; null in a week published before messages were.")
+    values: dict[str, str] | None = Field(default=None, description="The figures of `message` as text: numbers "
+                                          "written in English, and words such as 'weeks' that a translation also "
+                                          "translates.")
     direction: str = Field(description="Whether the driver raises or lowers this worker's risk.")
     contribution: float = Field(description="The driver's log hazard ratio against the model's reference worker.")
     hazard_ratio: float = Field(gt=0, description="exp(contribution): how many times the driver multiplies the "

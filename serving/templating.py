@@ -15,12 +15,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup, escape
 from jinja2.runtime import Context
 
 from continuity.access import Action
 from continuity.advisory import ADVISORY, OUT_OF_SCOPE
 from continuity.serving.freshness import served_freshness
-from continuity.serving.i18n import LANG_PARAMETER, LOCALES, N_, locale_of, remember_choice, translations
+from continuity.serving.i18n import (LANG_PARAMETER, LOCALES, N_, SOURCE_LOCALE, locale_of, remember_choice,
+                                     translations)
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 templates.env.add_extension("jinja2.ext.i18n")
@@ -90,7 +92,31 @@ def sentence(context: Context, value: str) -> str:
     return translated % value.values if value.values else translated
 
 
-templates.env.filters.update(num=num, pct=pct, pp=pp, tr=tr, sentence=sentence)
+@pass_context
+def driver_words(context: Context, driver: Any) -> Markup:
+    """A driver's sentence (``models.explanation.Sentences``) in the page's language: its message translated and
+    its figures filled in, numbers written the way the language does and counting words translated. A message
+    the catalogue lacks, or a driver published before drivers carried their message, is shown in English and
+    marked so."""
+    field = driver.get if isinstance(driver, dict) else lambda name: getattr(driver, name, None)
+    message, values, locale = field("message"), field("values"), context["locale"]
+    gettext = translations(locale).gettext
+    said = None if message is None or values is None else gettext(message)
+    if said is None or (said == message and locale != SOURCE_LOCALE):
+        return Markup('<span lang="en">%s</span>') % field("label")
+    return Markup("<span>%s</span>") % (said % {name: _figure(locale, gettext, text) for name, text in values.items()})
+
+
+def _figure(locale: str, gettext, text: str) -> str:
+    """A figure of a driver's sentence: a number as the language writes it (as many decimals as in English), any
+    other text through the catalogue (units such as "weeks"; data values pass as they are)."""
+    whole, _, decimals = text.removeprefix("-").partition(".")
+    if whole.isdigit() and (decimals.isdigit() or not decimals):
+        return number(locale, float(text), len(decimals))
+    return gettext(text)
+
+
+templates.env.filters.update(num=num, pct=pct, pp=pp, tr=tr, sentence=sentence, driver_words=driver_words)
 templates.env.globals["shown"] = shown
 # An id as one path segment of a link; Jinja's own urlencode leaves "/" as it is.
 templates.env.filters["segment"] = lambda value: quote(str(value), safe="")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from math import factorial
 
 import numpy as np
@@ -159,3 +160,16 @@ def test_published_drivers_are_the_drivers_as_json(name):
     published = explained.drivers_json()
     assert [json.loads(text) for text in published] == [e.drivers for e in explained]
     assert explained == forecaster.explain(split.test_snapshots.head(300))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_sentence_is_its_message_with_its_figures_so_a_page_can_translate_it(name):
+    split, forecaster = fitted(name)
+    drivers = [d for e in forecaster.explain(split.test_snapshots.head(300)) for d in e.drivers]
+
+    assert len({d["message"] for d in drivers}) >= 8  # many kinds of sentence, not one
+    assert all(d["label"] == d["message"] % d["values"] for d in drivers)
+    # every placeholder of the message has its figure, and no figure is left over
+    assert all(set(re.findall(r"%\((\w+)\)s", d["message"])) == set(d["values"]) for d in drivers)
+    assert not any(figure in d["message"] for d in drivers for figure in d["values"].values() if figure.isdigit()
+                   and len(figure) > 1)  # the worker's own figures are not baked into the message

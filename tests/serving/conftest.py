@@ -51,6 +51,24 @@ def _team(worker_id: str) -> str:
     return list(TEAMS)[(int(worker_id[1:]) - 1) // 12]
 
 
+RAW_REFERENCE = pd.Series({"occupation": OCCUPATIONS[0], "overtime_hours_13w": 10.0, "mean_complexity": 2.0,
+                           "vulnerable_clients": 3.0, "team_moves_52w": 0.2, "fte": 0.8, "pay_scale": 8.0,
+                           "months_to_funding_end": 20.0})
+
+
+def _raw_features(c: float) -> pd.DataFrame:
+    """A worker's raw features for their drivers' sentences, varied by a driver's contribution c (no draws, so the
+    fixture's other figures stay as they were)."""
+    k = int(abs(c) * 100)
+    return pd.DataFrame([{
+        "caseload_ratio": 1 + c, "caseload": 12 + k % 9, "fte": 0.8, "weeks_since_scale_step": 30 * k,
+        "weeks_since_manager_change": k, "manager_changes_52w": k % 3, "weeks_to_contract_end": 2 * k,
+        "is_temporary": c > 0, "sick_weeks_13w": 1.5 * (k % 3), "sick_weeks_52w": 2.5, "months_to_funding_end": k % 13,
+        "lost_tender": k % 4 == 0, "team_leavers_26w": k % 4, "tenure_weeks": 20 * k, "complex_share_starter": c + 0.5,
+        "occupation": OCCUPATIONS[k % 3], "overtime_hours_13w": k, "mean_complexity": 1 + c + 1,
+        "vulnerable_clients": k % 7, "team_moves_52w": k % 2, "pay_scale": 6 + k % 5}])
+
+
 def _drivers(rng: np.random.Generator) -> dict:
     """Three actionable drivers and two others, the sick-leave (health) driver among the others for most
     workers, with their relative hazard and other factors as the weekly run publishes them."""
@@ -61,11 +79,13 @@ def _drivers(rng: np.random.Generator) -> dict:
     signs = rng.choice([-1.0, 1.0], size=5)
     contributions = signs * rng.uniform(0.05, 0.5, size=5)
     other = float(rng.uniform(0.8, 1.25))
-    drivers = [
-        {"feature": d.name, "label": f"{d.name} in words", "direction": "raises" if c > 0 else "lowers",
-         "contribution": float(c), "hazard_ratio": float(np.exp(c)), "actionable": d.actionable, "health": d.health}
-        for d, c in zip(chosen, contributions)
-    ]
+    drivers = []
+    for d, c in zip(chosen, contributions):
+        said = d.words(_raw_features(c), RAW_REFERENCE)
+        drivers.append({"feature": d.name, "label": said.english()[0], "message": said.messages[0],
+                        "values": json.loads(said.values_json()[0]), "direction": "raises" if c > 0 else "lowers",
+                        "contribution": float(c), "hazard_ratio": float(np.exp(c)), "actionable": d.actionable,
+                        "health": d.health})
     return {"drivers": json.dumps(drivers), "other_factors": other,
             "relative_hazard": float(np.exp(contributions.sum())) * other}
 

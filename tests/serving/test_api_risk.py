@@ -27,7 +27,8 @@ def test_items_carry_both_horizons_and_parsed_drivers(client, published, latest_
     assert top["p_26w"] == pytest.approx(row["p_26w"][0])
     assert (top["organisation_id"], top["team_id"]) == (row["organisation_id"][0], row["team_id"][0])
     assert top["drivers"] == [d for d in json.loads(row["drivers"][0]) if not d["health"]]  # admin: no health data
-    assert set(top["drivers"][0]) == {"feature", "label", "direction", "contribution", "hazard_ratio", "actionable", "health"}
+    assert set(top["drivers"][0]) == {"feature", "label", "message", "values", "direction", "contribution",
+                                      "hazard_ratio", "actionable", "health"}
 
 
 def test_workers_left_before_the_latest_week_are_not_listed(client, published, latest_week):

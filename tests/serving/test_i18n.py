@@ -8,6 +8,7 @@ data sentences the page marks as English (``lang="en"``: drivers' words, withhel
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -200,6 +201,34 @@ def test_dutch_pages_write_numbers_with_a_decimal_comma(app, settings, published
 
     assert shown(record.p_26w, record.p_26w_low, record.p_26w_high, comma=True) in dutch
     assert shown(record.p_26w, record.p_26w_low, record.p_26w_high, comma=False) in english
+
+
+def test_drivers_are_said_in_the_page_language_with_its_numbers_and_units():
+    from continuity.serving.templating import templates
+
+    driver = {"label": "caseload 30% above the norm of 12 per fte (14 clients at 0.9 fte)",
+              "message": "caseload %(off)s%% above the norm of %(norm)s per fte (%(clients)s %(unit)s at %(fte)s fte)",
+              "values": {"off": "30", "norm": "12", "clients": "14", "unit": "clients", "fte": "0.9"}}
+    said = templates.env.from_string("{{ d | driver_words }}")
+
+    assert said.render(locale="nl", d=driver) == \
+        "<span>caseload 30% boven de norm van 12 per fte (14 cliënten bij 0,9 fte)</span>"
+    assert said.render(locale="en", d=driver) == f"<span>{driver['label']}</span>"
+    # a week published before drivers carried their message, or a message the catalogue lacks: English, marked
+    assert said.render(locale="nl", d={"label": driver["label"]}) == f'<span lang="en">{driver["label"]}</span>'
+    unknown = driver | {"message": "caseload %(off)s%% over it"}
+    assert said.render(locale="nl", d=unknown) == f'<span lang="en">{driver["label"]}</span>'
+
+
+def test_the_dutch_worker_page_says_every_driver_in_dutch(app, settings, published, latest_week):
+    drivers = json.loads(published("select drivers from risk_scores where score_date = ? and worker_id = 'W001'",
+                                   latest_week)["drivers"][0])
+    page = _pages(app, settings)["hr"].get("/ui/workers/W001").text
+    shown = re.findall(r'<ul class="drivers">(.*?)</ul>', page, flags=re.S)[0]
+
+    assert len(re.findall(r"<li><span>", shown)) == len(drivers) == 5  # hr sees the health driver too
+    assert 'lang="en"' not in shown
+    assert not any(d["label"] in shown for d in drivers)
 
 
 def test_the_risk_list_renders_in_dutch_in_a_browser(served, tokens):
