@@ -34,6 +34,23 @@ def snapshot_at(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     return con.execute(SNAPSHOT_SQL, {"dates": [t]}).df()
 
 
+def score_date(con: duckdb.DuckDBPyConnection) -> date:
+    """This week's list: the first Monday after the last recorded day, so every row of the export counts."""
+    last_recorded = data_end(con)
+    return last_recorded + timedelta(days=7 - last_recorded.weekday())
+
+
+def score_snapshot(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
+    """``snapshot_at(con, t)`` for the week to score: the ``score_snapshot`` table ``build_snapshots`` made beside
+    the calendar's snapshots when it is of t (its date-free parts were tables then: over a sector's whole history,
+    making them again was most of the time scoring took), else the query."""
+    if has_table(con, "score_snapshot"):
+        rows = con.execute("select * from score_snapshot where snapshot_date = ?", [t]).df()
+        if len(rows):
+            return rows
+    return snapshot_at(con, t)
+
+
 def data_end(con: duckdb.DuckDBPyConnection) -> date:
     """The last date on which the export records anything: where labels are censored."""
     contacts = ", (select max(contact_date) from contacts)" if has_table(con, "contacts") else ""
@@ -74,7 +91,8 @@ def weekly_dates(
 def build_snapshots(
     con: duckdb.DuckDBPyConnection, start: date | None = None, end: date | None = None, every_weeks: int = 1
 ) -> int:
-    """Replace the ``snapshots`` and ``labels`` tables for the weekly calendar; returns the row count.
+    """Replace the ``snapshots`` and ``labels`` tables for the weekly calendar, and ``score_snapshot`` for the
+    week to score (``score_date``); returns the calendar's row count.
 
     Labels are censored at ``end`` when given, else at the data end. The snapshots are those of
     ``SNAPSHOT_SQL`` (``snapshot_at`` runs it), built from its date-free parts made tables once and a
@@ -88,6 +106,7 @@ def build_snapshots(
             con.execute(f"{into} {DATED_SNAPSHOT_SQL}", {"dates": block})
         con.execute(f"create or replace table labels as {LABELS_SQL}", {"dates": dates, "data_end": censor_at})
         check_labels(con)
+        con.execute(f"create or replace table score_snapshot as {DATED_SNAPSHOT_SQL}", {"dates": [score_date(con)]})
     return con.execute("select count(*) from snapshots").fetchall()[0][0]
 
 

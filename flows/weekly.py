@@ -110,13 +110,11 @@ def load_oracle(settings: Settings) -> bool:
 
 @task(**PURE)
 def build_features(settings: Settings) -> tuple[int, date]:
-    from continuity.features.snapshots import build_snapshots, data_end
+    from continuity.features.snapshots import build_snapshots, score_date
 
     with stage("features") as built, open_warehouse(settings) as con:
         rows = built.rows = build_snapshots(con)
-        last_recorded = data_end(con)
-    # This week's list: the first Monday after the last recorded day, so every row of the export counts.
-    return rows, last_recorded + timedelta(days=7 - last_recorded.weekday())
+        return rows, score_date(con)
 
 
 def _training_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
@@ -266,7 +264,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
     from continuity.forecasts.sector_history import sector_history
     from continuity.features.situation import situation
     from continuity.forecasts.dispersion import frailty_table
-    from continuity.features.snapshots import data_end, snapshot_at
+    from continuity.features.snapshots import data_end, score_snapshot
     from continuity.models.card import card_table, card_texts
     from continuity.models.drift import logged_reference, monitoring
     from continuity.models.fairness import audit_groups, logged_audit
@@ -278,7 +276,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
         reference, card = logged_reference(settings, model), card_table(card_texts(settings, model))
         with connect(settings.warehouse, read_only=True) as con:
             with stage("scoring") as scoring:  # the week's list itself: snapshot, probabilities, drivers, curves
-                snapshot = snapshot_at(con, score_date)
+                snapshot = score_snapshot(con, score_date)
                 risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
                 scored.rows = scoring.rows = len(risk)
             week = situation(con, score_date, snapshot)

@@ -11,7 +11,8 @@ from pandas.testing import assert_frame_equal
 
 from continuity.features.feature_spec import DERIVED, MODEL_FEATURES, RECORDED_FEATURES
 from continuity.features.snapshot_sql import SNAPSHOT_COLUMNS, SNAPSHOT_SQL
-from continuity.features.snapshots import build_snapshots, data_end, snapshot_at, weekly_dates
+from continuity.features.snapshots import (build_snapshots, data_end, score_date, score_snapshot, snapshot_at,
+                                           weekly_dates)
 from continuity.synth.generate import generate_sector
 
 from contract_frames import assignment, funding, hr_event, load, random_sector, tables, worker
@@ -259,6 +260,23 @@ def test_build_snapshots_stores_what_snapshot_at_returns_and_is_idempotent(con):
     middle = dates[len(dates) // 2]
     assert_frame_equal(stored[stored.snapshot_date == pd.Timestamp(middle)].reset_index(drop=True),
                        snapshot_at(con, middle))
+
+
+def test_the_week_to_score_is_built_with_the_snapshots_as_snapshot_at_returns_it(con):
+    load(con, **random_sector(5, n_workers=40, start=date(2019, 1, 1), end=date(2022, 1, 1)))
+    t = score_date(con)
+    assert t.weekday() == 0 and data_end(con) < t <= data_end(con) + timedelta(days=7)
+    assert score_snapshot(con, t).empty is False
+    computed = snapshot_at(con, t)
+
+    build_snapshots(con, every_weeks=4)
+
+    assert len(computed) > 20 and t > con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
+    assert_frame_equal(con.table("score_snapshot").df(), computed)
+    assert_frame_equal(score_snapshot(con, t), computed)
+    # another week than the one built is computed, not read
+    earlier = t - timedelta(weeks=30)
+    assert_frame_equal(score_snapshot(con, earlier), snapshot_at(con, earlier))
 
 
 def test_snapshots_built_a_few_dates_at_a_time_equal_one_build_and_leave_no_temporary_table(con, monkeypatch):
