@@ -77,7 +77,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 class Sentences:
     """One driver sentence per row as a message with named placeholders (``%(name)s``, marked ``N_`` for the
     page's catalogue) and the row's figures as text, kept apart so that the web page can say the sentence in
-    its language (``serving.templating.said``). The published label is the English one; the message and the
+    its language (``serving.templating.driver_words``). The published label is the English one; the message and the
     figures are published beside it. A figure is a number (which the page writes the way its language does)
     or one of the words marked below (which it translates)."""
 
