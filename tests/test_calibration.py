@@ -112,3 +112,20 @@ def test_horizons_longer_than_the_held_out_training_followed_are_left_uncalibrat
     longer = calibrate_held_out(CoxForecaster(), frames.snapshots, frames.labels,
                                 cutoff + pd.Timedelta(weeks=20), calibration_weeks=4, horizons=(4, 8, 26))
     assert longer.calibrator.horizons == (4, 8, 26)
+
+
+def test_a_large_weeks_platt_intervals_taken_on_a_grid_equal_the_exact_percentiles():
+    from continuity.models.calibration import INTERVAL_GRID, INTERVAL_LEVEL
+
+    risk, outcomes, _ = overstated()
+    calibrator = HorizonCalibrator("platt").fit(risk, outcomes, (13,))
+    raw = np.random.default_rng(2).beta(0.8, 6, 5 * INTERVAL_GRID)
+    calibrated = calibrator.calibrated(pd.DataFrame({"p_13w": raw}))["p_13w"].to_numpy()
+
+    low, high = calibrator.interval(raw, calibrated, 13)
+
+    tail = (1 - INTERVAL_LEVEL) / 2
+    exact = np.quantile(calibrator._apply_each(calibrator.resampled_[13], raw), [tail, 1 - tail], axis=1)
+    assert np.abs(low - np.minimum(exact[0], calibrated)).max() < 1e-4
+    assert np.abs(high - np.maximum(exact[1], calibrated)).max() < 1e-4
+    assert (high - low).mean() > 0.005  # intervals with a width to be wrong about
