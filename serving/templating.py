@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
-from markupsafe import Markup, escape
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from continuity.access import Action
 from continuity.advisory import ADVISORY, OUT_OF_SCOPE
@@ -102,9 +102,13 @@ def driver_words(context: Context, driver: Any) -> Markup:
     message, values, locale = field("message"), field("values"), context["locale"]
     gettext = translations(locale).gettext
     said = None if message is None or values is None else gettext(message)
-    if said is None or (said == message and locale != SOURCE_LOCALE):
-        return Markup('<span lang="en">%s</span>') % field("label")
-    return Markup("<span>%s</span>") % (said % {name: _figure(locale, gettext, text) for name, text in values.items()})
+    if said is not None and (said != message or locale == SOURCE_LOCALE):
+        try:
+            return Markup("<span>%s</span>") % (said % {name: _figure(locale, gettext, text)
+                                                        for name, text in values.items()})
+        except (KeyError, TypeError, ValueError):  # figures that do not fit the message: the label as published
+            pass
+    return Markup('<span lang="en">%s</span>') % field("label")
 
 
 def _figure(locale: str, gettext, text: str) -> str:

@@ -218,6 +218,9 @@ def test_drivers_are_said_in_the_page_language_with_its_numbers_and_units():
     assert said.render(locale="nl", d={"label": driver["label"]}) == f'<span lang="en">{driver["label"]}</span>'
     unknown = driver | {"message": "caseload %(off)s%% over it"}
     assert said.render(locale="nl", d=unknown) == f'<span lang="en">{driver["label"]}</span>'
+    unfit = driver | {"values": {"off": "30"}}  # figures that do not fill the message
+    assert said.render(locale="nl", d=unfit) == f'<span lang="en">{driver["label"]}</span>'
+    assert "<script>" not in said.render(locale="nl", d=driver | {"label": "<script>", "message": None})
 
 
 def test_the_dutch_worker_page_says_every_driver_in_dutch(app, settings, published, latest_week):
