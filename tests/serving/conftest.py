@@ -63,10 +63,11 @@ def _raw_features(c: float) -> pd.DataFrame:
     return pd.DataFrame([{
         "caseload_ratio": 1 + c, "caseload": 12 + k % 9, "fte": 0.8, "weeks_since_scale_step": 30 * k,
         "weeks_since_manager_change": k, "manager_changes_52w": k % 3, "weeks_to_contract_end": 2 * k,
-        "is_temporary": c > 0, "sick_weeks_13w": 1.5 * (k % 3), "sick_weeks_52w": 2.5, "months_to_funding_end": k % 13,
-        "lost_tender": k % 4 == 0, "team_leavers_26w": k % 4, "tenure_weeks": 20 * k, "complex_share_starter": c + 0.5,
-        "occupation": OCCUPATIONS[k % 3], "overtime_hours_13w": k, "mean_complexity": 1 + c + 1,
-        "vulnerable_clients": k % 7, "team_moves_52w": k % 2, "pay_scale": 6 + k % 5}])
+        "is_temporary": c > 0, "sick_weeks_13w": 1.5 * (k % 3), "sick_weeks_52w": 2.5,
+        "months_to_funding_end": k % 13, "lost_tender": k % 4 == 0, "team_leavers_26w": k % 4,
+        "tenure_weeks": 20 * k, "complex_share_starter": c + 0.5, "occupation": OCCUPATIONS[k % 3],
+        "overtime_hours_13w": k, "mean_complexity": 2 + c, "vulnerable_clients": k % 7, "team_moves_52w": k % 2,
+        "pay_scale": 6 + k % 5}])
 
 
 def _drivers(rng: np.random.Generator) -> dict:
