@@ -91,13 +91,17 @@ contact_encounters as (
 window_weeks as (
     select cast($t as date) - 7 * cast(k as integer) as week_start from range(1, $window_weeks + 1) as r(k)
 ),
+uncontacted as materialized (  -- the window's assignments of open clients without contacts, before their weeks
+    select a.client_id, a.worker_id, a.start_date, a.end_date from assignments a
+    semi join open_clients o on o.client_id = a.client_id
+    anti join (select distinct client_id from contact_encounters) e on e.client_id = a.client_id
+    where a.start_date < $t and (a.end_date is null or a.end_date >= $window_start)
+),
 assignment_encounters as (
     select distinct a.client_id, coalesce(k.carer, a.worker_id) as carer, w.week_start as encounter_date
-    from assignments a
+    from uncontacted a
     left join carers k on k.worker_id = a.worker_id
     join window_weeks w on a.start_date < w.week_start + 7 and (a.end_date is null or a.end_date >= w.week_start)
-    where a.client_id in (select client_id from open_clients)
-      and a.client_id not in (select client_id from contact_encounters)
 ),
 encounters as (
     select *, 'contacts' as source from contact_encounters
@@ -123,10 +127,10 @@ sequences as (
 ),
 familiar as (
     select f.client_id, coalesce(k.carer, f.worker_id) as carer from (
-        select client_id, worker_id from {contacts}
+        select client_id, worker_id from {contacts} c semi join open_clients o using (client_id)
         where contact_date >= $prior_start and contact_date < $window_start
         union
-        select client_id, worker_id from assignments
+        select client_id, worker_id from assignments a semi join open_clients o using (client_id)
         where start_date < $window_start and (end_date is null or end_date >= $prior_start)
     ) f left join carers k on k.worker_id = f.worker_id
 ),
@@ -155,10 +159,11 @@ year_workers as (
            count(distinct coalesce(k.carer, y.worker_id)) filter (where y.recent) as distinct_workers_12m,
            count(distinct coalesce(k.carer, y.worker_id)) as distinct_workers_24m
     from (
-        select client_id, worker_id, end_date is null or end_date >= $year_start as recent from assignments
+        select client_id, worker_id, end_date is null or end_date >= $year_start as recent
+        from assignments a semi join open_clients o using (client_id)
         where start_date < $t and (end_date is null or end_date >= $two_years_start)
         union all
-        select client_id, worker_id, contact_date >= $year_start from {contacts}
+        select client_id, worker_id, contact_date >= $year_start from {contacts} c semi join open_clients o using (client_id)
         where contact_date >= $two_years_start and contact_date < $t
     ) y left join carers k on k.worker_id = y.worker_id
     group by y.client_id
@@ -166,9 +171,11 @@ year_workers as (
 year_new_faces as (
     select client_id, count(*) as new_faces_12m from (
         select m.client_id, coalesce(k.carer, m.worker_id) as carer, min(m.first_met) as first_met from (
-            select client_id, worker_id, start_date as first_met from assignments where start_date < $t
+            select client_id, worker_id, start_date as first_met
+            from assignments a semi join open_clients o using (client_id) where start_date < $t
             union all
-            select client_id, worker_id, contact_date from {contacts} where contact_date < $t
+            select client_id, worker_id, contact_date
+            from {contacts} c semi join open_clients o using (client_id) where contact_date < $t
         ) m left join carers k on k.worker_id = m.worker_id
         group by all
     ) where first_met >= $year_start

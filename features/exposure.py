@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from continuity.horizons import horizons_in, risk_column
-from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, index_parameters
+from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, continuity_indices, index_parameters
 from continuity.vocabulary import VULNERABILITY_FLAGS
 from continuity.warehouse import has_table
 
@@ -149,7 +149,7 @@ join relationships r on r.worker_id = o.worker_id and r.client_id = o.client_id
 left join pairs p on p.client_id = o.client_id and p.carer = oc.carer
 left join client_totals ct on ct.client_id = o.client_id
 left join usual u on u.client_id = o.client_id and u.carer = oc.carer
-join indices i on i.client_id = o.client_id
+join _indices i on i.client_id = o.client_id
 left join placement_state pl on pl.client_id = o.client_id
 order by o.worker_id, o.client_id
 """
@@ -197,9 +197,12 @@ def household_exposure(pairs: pd.DataFrame, exposure: pd.Series) -> pd.Series:
 
 
 def relational_exposure(
-    con: duckdb.DuckDBPyConnection, t: date, risk: pd.DataFrame
+    con: duckdb.DuckDBPyConnection, t: date, risk: pd.DataFrame, indices: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(worker_exposure, client_exposure) at t for the workers in ``risk`` (worker_id and p_<h>w columns).
+
+    ``indices``: the ``continuity_indices`` at t where the caller has them already (the weekly run's situation
+    tables need them too); otherwise they are computed here.
 
     Every worker in ``risk`` gets a worker row, with zeros when they hold no open case, and
     an expected exposure per horizon: P(leaving within h weeks) x weighted clients.
@@ -209,10 +212,12 @@ def relational_exposure(
     placements = _PLACEMENTS_SQL if has_table(con, "placements") else _NO_PLACEMENTS_SQL
     sql = f"with {continuity_ctes(con)}, {_PAIRS_SQL.format(household=household, placements=placements)}"
     con.register("_risk", risk[["worker_id"]])
+    con.register("_indices", continuity_indices(con, t) if indices is None else indices)
     try:
         pairs = con.execute(sql, index_parameters(t, WINDOW_WEEKS)).df()
     finally:
         con.unregister("_risk")
+        con.unregister("_indices")
     pairs["coc_drop"] = np.where(pairs.coc.notna(),
                                  pairs.coc - coc_without(pairs.n_c, pairs.n_squared, pairs.n_cw), 0.0)
     pairs["need"] = client_need(pairs.complexity, pairs.vulnerable, pairs.flag_out_of_home, pairs.replacements_24m)

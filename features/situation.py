@@ -26,7 +26,7 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from continuity.features.continuity_indices import WINDOW_WEEKS, continuity_ctes, index_parameters
+from continuity.features.continuity_indices import continuity_indices
 from continuity.features.known_departures import known_departures
 from continuity.warehouse import has_table
 
@@ -90,14 +90,13 @@ _FAMILIARITY_CONTACTS_SQL = """
 """
 
 _CONTINUITY_SQL = f"""
-with {{indices}},
-clients as (
+with clients as (
     select distinct a.client_id from assignments a semi join _scored s on s.worker_id = a.worker_id where {_OPEN}
 )
 select i.client_id, i.new_faces_12m::bigint as new_faces_12m,
        i.distinct_workers_12m::bigint as distinct_workers_12m, i.handovers_12m::bigint as handovers_12m,
        i.team_continuity
-from indices i semi join clients c on c.client_id = i.client_id
+from _indices i semi join clients c on c.client_id = i.client_id
 order by i.client_id
 """
 
@@ -145,31 +144,36 @@ def client_familiarity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Serie
         con.unregister("_scored")
 
 
-def client_continuity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Series) -> pd.DataFrame:
+def client_continuity(con: duckdb.DuckDBPyConnection, t: date, scored: pd.Series,
+                      indices: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per open client of the scored workers: new faces, distinct workers and handovers in the 52 weeks before t,
     as ``continuity_indices`` counts them (people, not employments), and the team continuity of the window.
 
     New faces are the sector's count of unfamiliar workers a client had to start over with, which
-    distinct_workers_12m (everyone seen, long-known workers too) does not tell."""
+    distinct_workers_12m (everyone seen, long-known workers too) does not tell. ``indices``: the
+    ``continuity_indices`` at t where the caller has them already (the weekly run's exposure needs them too)."""
     con.register("_scored", pd.DataFrame({"worker_id": scored}))
+    con.register("_indices", continuity_indices(con, t) if indices is None else indices)
     try:
-        return con.execute(_CONTINUITY_SQL.format(indices=continuity_ctes(con)),
-                           index_parameters(t, WINDOW_WEEKS)).df()
+        return con.execute(_CONTINUITY_SQL, {"t": t}).df()
     finally:
         con.unregister("_scored")
+        con.unregister("_indices")
 
 
 def worker_domains(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     return con.execute(_DOMAINS_SQL, {"t": t, "since": t - timedelta(days=YEAR_DAYS)}).df()
 
 
-def situation(con: duckdb.DuckDBPyConnection, t: date, snapshot: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every situation table of the published week, for the workers of ``snapshot`` (those scored)."""
+def situation(con: duckdb.DuckDBPyConnection, t: date, snapshot: pd.DataFrame,
+              indices: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every situation table of the published week, for the workers of ``snapshot`` (those scored); ``indices``
+    as ``client_continuity`` takes them."""
     return {
         "worker_snapshot": worker_snapshot(con, t, snapshot),
         "voluntary_leavers": voluntary_leavers(con, t),
         "client_familiarity": client_familiarity(con, t, snapshot.worker_id),
-        "client_continuity": client_continuity(con, t, snapshot.worker_id),
+        "client_continuity": client_continuity(con, t, snapshot.worker_id, indices),
         "worker_domains": worker_domains(con, t),
         "known_departures": known_departures(con, t, snapshot),
     }

@@ -255,6 +255,7 @@ def finish_promotion(settings: Settings) -> None:
 def score(settings: Settings, score_date: date, version: str | None) -> tuple[object, dict[str, pd.DataFrame]]:
     """Score every active worker with the version (None: the champion) and gather the week to publish."""
     from continuity.features.case_survival import with_handover_weight
+    from continuity.features.continuity_indices import continuity_indices
     from continuity.features.destinations import destination_tables
     from continuity.features.exposure import relational_exposure
     from continuity.features.feature_spec import in_words
@@ -279,7 +280,9 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
                 snapshot = score_snapshot(con, score_date)
                 risk, curves = score_week(model.forecaster, snapshot, score_date, model.name, model.version)
                 scored.rows = scoring.rows = len(risk)
-            week = situation(con, score_date, snapshot)
+            # the clients' continuity at the score week, which the situation tables and the exposure both read
+            indices = continuity_indices(con, score_date)
+            week = situation(con, score_date, snapshot, indices)
             # the tender calendar: running funding contracts, their workers, and what the approaching end adds
             week |= tender_calendar(con, score_date, model.forecaster, snapshot, week["worker_snapshot"], risk)
             # where voluntary leavers go: the share that moves to another employer (person_key), per worker
@@ -292,7 +295,7 @@ def score(settings: Settings, score_date: date, version: str | None) -> tuple[ob
             checks = monitoring(reference, model.forecaster.encoder_.raw(snapshot), con, data_end(con))
             frailty = frailty_table(con, data_end(con))  # from past published weeks, for the aggregates' intervals
     with stage("exposure") as exposed, connect(settings.warehouse, read_only=True) as con:
-        workers, clients = relational_exposure(con, score_date, risk)
+        workers, clients = relational_exposure(con, score_date, risk, indices)
         clients = with_handover_weight(con, score_date, clients, curves)
         exposed.rows = len(clients)
     week = week | {"risk_scores": risk, "survival_curves": curves,
