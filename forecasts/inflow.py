@@ -120,10 +120,10 @@ def count_forecast(events: pd.DataFrame, column: str, start: pd.Timestamp, end: 
     weeks = (pd.Timestamp(end) - window_start).days / 7
     if weeks <= 0:
         raise ValueError(f"no history before {end:%Y-%m-%d} to forecast from")
-    days = pd.to_datetime(events["day"])
+    days = pd.to_datetime(events["day"], cache=False)
     inside = events[(days >= window_start) & (days < pd.Timestamp(end))]
     cells = inside[column].astype(str)
-    alpha = drift(pd.to_datetime(inside["day"]), cells, window_start, pd.Timestamp(end))
+    alpha = drift(pd.to_datetime(inside["day"], cache=False), cells, window_start, pd.Timestamp(end))
     counts = cells.value_counts()
     out = {}
     for key in sorted(set(counts.index) if keys is None else set(keys)):
@@ -142,9 +142,9 @@ def net_spread(hires: pd.DataFrame, exits: pd.DataFrame, column: str, start: pd.
     window_start = max(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(weeks=WINDOW_WEEKS))
     counts = []
     for events in (hires, exits):
-        days = pd.to_datetime(events["day"])
+        days = pd.to_datetime(events["day"], cache=False)
         inside = events[(days >= window_start) & (days < pd.Timestamp(end))]
-        counts.append(_block_counts(pd.to_datetime(inside["day"]), inside[column].astype(str), window_start,
+        counts.append(_block_counts(pd.to_datetime(inside["day"], cache=False), inside[column].astype(str), window_start,
                                     pd.Timestamp(end)))
     if counts[0] is None:
         return 1.0
