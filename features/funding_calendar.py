@@ -102,18 +102,31 @@ def contract_members(contracts: pd.DataFrame, markets: pd.DataFrame) -> pd.DataF
 def _with_clock(forecaster, rows: pd.DataFrame, window: np.ndarray, floor: float) -> np.ndarray:
     """P(leaving voluntarily within each row's window) with months_to_funding_end counting down (never under
     ``floor``), one step of ``CLOCK_WEEKS`` at a time: one minus the product of the model's conditional
-    probabilities of leaving within each step, each with the months at the step's start."""
+    probabilities of leaving within each step, each with the months at the step's start.
+
+    A step scores only the rows it changes (the window still running); a row whose months stay the same over
+    its whole window (at the floor from the start, or no funding end) is scored once, to the window's end:
+    its conditional probabilities multiply to that one (the product telescopes)."""
     start = rows.months_to_funding_end.to_numpy(dtype=float)
+    steps_at = np.arange(0, int(window.max(initial=0)), CLOCK_WEEKS)
+    months = np.maximum(np.maximum(start[:, None] - steps_at[None, :] * 7 / DAYS_PER_MONTH, 0.0), floor)
+    running = steps_at[None, :] < window[:, None]
+    same = (months == months[:, :1]) | (np.isnan(months) & np.isnan(months[:, :1]))
+    still = (same | ~running).all(axis=1)
     staying = np.ones(len(rows))
-    for k in range(0, int(window.max(initial=0)), CLOCK_WEEKS):
-        months = np.maximum(np.maximum(start - k * 7 / DAYS_PER_MONTH, 0.0), floor)
-        end = np.clip(window, k, k + CLOCK_WEEKS)  # the step ends at the window's end, if sooner
+    for k in steps_at.tolist():
+        step = running[:, k // CLOCK_WEEKS] & (~still | (k == 0))
+        if not step.any():
+            continue
+        index = np.flatnonzero(step)
+        end = np.where(still[index], window[index], np.clip(window[index], k, k + CLOCK_WEEKS))
         steps = sorted({k, *end.tolist()})
-        incidence = forecaster.predict_incidence(rows.assign(months_to_funding_end=months), steps)
+        incidence = forecaster.predict_incidence(
+            rows.iloc[index].assign(months_to_funding_end=months[index, k // CLOCK_WEEKS]), steps)
         at_start = incidence[:, 0]
-        at_end = incidence[np.arange(len(rows)), np.searchsorted(steps, end)]
+        at_end = incidence[np.arange(len(index)), np.searchsorted(steps, end)]
         left = np.clip(1.0 - at_start, 1e-12, None)
-        staying *= 1.0 - np.clip((at_end - at_start) / left, 0.0, 1.0)
+        staying[index] *= 1.0 - np.clip((at_end - at_start) / left, 0.0, 1.0)
     return 1.0 - staying
 
 

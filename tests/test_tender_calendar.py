@@ -182,11 +182,12 @@ def test_the_published_figures_are_the_champions_with_the_funding_clock_running(
     with connect(settings.warehouse, read_only=True) as con:
         snapshot = snapshot_at(con, t)
     published = 1 - curves.reindex(pd.MultiIndex.from_arrays([members.worker_id, members.window_weeks])).to_numpy()
-    held = snapshot.set_index("worker_id").months_to_funding_end.reindex(members.worker_id).to_numpy()
+    held = snapshot.set_index("worker_id").months_to_funding_end
 
-    class ClockStopped:
+    class ClockStopped:  # each step may score some of the rows only: the months held at t by worker
         def predict_incidence(self, rows, weeks):
-            return forecaster.predict_incidence(rows.assign(months_to_funding_end=held), weeks)
+            return forecaster.predict_incidence(
+                rows.assign(months_to_funding_end=held.reindex(rows.worker_id).to_numpy()), weeks)
 
     assert len(members) > 0 and not np.isnan(published).any()
     again = until_end(forecaster, snapshot, members[["worker_id", "contract_id"]].assign(
