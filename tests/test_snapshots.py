@@ -158,6 +158,21 @@ def test_state_at_t_follows_the_changes_dated_before_t(con):
     assert row.tenure_weeks == (T - hire).days / 7
 
 
+def test_a_change_without_a_value_still_replaces_the_one_before_and_other_kinds_carry_on(con):
+    """The state timeline holds each kind's latest change whole: a renewal into a permanent contract (no end date)
+    ends the temporary one's date, and a later change of another kind keeps both."""
+    load(con, workers=[worker("w", date(2018, 1, 1), contract_type="temporary", contract_end_date=date(2019, 1, 1))],
+         hr_events=[
+             hr_event("w", "contract_renewal", date(2018, 12, 1), detail="temporary", end_date=date(2020, 6, 1)),
+             hr_event("w", "contract_renewal", date(2020, 5, 4), detail="permanent", end_date=None),
+             hr_event("w", "fte_change", date(2020, 9, 1), value=0.8),
+         ])
+    row = only(snapshot_at(con, T), "w")
+    assert (row.is_temporary, row.weeks_to_contract_end, row.fte) == (0, 520, 0.8)
+    before = only(snapshot_at(con, date(2020, 5, 4)), "w")  # the permanent contract not yet known
+    assert (before.is_temporary, before.weeks_to_contract_end) == (1, 4.0)
+
+
 def test_overtime_counts_only_months_over_before_t(con):
     """A month's overtime is dated on its first day but written when the month is over; the running month's
     record would tell who left in it (no record), so it waits until the month has ended."""
