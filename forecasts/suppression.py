@@ -54,8 +54,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, sparse
-from scipy.linalg import lapack
+from scipy import sparse
 
 Cell = tuple[str, str]  # (grouping column, key)
 RANK_TOLERANCE = 1e-10
@@ -253,7 +252,7 @@ class _Count:
         overlaps, norms = self._overlaps
         published = np.flatnonzero(~hidden)
         with_published = np.column_stack([overlaps[np.ix_(needed, published)], overlaps[needed, -1]])
-        scaled = span.scaled
+        scaled = span.u / span.singular
         coordinates = with_published @ scaled
         left = norms[needed] - (coordinates ** 2).sum(axis=1)
         # Each set's least-squares combination of the published rows, by row: an insider's own columns of every
@@ -281,18 +280,21 @@ class _Count:
 
         One decomposition of the rows the reader combines (the published cells, the total and their own columns), not
         one per candidate: a row whose leverage is below 1 lies in the span of the others, and hiding it
-        changes nothing; a row of leverage 1 is the only one reaching a direction (``Span.only_reached_by``),
-        and hiding it takes exactly that direction out of the span, so the target
+        changes nothing; a row of leverage 1 is the only one reaching the direction ``S^-1 U_row`` (in the
+        coordinates of ``V``), and hiding it takes exactly that direction out of the span, so the target
         stays computable when its squared residual plus its squared part along that direction stays below
         the tolerance ``exposed`` uses."""
         own = self.own[reader - 1] if reader else np.empty(0, dtype=int)
         published = np.flatnonzero(~hidden)
         span = self._combined_span(hidden, own)
+        u, singular = span.u, span.singular
         target_row = self.sets[target].toarray().ravel()
         coordinates = span.coordinates(target_row)
         residual = target_row @ target_row - coordinates @ coordinates
         position = np.searchsorted(published, candidates)
-        leverage, direction = span.only_reached_by(position)
+        leverage = (u[position] ** 2).sum(axis=1)
+        direction = u[position] / singular
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         breaks = (leverage > 1 - 1e-9) & (residual + (direction @ coordinates) ** 2 >= 1e-6)
         first = np.flatnonzero(breaks)
         return int(candidates[first[0]]) if first.size else None
@@ -317,51 +319,31 @@ class _Count:
 
 @dataclass(frozen=True)
 class Span:
-    """An orthonormal basis V of the span of ``rows``, held as ``scaled``: a vector's coordinates along it are
-    ``scaled``^T (``rows`` x the vector), from its overlaps with the rows alone; and each row's own coordinates."""
+    """The thin SVD of ``rows`` (U, S and, on demand, columns of V^T, of the nonzero singular values)."""
 
-    scaled: np.ndarray  # rows x rank
-    row_coordinates: np.ndarray  # rows x rank: V^T of each row
+    u: np.ndarray
+    singular: np.ndarray
     rows: sparse.csc_matrix
 
     def basis(self, columns: np.ndarray) -> np.ndarray:
         """The ``columns`` of V^T: all of it (rows x signatures) for every reader was most of the search at 150,000
         workers, where an insider's least squares needs their own columns alone."""
-        return np.asarray(self.rows[:, columns].T @ self.scaled).T
+        return np.asarray(self.rows[:, columns].T @ self.u).T / self.singular[:, None]
 
     def coordinates(self, vector: np.ndarray) -> np.ndarray:
         """V^T ``vector``: the vector's coordinates along the span."""
-        return self.scaled.T @ (self.rows @ vector)
-
-    def only_reached_by(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row at ``positions``: its leverage among the rows (1: no other row reaches its direction, below 1: it
-        lies in the span of the others) and, as a unit vector in V's coordinates, the direction only it reaches
-        (the part of it orthogonal to every other row): (C^T C)^-1 c_i, C the rows' coordinates."""
-        factor = linalg.cho_factor(self.row_coordinates.T @ self.row_coordinates)
-        mine = self.row_coordinates[positions]
-        solved = linalg.cho_solve(factor, mine.T).T
-        leverage = np.einsum("ij,ij->i", mine, solved)
-        return leverage, solved / np.linalg.norm(solved, axis=1, keepdims=True)
+        return self.u.T @ (self.rows @ vector) / self.singular
 
 
 def _span(rows: sparse.csr_matrix) -> Span:
-    """The span of ``rows`` from a pivoted Cholesky factorisation of their Gram matrix: a few hundred cells against
-    thousands of signatures, and each column in four cells, so the Gram matrix is cheap where a dense
-    decomposition of the rows is not; and the factorisation some six times quicker than its eigenvectors (which
-    a pattern at 150,000 workers took some 900 times). Pivoting takes the rows in turn by the largest squared
-    part not yet spanned; it stops at the rank, where that part is round-off (below ``RANK_TOLERANCE`` of the
-    largest squared row). The first ``rank`` pivots are independent rows I, G_II = L L^T, and V = R_I^T L^-T is an
-    orthonormal basis of the span; the rows' coordinates are the factor's rows, L (all of it, in pivot order)."""
+    """The thin SVD of ``rows`` from the eigenvectors of their Gram matrix: a few hundred cells against thousands
+    of signatures, and each column in four cells, so the Gram matrix is cheap where a dense SVD of the rows is
+    not. Its eigenvalues are the squared singular values: those below ``RANK_TOLERANCE`` of the largest are the
+    rank's round-off."""
     gram = (rows @ rows.T).toarray()
-    n = gram.shape[0]
-    factor, pivots, rank, _ = lapack.dpstrf(gram, lower=1, tol=RANK_TOLERANCE * gram.diagonal().max(initial=0.0))
-    order = pivots[:n] - 1  # LAPACK counts from 1
-    leading = np.tril(factor[:rank, :rank])
-    scaled = np.zeros((n, rank))
-    scaled[order[:rank]] = linalg.solve_triangular(leading, np.eye(rank), lower=True).T
-    row_coordinates = np.zeros((n, rank))
-    row_coordinates[order] = np.tril(factor[:, :rank])
-    return Span(scaled, row_coordinates, rows.tocsc())  # by column: ``basis`` reads a few
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    keep = eigenvalues > eigenvalues[-1] * RANK_TOLERANCE
+    return Span(vectors[:, keep], np.sqrt(eigenvalues[keep]), rows.tocsc())  # by column: ``basis`` reads a few
 
 
 def atoms(workers: pd.DataFrame, leavers: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
