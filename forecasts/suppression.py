@@ -196,8 +196,8 @@ class _Count:
         """The counted and told figures of the sets ``among`` outside ``reader``'s scope (0: the public, all)."""
         counted, told = self.counted[among], self.told[among]
         if reader:
-            counted = counted - self.inside_counted[reader - 1, among].toarray().ravel()
-            told = told - self.inside_told[reader - 1, among].toarray().ravel()
+            counted = counted - _dense_row(self.inside_counted, reader - 1)[among]
+            told = told - _dense_row(self.inside_told, reader - 1)[among]
         return counted, told
 
     def _at_risk(self, reader: int, hidden: np.ndarray, among: np.ndarray, counted: np.ndarray,
@@ -315,6 +315,15 @@ class _Count:
                 del self._last_span[kept]
             self._last_span[key] = _span(rows.tocsr())
         return self._last_span[key]
+
+
+def _dense_row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
+    """One row of ``matrix`` as a dense vector, from its index pointers: indexing the sparse row at every set
+    (``matrix[row, among]``) took milliseconds per reader, two thirds of a pattern at 150,000 workers."""
+    out = np.zeros(matrix.shape[1])
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    out[matrix.indices[start:end]] = matrix.data[start:end]
+    return out
 
 
 @dataclass(frozen=True)
