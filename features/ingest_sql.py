@@ -241,7 +241,7 @@ def _validate(con, table, staged, mapping, export_date, keys, pseudonyms, warn) 
 
     # integrity is checked on the rows that passed the row rules, all of them for every check
     con.execute(f"CREATE OR REPLACE TEMP TABLE {failed} AS SELECT DISTINCT {ROW} FROM {err}")
-    survivors = f"(SELECT * FROM {typed} WHERE {ROW} NOT IN (SELECT {ROW} FROM {failed}))"
+    survivors = f"(SELECT t.* FROM {typed} t ANTI JOIN {failed} f USING ({ROW}))"
     for ref in V.references(table):
         allowed = keys.relation(ref, True)
         if ref.declared:
@@ -269,8 +269,7 @@ def _validate(con, table, staged, mapping, export_date, keys, pseudonyms, warn) 
     keys.add_sql(name, typed, failed)
     good = f"ingest_good_{name}"
     cols = ", ".join(q(c) for c in table.column_names)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {good} AS SELECT {cols} FROM {typed} "
-                f"WHERE {ROW} NOT IN (SELECT {ROW} FROM {failed})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {good} AS SELECT {cols} FROM {typed} ANTI JOIN {failed} USING ({ROW})")
     loaded = con.execute(f"SELECT (SELECT count(*) FROM {typed}) - (SELECT count(*) FROM {failed})").fetchone()[0]
     _warnings(con, table, raw, typed, books, warn)
     return Validated(good, loaded, errors)
