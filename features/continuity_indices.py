@@ -163,7 +163,8 @@ year_workers as (
         from assignments a semi join open_clients o using (client_id)
         where start_date < $t and (end_date is null or end_date >= $two_years_start)
         union all
-        select client_id, worker_id, contact_date >= $year_start from {contacts} c semi join open_clients o using (client_id)
+        select client_id, worker_id, contact_date >= $year_start
+        from {contacts} c semi join open_clients o using (client_id)
         where contact_date >= $two_years_start and contact_date < $t
     ) y left join carers k on k.worker_id = y.worker_id
     group by y.client_id

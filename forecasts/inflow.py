@@ -120,10 +120,10 @@ def count_forecast(events: pd.DataFrame, column: str, start: pd.Timestamp, end: 
     weeks = (pd.Timestamp(end) - window_start).days / 7
     if weeks <= 0:
         raise ValueError(f"no history before {end:%Y-%m-%d} to forecast from")
-    days = pd.to_datetime(events["day"], cache=False)
-    inside = events[(days >= window_start) & (days < pd.Timestamp(end))]
-    cells = inside[column].astype(str)
-    alpha = drift(pd.to_datetime(inside["day"], cache=False), cells, window_start, pd.Timestamp(end))
+    days = pd.to_datetime(events["day"], cache=False)  # without the cache, which samples the dates at every call
+    within = (days >= window_start) & (days < pd.Timestamp(end))
+    cells = events.loc[within, column].astype(str)
+    alpha = drift(days[within], cells, window_start, pd.Timestamp(end))
     counts = cells.value_counts()
     out = {}
     for key in sorted(set(counts.index) if keys is None else set(keys)):
@@ -143,8 +143,8 @@ def net_spread(hires: pd.DataFrame, exits: pd.DataFrame, column: str, start: pd.
     counts = []
     for events in (hires, exits):
         days = pd.to_datetime(events["day"], cache=False)
-        inside = events[(days >= window_start) & (days < pd.Timestamp(end))]
-        counts.append(_block_counts(pd.to_datetime(inside["day"], cache=False), inside[column].astype(str), window_start,
+        within = (days >= window_start) & (days < pd.Timestamp(end))
+        counts.append(_block_counts(days[within], events.loc[within, column].astype(str), window_start,
                                     pd.Timestamp(end)))
     if counts[0] is None:
         return 1.0
