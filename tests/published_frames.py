@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from continuity.features.case_survival import with_handover_weight
+from continuity.features.continuity_indices import continuity_indices
 from continuity.features.exposure import relational_exposure
 from continuity.features.feature_spec import MODEL_FEATURES, in_words
 from continuity.features.situation import situation
@@ -33,9 +34,10 @@ def publish_contract_week(con: duckdb.DuckDBPyConnection, t: date, risk: pd.Data
     weeks = pd.DataFrame({"week": range(53)})
     curves = risk[["worker_id", "p_26w"]].merge(weeks, how="cross")
     curves = curves.assign(survival=(1 - curves.p_26w) ** (curves.week / 26))[["worker_id", "week", "survival"]]
-    workers, clients = relational_exposure(con, t, risk)
+    indices = continuity_indices(con, t)  # as the weekly run: once, for the exposure and the situation tables
+    workers, clients = relational_exposure(con, t, risk, indices)
     clients = with_handover_weight(con, t, clients, curves)
-    tables = situation(con, t, snapshot[snapshot.worker_id.isin(risk.worker_id)]) | {
+    tables = situation(con, t, snapshot[snapshot.worker_id.isin(risk.worker_id)], indices) | {
         "risk_scores": risk, "worker_exposure": workers, "client_exposure": clients,
         "survival_curves": curves,
         "former_workers": pd.DataFrame({"worker_id": [], "organisation_id": [], "team_id": []}),
