@@ -30,7 +30,7 @@ import pandas as pd
 
 from continuity.features import contract as C
 from continuity.features import validation as V
-from continuity.features.pseudonymise import pseudonymise
+from continuity.features.pseudonymise import sql_pseudonym
 from continuity.features.readers import CsvSource, UnreadableFile, csv_chunks, csv_header, open_csv
 from continuity.warehouse import has_table, large_build
 
@@ -322,7 +322,7 @@ def _codebooks(con, table: C.Table, staged: StagedFile, mapping, pseudonyms: Pse
 
 class Pseudonyms:
     """Each distinct id hashed once per load, whichever tables name it (a client in assignments, contacts
-    and placements): ``pseudonymise`` on the ids not seen before, the rest looked up."""
+    and placements): the ids not seen before hashed inside DuckDB (``sql_pseudonym``), the rest looked up."""
 
     def __init__(self, con, key: str):
         self.con, self.key = con, key
@@ -332,18 +332,13 @@ class Pseudonyms:
         """The pseudonyms of ``ids`` (typed text; null stays null), index kept."""
         codes, uniques = pd.factorize(ids, use_na_sentinel=True)
         self.con.register("_ids", pd.DataFrame({"i": range(len(uniques)), "id": pd.Series(uniques, dtype=object)}))
+        hashed, pads = sql_pseudonym("id", self.key)
+        self.con.execute(f"INSERT INTO ingest_pseudonyms SELECT id, {hashed} FROM (SELECT CAST(id AS VARCHAR) AS id "
+                         "FROM _ids) ANTI JOIN ingest_pseudonyms USING (id)", pads)
         known = self.con.execute("SELECT i, p.pseudonym FROM (SELECT i, CAST(id AS VARCHAR) AS id FROM _ids) "
                                  "LEFT JOIN ingest_pseudonyms p USING (id) ORDER BY i").df()["pseudonym"]
         self.con.unregister("_ids")
-        known = known.to_numpy(dtype=object)
-        new = pd.isna(known)
-        if new.any():
-            fresh = pseudonymise(pd.Series(uniques[new], dtype=object), self.key).to_numpy(dtype=object)
-            known[new] = fresh
-            self.con.register("_fresh", pd.DataFrame({"id": pd.Series(uniques[new], dtype=object), "pseudonym": fresh}))
-            self.con.execute("INSERT INTO ingest_pseudonyms SELECT CAST(id AS VARCHAR), pseudonym FROM _fresh")
-            self.con.unregister("_fresh")
-        return pd.Series(np.append(known, None)[codes], index=ids.index, dtype=object)  # code -1 (null) -> None
+        return pd.Series(np.append(known.to_numpy(dtype=object), None)[codes], index=ids.index, dtype=object)
 
 
 def _fails(rule: V.Rule) -> str:

@@ -1,5 +1,9 @@
 """Keyed pseudonyms for client identifiers (HMAC-SHA256), computed once per distinct value.
 
+Small files are pseudonymised here (``pseudonymise``); a sector's millions of client ids inside DuckDB
+(``sql_pseudonym``: the same HMAC written with DuckDB's ``sha256``, on every core instead of one Python
+call per id, the same pseudonyms).
+
 The key comes from settings (``CONTINUITY_PSEUDONYM_KEY``) and is never written to the
 warehouse; only ``key_check`` (a keyed hash of a fixed text) is, so that a load with a
 different key can be noticed without revealing the key.
@@ -42,6 +46,20 @@ def pseudonymise(series: pd.Series, key: str) -> pd.Series:
     keyed = _keyed(key)
     hashed = np.array([*(_pseudonym(keyed, u) for u in uniques), None], dtype=object)  # code -1 (null) -> None
     return pd.Series(hashed[codes], index=series.index, dtype=object)
+
+
+def sql_pseudonym(column: str, key: str) -> tuple[str, dict[str, bytes]]:
+    """A DuckDB expression giving ``pseudonym`` of the text column ``column`` (already stripped, as the typed
+    ids are), with its parameters: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)) (RFC 2104), the key's
+    pads computed here so that only they, never the key, reach the query."""
+    if not key:
+        raise ValueError("the pseudonym key is empty")
+    block = hashlib.sha256().block_size
+    raw = key.encode("utf-8")
+    raw = (hashlib.sha256(raw).digest() if len(raw) > block else raw).ljust(block, b"\0")
+    pads = {"pseudonym_ipad": bytes(b ^ 0x36 for b in raw), "pseudonym_opad": bytes(b ^ 0x5C for b in raw)}
+    inner = f"unhex(sha256($pseudonym_ipad::BLOB || encode({column})))"
+    return f"'{PREFIX}' || left(sha256($pseudonym_opad::BLOB || {inner}), {LENGTH - len(PREFIX)})", pads
 
 
 def key_check(key: str) -> str:

@@ -1,0 +1,27 @@
+"""The pseudonyms DuckDB computes for a sector's ids are those of the Python HMAC, for any key and text."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from continuity.features.pseudonymise import pseudonym, pseudonymise, sql_pseudonym
+
+IDS = ["K1", "12345", "client 7", "Ünïcödé-ñ", "€", "a" * 300, "x"]
+
+
+@pytest.mark.parametrize("key", ["k", "continuity-demo-key-not-for-production", "x" * 64, "é" * 40, "z" * 65])
+def test_the_sql_pseudonym_is_the_python_one_for_short_block_sized_and_long_keys(key):
+    sql, pads = sql_pseudonym("id", key)
+    got = duckdb.connect().execute(f"select {sql} from unnest($ids::varchar[]) with ordinality as t(id, i) order by i",
+                                   pads | {"ids": IDS}).fetchall()
+    assert [g[0] for g in got] == [pseudonym(i, key) for i in IDS]
+    assert len({g[0] for g in got}) == len(IDS) and all(g[0].startswith("p_") and len(g[0]) == 20 for g in got)
+    assert list(pseudonymise(pd.Series(IDS), key)) == [g[0] for g in got]
+
+
+def test_the_key_never_reaches_the_query_and_an_empty_key_is_refused():
+    key = "a-secret-of-the-organisation"
+    sql, pads = sql_pseudonym("id", key)
+    assert key not in sql and all(key.encode() not in v for v in pads.values())
+    with pytest.raises(ValueError, match="empty"):
+        sql_pseudonym("id", "")
