@@ -55,7 +55,7 @@ def sector_inflow(warehouse: duckdb.DuckDBPyConnection, horizons: tuple[int, ...
 
     def clients_on(t: pd.Timestamp) -> pd.DataFrame:
         if t not in clients:
-            clients[t] = client_counts(warehouse, t.date()).assign(**{SECTOR: SECTOR}, date=t)
+            clients[t] = client_counts(warehouse, [t.date()]).assign(**{SECTOR: SECTOR})
         return clients[t]
 
     result: dict = {"window_weeks": WINDOW_WEEKS, "level": LEVEL, "vacancies": has_table(warehouse, "vacancies"),

@@ -92,59 +92,97 @@ def moves_until(end: pd.Timestamp) -> pd.Timestamp:
 
 
 def _vacancy_clients_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The clients waiting on a vacancy open at $t, or nothing where the export has no vacancies."""
+    """Per date t of ``dates``, the clients waiting on a vacancy open at t; nothing without vacancies."""
     if not has_table(con, "vacancies"):
-        return "select null::varchar as client_id where false"
+        return "select null::date as t, null::varchar as client_id where false"
     return """
-        select distinct a.client_id
+        select distinct d.t, a.client_id
         from vacancies v join workers w on w.worker_id = v.vacated_by
         join assignments a on a.worker_id = v.vacated_by
-        where v.opened_on < $t and (v.filled_on is null or v.filled_on >= $t)
-          and w.termination_date < $t
-          and a.start_date <= w.termination_date and (a.end_date is null or a.end_date >= w.termination_date)
+        join dates d on v.opened_on < d.t and (v.filled_on is null or v.filled_on >= d.t)
+                    and w.termination_date < d.t
+        where a.start_date <= w.termination_date and (a.end_date is null or a.end_date >= w.termination_date)
     """
+
+
+MASK_WEEKS = 128
+"""The weeks one pass can tell contacts in: a case's contact weeks are the bits of one 128-bit number."""
+
+
+def _clients_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """One row per date t of ``$dates`` and client with a case open at t (``clients_at``), all dates in one
+    pass: a sector's 13 past dates each scanning its 150 million contacts took most of a week's inflow
+    tables. Whether a case's worker has seen the client in the 13 weeks before t is a bit test: each pair of
+    client and worker carries the weeks it had contacts in (counted back from the last date, ``$last``) as
+    the bits of one number, so the dates must be whole weeks apart and span under ``MASK_WEEKS`` (``_spans``)."""
+    if not has_table(con, "contacts"):
+        raise ValueError("the export has no contacts: who has seen a client cannot be told")
+    days = 7 * STEADY_WEEKS
+    return f"""
+    with dates as (select unnest($dates::date[]) as t),
+    cells as ({_WORKER_CELLS}),
+    contact_weeks as (  -- bit w: a contact in the w-th week before $last
+        select client_id, worker_id,
+               bit_or(1::uhugeint << ((cast($last as date) - contact_date - 1) // 7)::uhugeint) as weeks
+        from contacts
+        where contact_date >= cast($first as date) - {days} and contact_date < cast($last as date)
+        group by client_id, worker_id
+    ),
+    open_cases as (
+        select d.t, a.client_id, a.worker_id, a.domain, a.role, a.start_date,
+               w.hire_date < d.t and (w.termination_date is null or w.termination_date >= d.t)
+               and (c.weeks >> ((cast($last as date) - d.t) // 7)::uhugeint)
+                   & {(1 << STEADY_WEEKS) - 1}::uhugeint <> 0 as seen
+        from assignments a join workers w using (worker_id)
+        join dates d on a.start_date < d.t and (a.end_date is null or a.end_date >= d.t)
+        left join contact_weeks c on c.client_id = a.client_id and c.worker_id = a.worker_id
+    ),
+    lead as (
+        select t, client_id, coalesce(bool_or(seen), false) as steady,
+               arg_max({{'worker_id': worker_id, 'domain': domain}}, (role = 'primary', start_date)) as lead
+        from open_cases group by t, client_id
+    ),
+    waiting as ({_vacancy_clients_sql(con)})
+    select l.t as date, l.client_id, not l.steady as unseen, v.client_id is not null as vacancy,
+           c.region, c.occupation, l.lead.domain as domain, c.organisation_id
+    from lead l join cells c on c.worker_id = l.lead.worker_id
+    left join waiting v on v.t = l.t and v.client_id = l.client_id
+    """
+
+
+def _spans(dates: list[date]) -> list[dict]:
+    """The query parameters of ``_clients_sql`` for ``dates``, in as few passes as their span allows."""
+    ordered = sorted(set(dates))
+    if any((b - a).days % 7 for a, b in zip(ordered, ordered[1:])):
+        raise ValueError("the dates of the clients without a steady worker must be whole weeks apart")
+    spans: list[list[date]] = []
+    for t in ordered:
+        if spans and (t - spans[-1][0]).days // 7 + STEADY_WEEKS <= MASK_WEEKS:
+            spans[-1].append(t)
+        else:
+            spans.append([t])
+    return [{"dates": span, "first": span[0], "last": span[-1]} for span in spans]
 
 
 def clients_at(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
     """One row per client with a case open at t: client_id, unseen, vacancy (bools) and the cell columns
     (domain of the case; region, occupation and organisation of its primary worker, else of any worker)."""
-    if not has_table(con, "contacts"):
-        raise ValueError("the export has no contacts: who has seen a client cannot be told")
+    sql = f"select * exclude (date) from ({_clients_sql(con)}) order by client_id"
+    return con.execute(sql, *_spans([t])).df()
+
+
+def client_counts(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pd.DataFrame:
+    """``clients_at`` on each of ``dates``, counted per date and combination of the cell columns: ``open``
+    clients, of whom ``without`` a steady worker (unseen or waiting on a vacancy) and ``vacancy`` (waiting on
+    one). What the forecasts read: a sector's open clients are hundreds of thousands of rows a date, their
+    combinations of cells some thousands."""
     sql = f"""
-    with cells as ({_WORKER_CELLS}),
-    open_cases as (
-        select a.client_id, a.worker_id, a.domain, a.role, a.start_date,
-               (w.hire_date < $t and (w.termination_date is null or w.termination_date >= $t)) as employed
-        from assignments a join workers w using (worker_id)
-        where a.start_date < $t and (a.end_date is null or a.end_date >= $t)
-    ),
-    seen as (
-        select distinct client_id, worker_id from contacts where contact_date >= $since and contact_date < $t
-    ),
-    steady as (
-        select distinct o.client_id from open_cases o join seen s using (client_id, worker_id) where o.employed
-    ),
-    waiting as ({_vacancy_clients_sql(con)}),
-    lead as (
-        select client_id, arg_max(worker_id, (role = 'primary', start_date)) as worker_id,
-               arg_max(domain, (role = 'primary', start_date)) as domain
-        from open_cases group by client_id
-    )
-    select l.client_id, l.client_id not in (select client_id from steady) as unseen,
-           l.client_id in (select client_id from waiting) as vacancy,
-           c.region, c.occupation, l.domain, c.organisation_id
-    from lead l join cells c using (worker_id)
+    select date, {", ".join(CELL_COLUMNS)}, count(*) as open, count(*) filter (where unseen or vacancy) as without,
+           count(*) filter (where vacancy) as vacancy
+    from ({_clients_sql(con)}) group by all order by all
     """
-    return con.execute(sql, {"t": t, "since": t - timedelta(weeks=STEADY_WEEKS)}).df()
-
-
-def client_counts(con: duckdb.DuckDBPyConnection, t: date) -> pd.DataFrame:
-    """``clients_at`` counted per combination of the cell columns: ``open`` clients, of whom ``without`` a steady
-    worker (unseen or waiting on a vacancy) and ``vacancy`` (waiting on one). What the forecasts read: a sector's
-    open clients are hundreds of thousands of rows a date, their combinations of cells some thousands."""
-    clients = clients_at(con, t)
-    return (clients.assign(open=1, without=clients["unseen"] | clients["vacancy"])
-            .groupby(list(CELL_COLUMNS), as_index=False, dropna=False)[["open", "without", "vacancy"]].sum())
+    counts = pd.concat([con.execute(sql, span).df() for span in _spans(dates)], ignore_index=True)
+    return counts.assign(date=pd.to_datetime(counts["date"]))
 
 
 GROUPINGS = {"region": "region", "organisation": "organisation_id", "domain": "domain", "occupation": "occupation"}
@@ -185,8 +223,7 @@ def inflow_history(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
     if not dates:
         return history | {"why_gap": f"the export's contacts span less than {STEADY_WEEKS} weeks: who has seen a "
                                      f"client in the last {STEADY_WEEKS} weeks cannot be told"}
-    past = pd.concat([client_counts(con, t.date()).assign(**{SECTOR: SECTOR}, date=t) for t in dates],
-                     ignore_index=True)
+    past = client_counts(con, [t.date() for t in dates]).assign(**{SECTOR: SECTOR})
     return history | {"past_clients": past, "gap_weeks": (end - min(dates)).days / 7 or float(GAP_SPACING_WEEKS)}
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from continuity.config import DEMO_PSEUDONYM_KEY
 from continuity.features.inflow import client_counts, clients_at, flows
@@ -131,6 +132,26 @@ def test_clients_without_a_steady_worker_are_the_unseen_and_those_waiting_on_a_v
     assert not clients_at(con, T).set_index("client_id").loc["C3", "vacancy"]
     _clients_sector(con, filled_on=T + timedelta(days=2))
     assert clients_at(con, T).set_index("client_id").loc["C3", "vacancy"]
+
+
+def test_the_counts_of_many_dates_in_one_pass_are_those_of_each_date_alone(con):
+    _clients_sector(con, filled_on=None)
+    # 4 weeks apart as the week's run takes them, and two dates further apart than one pass's weeks can tell
+    dates = [T - timedelta(weeks=w) for w in (0, 4, 8, 12, 16, 20, 150)]
+    together = client_counts(con, dates)
+    alone = pd.concat([client_counts(con, [t]) for t in dates], ignore_index=True)
+    assert_frame_equal(together.sort_values(["date", "occupation"], ignore_index=True),
+                       alone.sort_values(["date", "occupation"], ignore_index=True))
+    at_t = together[together["date"] == pd.Timestamp(T)]
+    assert at_t["open"].sum() == 3 and at_t["without"].sum() == 2 and at_t["vacancy"].sum() == 1  # C2; C3
+    # C1 was seen weekly from 19 weeks before T on: not on a contact's own day, but the week after, and still
+    # 13 weeks after the last contact, not 14
+    def c1_unseen(t):
+        return bool(clients_at(con, t).set_index("client_id").loc["C1", "unseen"])
+    assert c1_unseen(T - timedelta(weeks=19)) and not c1_unseen(T - timedelta(weeks=18))
+    assert not c1_unseen(T + timedelta(weeks=12)) and c1_unseen(T + timedelta(weeks=13))  # last seen T - 1 week
+    with pytest.raises(ValueError, match="whole weeks apart"):
+        client_counts(con, [T, T - timedelta(days=3)])
 
 
 def test_flows_are_hires_and_exits_in_the_cell_of_their_team(con):
@@ -316,8 +337,8 @@ def test_the_published_table_holds_the_forecasts_at_the_data_end(generated):
         table = conform(SECTOR_INFLOW, inflow_table(**inflow_history(con, end.date())))
         first = pd.Timestamp(records_from(con))
         events = with_destinations(con, flows(con, first.date(), end.date()), end.date())
-        past = pd.concat([client_counts(con, (end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date())
-                          .assign(date=end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)) for k in range(GAP_DATES)])
+        past = pd.concat([client_counts(con, [(end - pd.Timedelta(weeks=GAP_SPACING_WEEKS * k)).date()])
+                          for k in range(GAP_DATES)])
     assert table["reason"].isna().all() and table["expected"].notna().all()
     assert set(table["measure"]) == {"hires", "exits", "net_change", "moves", "leaves_sector", "without_steady_worker"}
     assert set(table["horizon_weeks"]) == set(HORIZONS_WEEKS)
