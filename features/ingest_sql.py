@@ -241,25 +241,29 @@ def _validate(con, table, staged, mapping, export_date, keys, pseudonyms, warn) 
 
     # integrity is checked on the rows that passed the row rules, all of them for every check
     con.execute(f"CREATE OR REPLACE TEMP TABLE {failed} AS SELECT DISTINCT {ROW} FROM {err}")
-    survivors = f"(SELECT t.* FROM {typed} t ANTI JOIN {failed} f USING ({ROW}))"
     for ref in V.references(table):
         allowed = keys.relation(ref, True)
         if ref.declared:
             allowed = f"({allowed[1:-1]} UNION ALL SELECT unnest($declared::VARCHAR[]))"
         c = q(ref.column)
+        # the values pointing nowhere first (a sector's contacts are 150 million rows), then those rows' survivors;
+        # the key values are never null, so the anti-join is NOT IN
+        dangling = (f"(SELECT * FROM (SELECT t.{ROW}, t.{c} FROM {typed} t ANTI JOIN {allowed} a ON t.{c} = a.value "
+                    f"WHERE t.{c} IS NOT NULL) ANTI JOIN {failed} USING ({ROW}))")
         con.execute(
             f"INSERT INTO {err} SELECT s.{ROW}, $column, CASE WHEN l.value IS NULL THEN $missing ELSE $lost END, "
-            f"CASE WHEN l.value IS NULL THEN $missing_check ELSE $lost_check END FROM {survivors} s "
-            f"LEFT JOIN (SELECT DISTINCT value FROM {keys.relation(ref, False)}) l ON s.{c} = l.value "
-            f"WHERE s.{c} IS NOT NULL AND s.{c} NOT IN (SELECT value FROM {allowed})",
+            f"CASE WHEN l.value IS NULL THEN $missing_check ELSE $lost_check END FROM {dangling} s "
+            f"LEFT JOIN (SELECT DISTINCT value FROM {keys.relation(ref, False)}) l ON s.{c} = l.value",
             {"column": ref.column, "missing": ref.missing.reason, "lost": ref.lost.reason,
              "missing_check": ref.missing.name, "lost_check": ref.lost.name}
             | ({"declared": list(mapping.organisations)} if ref.declared else {}))
-    # repeated keys: first the hashes that repeat (one number per row to group), then those keys exactly
+    # repeated keys: first the hashes that repeat among all rows (one number per row to group; a failed row
+    # can only add hashes to look at), then the surviving rows with those hashes, then their keys exactly
     keycols = ", ".join(q(k) for k in table.key)
     con.execute(
-        f"INSERT INTO {err} WITH s AS {survivors}, h AS (SELECT hash({keycols}) AS h FROM s GROUP BY 1 "
-        f"HAVING count(*) > 1), c AS (SELECT * FROM s WHERE hash({keycols}) IN (SELECT h FROM h)), "
+        f"INSERT INTO {err} WITH h AS (SELECT hash({keycols}) AS h FROM {typed} GROUP BY 1 HAVING count(*) > 1), "
+        f"c AS (SELECT t.* FROM {typed} t SEMI JOIN h ON hash({', '.join(f't.{q(k)}' for k in table.key)}) = h.h "
+        f"ANTI JOIN {failed} f USING ({ROW})), "
         f"d AS (SELECT {keycols}, min({ROW}) AS first FROM c GROUP BY {keycols} HAVING count(*) > 1) "
         f"SELECT c.{ROW}, ?, ? || d.first, 'uniqueness' FROM c JOIN d USING ({keycols}) WHERE c.{ROW} <> d.first",
         [", ".join(table.key), V.duplicate_reason(table)])
