@@ -290,7 +290,10 @@ class _Book:
 
 def _codebooks(con, table: C.Table, staged: StagedFile, mapping, pseudonyms: Pseudonyms) -> dict[str, _Book]:
     raw = staged.relation
-    present = [c for c in table.columns if c.name in staged.columns]
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
+    # ids exported as text are typed and hashed in DuckDB (a sector's millions of clients); any other in pandas
+    hashed = {c for c in C.PSEUDONYMISED.get(table.name, ()) if c in staged.columns and types.get(c) == "VARCHAR"}
+    present = [c for c in table.columns if c.name in staged.columns and c.name not in hashed]
     distinct = {c.name: con.execute(f"SELECT DISTINCT {q(c.name)} AS v FROM {raw} WHERE {q(c.name)} IS NOT NULL")
                 .df()["v"] for c in present}
     n = max((len(v) for v in distinct.values()), default=0)
@@ -299,6 +302,9 @@ def _codebooks(con, table: C.Table, staged: StagedFile, mapping, pseudonyms: Pse
     co = V.coerce(table, padded, mapping)
     books: dict[str, _Book] = {}
     for i, col in enumerate(table.columns):
+        if col.name in hashed:
+            books[col.name] = _Book(f"ingest_book_{table.name}_{i}", False, False, False)
+            pseudonyms.book(raw, col.name, books[col.name].relation)
         if col.name not in distinct:
             continue
         values = distinct[col.name].reset_index(drop=True)
@@ -336,13 +342,34 @@ class Pseudonyms:
         """The pseudonyms of ``ids`` (typed text; null stays null), index kept."""
         codes, uniques = pd.factorize(ids, use_na_sentinel=True)
         self.con.register("_ids", pd.DataFrame({"i": range(len(uniques)), "id": pd.Series(uniques, dtype=object)}))
-        hashed, pads = sql_pseudonym("id", self.key)
-        self.con.execute(f"INSERT INTO ingest_pseudonyms SELECT id, {hashed} FROM (SELECT CAST(id AS VARCHAR) AS id "
-                         "FROM _ids) ANTI JOIN ingest_pseudonyms USING (id)", pads)
+        self._add("SELECT CAST(id AS VARCHAR) AS id FROM _ids")
         known = self.con.execute("SELECT i, p.pseudonym FROM (SELECT i, CAST(id AS VARCHAR) AS id FROM _ids) "
                                  "LEFT JOIN ingest_pseudonyms p USING (id) ORDER BY i").df()["pseudonym"]
         self.con.unregister("_ids")
         return pd.Series(np.append(known.to_numpy(dtype=object), None)[codes], index=ids.index, dtype=object)
+
+    def book(self, raw: str, column: str, relation: str) -> None:
+        """The codebook (``_Book``) of the text column ``column`` of ``raw``: each distinct value stripped of
+        the whitespace the pandas path strips (empty: missing), and its pseudonym."""
+        c = q(column)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT raw, nullif(regexp_replace(raw, "
+                         f"'{_EDGE_SPACE}', '', 'g'), '') AS id FROM (SELECT DISTINCT {c} AS raw FROM {raw} "
+                         f"WHERE {c} IS NOT NULL)")
+        self._add(f"SELECT DISTINCT id FROM {relation} WHERE id IS NOT NULL")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT b.raw, p.pseudonym AS typed, "
+                         f"NULL::VARCHAR AS reason, false AS formula FROM {relation} b "
+                         "LEFT JOIN ingest_pseudonyms p USING (id)")
+
+    def _add(self, ids: str) -> None:
+        hashed, pads = sql_pseudonym("id", self.key)
+        self.con.execute(f"INSERT INTO ingest_pseudonyms SELECT id, {hashed} FROM ({ids}) "
+                         "ANTI JOIN ingest_pseudonyms USING (id)", pads)
+
+
+_PYTHON_SPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+                 r"\x{202f}\x{205f}\x{3000}")
+"""The characters Python's ``str.strip`` removes (``str.isspace``), as an RE2 class: the pandas path strips them."""
+_EDGE_SPACE = f"^[{_PYTHON_SPACE}]+|[{_PYTHON_SPACE}]+$"
 
 
 def _fails(rule: V.Rule) -> str:

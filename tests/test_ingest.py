@@ -518,6 +518,16 @@ def test_client_ids_pseudonymised_and_key_not_stored(tmp_path):
         ingest(write_export(tmp_path / "ex"), tmp_path, key="other-key")
 
 
+def test_a_client_id_with_surrounding_spaces_is_the_same_client(tmp_path):
+    """A no-break space or tab around an id (a spreadsheet's habit) strips on both paths before hashing: the
+    contact still belongs to K1's case, under K1's one pseudonym."""
+    export = edit(edit(BASE, "contacts", 2, "client_id", "\u00a0K1\t"), "assignments", 2, "client_id", " K1\u3000")
+    ingest(write_export(tmp_path / "ex", export), tmp_path)
+    ids = table(tmp_path, "select client_id from assignments union all select client_id from contacts").client_id
+    assert set(ids) == {pseudonym("K1", KEY), pseudonym("K2", KEY)}
+    assert table(tmp_path, "select count(*) as n from quarantine").n[0] == 0
+
+
 def _dump(tmp_path: Path) -> dict[str, list]:
     out = {}
     for name in ("workers", "hr_events", "assignments", "contacts", "funding_contracts", "quarantine"):

@@ -25,3 +25,18 @@ def test_the_key_never_reaches_the_query_and_an_empty_key_is_refused():
     assert key not in sql and all(key.encode() not in v for v in pads.values())
     with pytest.raises(ValueError, match="empty"):
         sql_pseudonym("id", "")
+
+
+def test_ids_are_stripped_in_duckdb_as_python_strips_them_before_hashing():
+    """The pandas path strips ids with ``str.strip``; DuckDB's codebook must strip the same characters, or one
+    client exported with a no-break space would get two pseudonyms."""
+    import sys
+
+    from continuity.features.ingest_sql import _EDGE_SPACE
+
+    spaces = [chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()]
+    others = [chr(i) for i in range(1, 0x3100) if not chr(i).isspace() and not 0xD800 <= i < 0xE000]
+    values = [f"{w}K{w}1{w}" for w in spaces] + [f"{o}K{o}" for o in others] + ["", "   ", "\u00a0\u3000"]
+    got = duckdb.connect().execute(f"select nullif(regexp_replace(v, '{_EDGE_SPACE}', '', 'g'), '') from "
+                                   "unnest($v::varchar[]) with ordinality as t(v, i) order by i", {"v": values}).fetchall()
+    assert [g[0] for g in got] == [v.strip() or None for v in values]
