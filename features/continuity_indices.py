@@ -125,10 +125,16 @@ sequences as (
     where previous is not null
     group by client_id
 ),
+contact_history as (  -- every pair of an open client and a worker who had contacts before t, in one scan
+    select c.client_id, c.worker_id, min(c.contact_date) as first_contact, max(c.contact_date) as last_contact,
+           bool_or(c.contact_date >= $prior_start and c.contact_date < $window_start) as in_prior_year
+    from {contacts} c semi join open_clients o on c.client_id = o.client_id
+    where c.contact_date < $t
+    group by c.client_id, c.worker_id
+),
 familiar as (
     select f.client_id, coalesce(k.carer, f.worker_id) as carer from (
-        select client_id, worker_id from {contacts} c semi join open_clients o using (client_id)
-        where contact_date >= $prior_start and contact_date < $window_start
+        select client_id, worker_id from contact_history where in_prior_year
         union
         select client_id, worker_id from assignments a semi join open_clients o using (client_id)
         where start_date < $window_start and (end_date is null or end_date >= $prior_start)
@@ -163,9 +169,8 @@ year_workers as (
         from assignments a semi join open_clients o using (client_id)
         where start_date < $t and (end_date is null or end_date >= $two_years_start)
         union all
-        select client_id, worker_id, contact_date >= $year_start
-        from {contacts} c semi join open_clients o using (client_id)
-        where contact_date >= $two_years_start and contact_date < $t
+        select client_id, worker_id, last_contact >= $year_start from contact_history
+        where last_contact >= $two_years_start
     ) y left join carers k on k.worker_id = y.worker_id
     group by y.client_id
 ),
@@ -175,8 +180,7 @@ year_new_faces as (
             select client_id, worker_id, start_date as first_met
             from assignments a semi join open_clients o using (client_id) where start_date < $t
             union all
-            select client_id, worker_id, contact_date
-            from {contacts} c semi join open_clients o using (client_id) where contact_date < $t
+            select client_id, worker_id, first_contact from contact_history
         ) m left join carers k on k.worker_id = m.worker_id
         group by all
     ) where first_met >= $year_start
