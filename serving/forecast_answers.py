@@ -234,9 +234,11 @@ class ForecastAnswers:
         return self.answer(week, _aggregates_key(by, horizon, measure), compute)
 
     def prepare(self, week: PublishedWeek) -> None:
-        """Every aggregate of the week, computed now, so that no request waits for one."""
+        """Every aggregate of the week, computed now, so that no request waits for one. The groupings vary fastest:
+        one horizon and measure's intervals serve every grouping (``aggregates._intervals`` keeps a few), where
+        a grouping at a time made each of them anew (36 simulations instead of 9, 26 s of a 150,000-worker load)."""
         try:
-            for by, horizon, measure in product(AggregateBy, Horizon, Measure):
+            for horizon, measure, by in product(Horizon, Measure, AggregateBy):
                 self._aggregates(week, by, horizon, measure)
         except Exception:  # noqa: BLE001 - the risk answers of the week must not fail with the aggregates
             logger.exception("the aggregates of %s could not be prepared; each request computes its own", week.score_date)
