@@ -23,7 +23,7 @@ the window has passed, so they are counted up to ``MOVE_WINDOW_WEEKS`` before th
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pandas as pd
