@@ -321,9 +321,8 @@ def _codebooks(con, table: C.Table, staged: StagedFile, mapping, pseudonyms: Pse
                     and bool((typed.astype(object).to_numpy() == values.astype(object).to_numpy()).all()))
         book = _Book(f"ingest_book_{table.name}_{i}", identity, not errors.empty, bool(formula.any()))
         con.register("_book", pd.DataFrame({"raw": values, "typed": typed, "reason": reason, "formula": formula}))
-        raw_type = con.execute(f"SELECT typeof({q(col.name)}) FROM {raw} LIMIT 1").fetchone()
         con.execute(f"CREATE OR REPLACE TEMP TABLE {book.relation} AS SELECT CAST(raw AS "
-                    f"{raw_type[0] if raw_type else 'VARCHAR'}) AS raw, typed, CAST(reason AS VARCHAR) AS reason, "
+                    f"{types[col.name]}) AS raw, typed, CAST(reason AS VARCHAR) AS reason, "
                     "formula FROM _book")
         con.unregister("_book")
         books[col.name] = book
