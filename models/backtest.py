@@ -44,6 +44,8 @@ from continuity.models.split import censor_at
 from continuity.models.targets import snapshot_key
 
 ORACLE = Oracle.name
+CALIBRATION_WEEKS = 13
+"""The held-out weeks before an origin that its calibration is learnt on."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Origin:
 class Backtest:
     origins: tuple[Origin, ...]
     horizons: tuple[int, ...]
+    calibration_weeks: int = CALIBRATION_WEEKS
 
     @property
     def chosen(self) -> str:
@@ -101,7 +104,7 @@ def rolling_backtest(
     *,
     origins: int = 4,
     spacing_weeks: int = 13,
-    calibration_weeks: int = 13,
+    calibration_weeks: int = CALIBRATION_WEEKS,
     horizons: Sequence[int] = CALIBRATED_HORIZONS,
     candidates: Sequence[Forecaster] | None = None,
     oracle: pd.DataFrame | None = None,
@@ -113,6 +116,7 @@ def rolling_backtest(
     return Backtest(
         tuple(_run_origin(t, snapshots, labels, candidates, oracle, calibration_weeks, horizons) for t in dates),
         horizons,
+        calibration_weeks,
     )
 
 
@@ -164,18 +168,27 @@ def _run_origin(
     window = snapshots[(dates >= t) & (dates < window_end)]
     outcomes = observed_outcomes(at_origin, labels, window_end + pd.Timedelta(weeks=1))
     exits = _voluntary_exits(window, labels, window_end)
-    train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < t], t)
 
     validation, scored, forecasters = {}, {}, {}
     for candidate in candidates:
-        held_out = calibrate_held_out(candidate, snapshots, labels, t, calibration_weeks, horizons)
-        fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(held_out.calibrator)
-        validation[candidate.name], forecasters[candidate.name] = held_out.validation, fitted
+        fitted, validation[candidate.name] = fit_at(candidate, snapshots, labels, t, calibration_weeks, horizons)
+        forecasters[candidate.name] = fitted
         scored[candidate.name] = _scored(fitted, at_origin, window, outcomes, exits, horizons)
     if oracle is not None:
         scored[ORACLE] = _scored(Oracle(oracle), at_origin, window, outcomes, exits, horizons)
     chosen = max(validation, key=lambda name: validation[name]["c_index"])
     return Origin(t, chosen, validation, scored, forecasters)
+
+
+def fit_at(candidate: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, t: pd.Timestamp,
+           calibration_weeks: int = CALIBRATION_WEEKS, horizons: Sequence[int] = CALIBRATED_HORIZONS) -> tuple[Forecaster, dict]:
+    """`candidate` as a weekly run at `t` publishes it, and its validation figures: fitted on the weeks before `t`
+    (labels as known at `t`), with the calibration learnt on the held-out weeks before `t`."""
+    dates = snapshot_key(snapshots)["snapshot_date"]
+    held_out = calibrate_held_out(candidate, snapshots, labels, t, calibration_weeks, horizons)
+    train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < t], t)
+    fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(held_out.calibrator)
+    return fitted, held_out.validation
 
 
 def _scored(source, at_origin, window, outcomes, exits, horizons) -> Scored:
