@@ -11,7 +11,8 @@ other exits) held constant over the horizon, is scored on the same rows: every
 figure has its ceiling beside it.
 
 `chosen` is the candidate the system itself would deploy: the best validation
-C-index on the latest origin's held-out period, never the backtest figures.
+C-index on the latest origin's held-out period (`promotion.choose`: the simpler
+candidate on a near-tie), never the backtest figures.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from continuity.models.metrics import (
     observed_outcomes,
     top_share_flags,
 )
+from continuity.models.promotion import choose
 from continuity.models.split import censor_at
 from continuity.models.targets import snapshot_key
 
@@ -176,7 +178,7 @@ def _run_origin(
         scored[candidate.name] = _scored(fitted, at_origin, window, outcomes, exits, horizons)
     if oracle is not None:
         scored[ORACLE] = _scored(Oracle(oracle), at_origin, window, outcomes, exits, horizons)
-    chosen = max(validation, key=lambda name: validation[name]["c_index"])
+    chosen = choose(validation)
     return Origin(t, chosen, validation, scored, forecasters)
 
 

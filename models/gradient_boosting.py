@@ -45,7 +45,7 @@ from lifelines import CoxPHFitter
 from continuity.features.feature_spec import MODEL_FEATURES
 from continuity.models.attribution import linear_group_effects, tree_group_effects
 from continuity.models.base import Forecaster
-from continuity.models.cox import CoxCoefficients
+from continuity.models.cox import CoxCoefficients, ridge_penalizer
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class GradientBoostingForecaster(Forecaster):
         learning_rate: float = 0.05,
         max_depth: int = 2,
         subsample: float = 0.8,
-        penalizer: float = 0.01,
+        penalizer: float | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
         thin_every: int = 4,
@@ -146,7 +146,7 @@ class GradientBoostingForecaster(Forecaster):
         standardises the columns, so the ridge penalty weighs them alike)."""
         varying = design.columns[design.std(skipna=True).fillna(0.0).to_numpy() > 0]
         frame = design[varying].fillna(design[varying].mean())
-        fitted = CoxPHFitter(penalizer=self.penalizer).fit(
+        fitted = CoxPHFitter(penalizer=ridge_penalizer(self.penalizer, len(frame))).fit(
             frame.assign(_duration=duration, _event=event), duration_col="_duration", event_col="_event")
         return CoxCoefficients.of(fitted)  # centred on the training means, which the filling keeps
 

@@ -4,7 +4,7 @@ Two periods, cut on the calendar with labels censored at the cut: training |
 test (the last `holdout_weeks`). Inside the training period each candidate is
 fitted once more on the weeks before a held-out stretch ending at the cut
 (`continuity.models.calibration.calibrate_held_out`), which gives both its
-validation C-index, to choose among them, and its per-horizon calibration.
+validation C-index, to choose among them (`promotion.choose`), and its per-horizon calibration.
 Every candidate is then fitted on the whole training period, calibrated, and
 scored on the test weeks, as is the current champion when there is one: the test
 figures are reported and feed the champion gate, but never choose among the
@@ -40,7 +40,7 @@ from continuity.models.cox import CoxForecaster
 from continuity.models.fairness import audit_forecaster, proxy_check
 from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import Oracle, evaluate
-from continuity.models.promotion import promotion_allowed
+from continuity.models.promotion import choose, promotion_allowed
 from continuity.models.split import Windows, time_split
 from continuity.progress import stage
 
@@ -132,7 +132,7 @@ def train(
             held_out[c.name] = calibrate_held_out(c, outer.train_snapshots, outer.train_labels, outer.split_date,
                                                   calibration_weeks, calibrated)
     validation = {name: h.validation for name, h in held_out.items()}
-    chosen = max(validation, key=lambda name: validation[name]["c_index"]) if validation else None
+    chosen = choose(validation) if validation else None
     forecasters = {}
     for c in candidates:
         with stage(f"fit {c.name}") as fitting:

@@ -141,3 +141,13 @@ def test_the_sector_coverage_counts_every_cell_of_every_origin_and_the_frailty_w
             assert 0.0 <= figures[h]["before"] <= 1.0 and figures[h]["after"] >= figures[h]["before"] - 0.05
         assert [f["origin"] for f in result["frailty"][h]] == [f"{t:%Y-%m-%d}" for t in fitted]
         assert all(f["team"] >= 0 and f["organisation"] >= 0 for f in result["frailty"][h])
+
+
+def test_a_near_tie_keeps_the_simpler_candidate_and_a_clear_lead_wins():
+    from continuity.models.promotion import CHOICE_MARGIN, choose
+
+    assert choose({"cox": {"c_index": 0.6207}, "gradient_boosting": {"c_index": 0.6212}}) == "cox"
+    assert choose({"cox": {"c_index": 0.62}, "gradient_boosting": {"c_index": 0.62 + 2 * CHOICE_MARGIN}}) \
+        == "gradient_boosting"
+    assert choose({"cox": {"c_index": 0.63}, "gradient_boosting": {"c_index": 0.62}}) == "cox"
+    assert choose({"gradient_boosting": {"c_index": 0.6212}, "cox": {"c_index": 0.6207}}) == "gradient_boosting"

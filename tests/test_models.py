@@ -10,7 +10,8 @@ import pytest
 from lifelines import CoxPHFitter
 from model_frames import default_frames, fitted
 
-from continuity.models.cox import CoxForecaster
+from continuity.models.cox import CoxForecaster, ridge_penalizer
+from continuity.models.gradient_boosting import GradientBoostingForecaster
 from continuity.models.metrics import evaluate
 from continuity.models.split import thin, time_split
 from continuity.models.targets import attach_labels
@@ -151,9 +152,28 @@ def test_cox_keeps_its_coefficients_not_the_fitter_and_scores_as_lifelines_does(
     design = forecaster.encoder_.transform(rows)
     window = forecaster.follow_up_weeks  # the learner sees each row's first weeks (Forecaster._fit_cause)
     duration, event = labels["duration"].to_numpy(), labels["event"].to_numpy()
-    full = CoxPHFitter(penalizer=forecaster.penalizer).fit(
+    full = CoxPHFitter(penalizer=ridge_penalizer(forecaster.penalizer, len(design))).fit(
         design.assign(_duration=np.minimum(duration, window), _event=event & (duration <= window)),
         duration_col="_duration", event_col="_event")
     scored = forecaster.encoder_.transform(split.test_snapshots)
     np.testing.assert_allclose(forecaster._log_hazard(learner, scored), full.predict_log_partial_hazard(scored),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_the_ridge_penalty_is_a_fixed_prior_so_it_weighs_less_as_the_rows_grow():
+    assert ridge_penalizer(None, 24_000) == pytest.approx(0.05)
+    assert ridge_penalizer(None, 600_000) == pytest.approx(0.002)
+    assert ridge_penalizer(None, 3_000) == 0.1  # at most RIDGE_MAX on a few hundred workers
+    assert ridge_penalizer(0.3, 10) == 0.3  # a penalizer given is used as given
+    # the gradient boosting's linear start is the same penalised Cox fit
+    split, forecaster = fitted("gradient_boosting")
+    rows = thin(split.train_snapshots, forecaster.thin_every)
+    labels = attach_labels(rows, split.train_labels)
+    design = forecaster.encoder_.transform(rows)
+    window = forecaster.follow_up_weeks
+    duration, event = labels["duration"].to_numpy(), labels["event"].to_numpy()
+    penalizer = ridge_penalizer(None, len(design))
+    starts = {given: GradientBoostingForecaster(penalizer=given)._linear_start(
+        design, np.minimum(duration, window), event & (duration <= window)).coefficients for given in (penalizer, 0.01)}
+    np.testing.assert_allclose(forecaster.voluntary_.learner.start.coefficients, starts[penalizer])
+    assert np.abs(starts[0.01]).sum() > np.abs(starts[penalizer]).sum()  # the old fixed 0.01 shrank these rows less

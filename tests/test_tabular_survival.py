@@ -208,3 +208,10 @@ def test_bench_survival_files_prints_every_data_set_with_its_goal(home, monkeypa
     assert code == 0, output
     assert calls == [(home.home / "survival-files.json", {"time_budget": 30.0, "folds": 5, "repeats": 1})]
     assert "rossi" in output and "cox 0.620 ± 0.050" in output and "False" in output
+
+
+def test_a_files_cox_fits_take_the_fixed_file_penalty_unless_the_search_draws_one():
+    # the weekly models' prior (cox.RIDGE_PRIOR) was measured on landmark rows, not on one row per employee
+    for name in ("cox", "gradient_boosting"):
+        assert CANDIDATES[name].build({}, 0).forecaster.penalizer == tabular.FILE_PENALIZER
+    assert CANDIDATES["cox"].build({"penalizer": 2.0}, 0).forecaster.penalizer == 2.0
