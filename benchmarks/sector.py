@@ -1,9 +1,10 @@
 """The sector section of the quality benchmark: do the aggregates' 90% intervals hold?
 
 At quarterly origins (the quality backtest's and those before them, ``MODEL_ORIGINS``), the chosen
-model's probabilities of the workers active then, as a run at the origin published them, are summed per cell of each grouping (region, organisation, main domain,
-occupation, and team, the unit whose shared fate the frailty models), and the realised
-voluntary leavers within each horizon are counted from the labels. A cell is covered when
+model's probabilities of the workers active then, as a run at the origin published them, are
+summed per cell of each grouping (region, organisation, main domain, occupation, and team, the
+unit whose shared fate the frailty models), and the realised voluntary leavers within each
+horizon are counted from the labels. A cell is covered when
 its realised count lies inside its 90% interval; coverage is the share of cells covered,
 pooled over origins, once for the independent Poisson-binomial ("before") and once for the
 shared-frailty interval the aggregates publish ("after", ``continuity.forecasts.intervals``).

@@ -183,7 +183,8 @@ def _run_origin(
 
 
 def fit_at(candidate: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, t: pd.Timestamp,
-           calibration_weeks: int = CALIBRATION_WEEKS, horizons: Sequence[int] = CALIBRATED_HORIZONS) -> tuple[Forecaster, dict]:
+           calibration_weeks: int = CALIBRATION_WEEKS,
+           horizons: Sequence[int] = CALIBRATED_HORIZONS) -> tuple[Forecaster, dict]:
     """`candidate` as a weekly run at `t` publishes it, and its validation figures: fitted on the weeks before `t`
     (labels as known at `t`), with the calibration learnt on the held-out weeks before `t`."""
     dates = snapshot_key(snapshots)["snapshot_date"]
