@@ -162,7 +162,8 @@ def test_cox_keeps_its_coefficients_not_the_fitter_and_scores_as_lifelines_does(
 
 def test_the_ridge_penalty_is_a_fixed_prior_so_it_weighs_less_as_the_rows_grow():
     assert ridge_penalizer(None, 24_000) == pytest.approx(0.05)
-    assert ridge_penalizer(None, 600_000) == pytest.approx(0.002)
+    assert ridge_penalizer(None, 80_000) == pytest.approx(0.015)
+    assert ridge_penalizer(None, 600_000) == 0.01  # at least RIDGE_MIN on a sector
     assert ridge_penalizer(None, 3_000) == 0.1  # at most RIDGE_MAX on a few hundred workers
     assert ridge_penalizer(0.3, 10) == 0.3  # a penalizer given is used as given
     # the gradient boosting's linear start is the same penalised Cox fit
