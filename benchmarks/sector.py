@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from continuity.forecasts.aggregates import GROUPINGS as AGGREGATE_GROUPINGS
 from continuity.forecasts.dispersion import COHORT_SPACING_WEEKS, PAST_COHORTS
 from continuity.forecasts.intervals import Frailty, estimate_frailty, frailty_intervals_with_content
 from continuity.horizons import risk_column
@@ -60,10 +61,9 @@ cohorts before it."""
 PUBLISHED_HISTORY_WEEKS = 52
 """Weeks of data a past cohort needs before it to have a published forecast: a year, so that the refitted
 model has seen every season and a year's leavers."""
-GROUPINGS = {"region": "region", "organisation": "organisation_id", "domain": "domain",
-             "occupation": "occupation", "team": "team_id"}
+GROUPINGS = {**AGGREGATE_GROUPINGS, "team": "team_id"}
 """The aggregates' groupings and the team, each with its snapshot column."""
-JUDGED = ("region", "organisation", "domain", "occupation")
+JUDGED = tuple(AGGREGATE_GROUPINGS)
 """The groupings the target is for: those the aggregates publish. The team is reported beside them, as the unit
 whose shared fate the frailty models; no figure is published per team, and a team's whole-count interval
 promises well over 90% (``promised_after``), against which its coverage is read."""
@@ -107,8 +107,8 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
               **coverage(snapshots, labels, list(fitted), backtest.horizons, predict, domains, past)}
     if oracle is not None:
         truth = Oracle(oracle)
-        origins = origin_dates(snapshots, labels, oracle_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
-        result["oracle"] = coverage(snapshots, labels, origins, backtest.horizons,
+        truth_origins = origin_dates(snapshots, labels, oracle_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
+        result["oracle"] = coverage(snapshots, labels, truth_origins, backtest.horizons,
                                     lambda t, rows, h: truth.predict_risk(rows, (h,))[risk_column(h)], domains)
     return result
 
