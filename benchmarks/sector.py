@@ -12,22 +12,27 @@ shared-frailty interval the aggregates publish ("after", ``continuity.forecasts.
 The frailty of an origin is estimated as the weekly run estimates it (``forecasts.dispersion``):
 from past cohorts, a quarter apart, whose horizon had passed by the origin, with the
 probabilities *published* for them. The weekly run published each of those weeks with the model
-it had then, trained before that week, so the residuals it learns from are out-of-sample ones:
-correlated leaving and the model's own errors on new weeks (an organisation it keeps
-over-forecasting), which is what a forecast's interval must hold. The bench re-creates them
-(``published_risk``): the chosen candidate refitted on the data before each past cohort week,
-with the origin's calibration. Scoring the past cohorts with the origin's own model instead
+it had then, trained and calibrated before that week, so the residuals it learns from are
+out-of-sample ones: correlated leaving and the model's own errors on new weeks (an organisation it
+keeps over-forecasting, a calibration that moved the level), which is what a forecast's interval
+must hold. The bench re-creates them (``published_risk``): the chosen candidate fitted and
+calibrated at each past cohort week as a run then would have (``fit_at``). Calibrating them with
+the origin's map instead, learnt on held-out weeks that hold the past cohorts' own outcomes, took
+part of their residuals away. Scoring the past cohorts with the origin's own model
 (``published=False``) puts them inside its training data, where it fits them closely: the
 estimated frailty is then about 0 and the "after" interval the Poisson-binomial.
 
-Past cohorts need ``PUBLISHED_HISTORY_WEEKS`` of data before them (a model trained on less is not
-one a run would publish), and their whole horizon observed by the origin (``origin_frailty``).
+Past cohorts need ``PUBLISHED_HISTORY_WEEKS`` of data before their calibration's held-out weeks, and their
+whole horizon observed by the origin (``origin_frailty``).
+
+Beside the published (calibrated) probabilities, the same coverage is measured on the model's own
+uncalibrated ones, past cohorts and origins alike (``uncalibrated``): whether the held-out calibration
+helps the intervals hold or moves cells out of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from copy import copy
 
 import duckdb
 import numpy as np
@@ -41,7 +46,6 @@ from continuity.horizons import risk_column
 from continuity.models.backtest import Backtest, fit_at, origin_dates
 from continuity.models.base import Forecaster
 from continuity.models.metrics import Oracle, horizon_status, observed_outcomes
-from continuity.models.split import censor_at
 from continuity.models.targets import snapshot_key
 
 LEVEL = 0.90
@@ -58,9 +62,10 @@ half the target band: a right interval then misses the band by chance as often a
 ORACLE_ORIGINS = 12
 """Quarterly origins for the oracle's coverage: three years of the bench sector's five, each with past
 cohorts before it."""
-PUBLISHED_HISTORY_WEEKS = 52
-"""Weeks of data a past cohort needs before it to have a published forecast: a year, so that the refitted
-model has seen every season and a year's leavers."""
+PUBLISHED_HISTORY_WEEKS = 13
+"""Weeks of data a past cohort week needs before its calibration's held-out weeks (the longest horizon and the
+calibration weeks before it) to have a published forecast: a quarter for the model its calibration is learnt on
+(the first model origin's has 24 weeks)."""
 GROUPINGS = {**AGGREGATE_GROUPINGS, "team": "team_id"}
 """The aggregates' groupings and the team, each with its snapshot column."""
 JUDGED = tuple(AGGREGATE_GROUPINGS)
@@ -83,12 +88,13 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
     (Poisson-binomial) and after (shared frailty) of the chosen model at ``model_origins`` quarterly origins
     ending with the backtest's (``origin_forecasters``), with each origin's estimated frailty. With the oracle's
     hazards, the same for the true probabilities at ``oracle_origins`` origins: whether the intervals hold when
-    the probabilities are right.
+    the probabilities are right. ``uncalibrated``: the chosen model's figures on its probabilities before
+    calibration, at the same origins.
 
     ``published``: the past cohorts the frailty is estimated from carry the probabilities a weekly run
-    would have published for them (``published_risk``: a refit per past cohort week, about half a minute
-    each); False scores them with the origin's model, inside its training data (quick, but the estimated
-    frailty is then about 0)."""
+    would have published for them (``published_risk``: a fit and a calibration per past cohort week, a few
+    seconds each on the bench sector); False scores them with the origin's model, inside its training data
+    (quick, but the estimated frailty is then about 0)."""
     from continuity.features.situation import NO_CASELOAD, main_domains
 
     def domains(t: pd.Timestamp, rows: pd.DataFrame) -> pd.Series:
@@ -98,13 +104,19 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
     origins = origin_dates(snapshots, labels, model_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
     fitted = origin_forecasters(backtest, snapshots, labels, origins)
 
-    def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
-        return fitted[t].predict_risk(rows, (h,))[risk_column(h)]
+    def predict(calibrated: bool) -> Predict:
+        return lambda t, rows, h: fitted[t].predict_risk(rows, (h,), calibrated=calibrated)[risk_column(h)]
 
-    past = published_risk(fitted, snapshots, labels) if published else predict
+    runs = published_risk(backtest.origins[-1].forecasters[backtest.chosen], snapshots, labels,
+                          backtest.calibration_weeks, backtest.horizons) if published else None
+
+    def measured(calibrated: bool) -> dict:
+        past = runs(calibrated) if published else predict(calibrated)
+        return coverage(snapshots, labels, list(fitted), backtest.horizons, predict(calibrated), domains, past)
+
     result = {"model": backtest.chosen,
-              "past_cohorts": "published: refitted before each past week" if published else "origin's model",
-              **coverage(snapshots, labels, list(fitted), backtest.horizons, predict, domains, past)}
+              "past_cohorts": "published: fitted and calibrated at each past week" if published else "origin's model",
+              **measured(True), "uncalibrated": measured(False)}
     if oracle is not None:
         truth = Oracle(oracle)
         truth_origins = origin_dates(snapshots, labels, oracle_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
@@ -123,42 +135,36 @@ def origin_forecasters(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.D
                                                     backtest.horizons)[0] for t in origins}
 
 
-def published_risk(fitted: dict, snapshots: pd.DataFrame, labels: pd.DataFrame) -> Predict:
-    """(origin, past cohort rows, horizon) -> each row's probability as a weekly run would have published it in
-    its week: the origin's model refitted on the snapshots before that week (labels as known then),
-    calibrated with the origin's calibration (two numbers per horizon, learnt on the weeks before the origin,
-    which may include the past week's); NaN for a week with less than ``PUBLISHED_HISTORY_WEEKS`` of data
-    before it. One refit per week, kept for every origin and horizon that asks for it."""
+def published_risk(template: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, calibration_weeks: int,
+                   horizons: Sequence[int]) -> Callable[[bool], Predict]:
+    """calibrated -> (origin, past cohort rows, horizon) -> each row's probability as the weekly run of its week
+    published it (``calibrated``) or before its calibration: ``template`` fitted and calibrated at that week
+    (``fit_at``: data and labels as known then); NaN for a week with less than ``PUBLISHED_HISTORY_WEEKS`` of
+    data before its calibration's held-out weeks. One run per week, kept for every origin and horizon that asks
+    for it."""
     dates = snapshot_key(snapshots)["snapshot_date"]
+    needed = pd.Timedelta(weeks=max(horizons) + calibration_weeks + PUBLISHED_HISTORY_WEEKS)
     first = dates.min()
-    refits: dict[pd.Timestamp, object] = {}
+    runs: dict[pd.Timestamp, Forecaster] = {}
 
-    def refit(week: pd.Timestamp, model):
-        if week not in refits:
-            before = pd.to_datetime(labels["snapshot_date"]) < week
-            refits[week] = clone(model).fit(snapshots[dates < week], censor_at(labels[before], week))
-        return refits[week]
+    def run(week: pd.Timestamp) -> Forecaster:
+        if week not in runs:
+            runs[week] = fit_at(clone(template), snapshots, labels, week, calibration_weeks, horizons)[0]
+        return runs[week]
 
-    def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
-        weeks = dates[rows.index]
-        p = pd.Series(np.nan, index=rows.index)
-        for week in weeks.unique():
-            week = pd.Timestamp(week)
-            if week - first < pd.Timedelta(weeks=PUBLISHED_HISTORY_WEEKS):
-                continue
-            model = refit(week, fitted[t])
-            calibrator = getattr(fitted[t], "calibrator_", None)
-            at_week = rows[(weeks == week).to_numpy()]
-            p[at_week.index] = _calibrated(model, calibrator).predict_risk(at_week, (h,))[risk_column(h)]
-        return p
+    def published(calibrated: bool) -> Predict:
+        def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
+            weeks = dates[rows.index]
+            p = pd.Series(np.nan, index=rows.index)
+            for week in map(pd.Timestamp, weeks.unique()):
+                if week - first >= needed:
+                    at_week = rows[(weeks == week).to_numpy()]
+                    p[at_week.index] = run(week).predict_risk(at_week, (h,), calibrated=calibrated)[risk_column(h)]
+            return p
 
-    return predict
+        return predict
 
-
-def _calibrated(model, calibrator):
-    """``model`` with ``calibrator`` attached, the shared refit left as it was."""
-    out = copy(model)
-    return out.calibrate(calibrator) if calibrator is not None else out
+    return published
 
 
 def coverage(snapshots: pd.DataFrame, labels: pd.DataFrame, origins: Sequence[pd.Timestamp],

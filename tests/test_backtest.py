@@ -121,6 +121,33 @@ def test_the_coverage_origins_before_the_backtests_are_fitted_as_a_run_then_woul
     assert backtest.calibration_weeks == 4
 
 
+def test_past_cohorts_carry_what_the_run_of_their_week_published_calibrated_or_not(backtest):
+    from sklearn.base import clone
+
+    from continuity.benchmarks.sector import PUBLISHED_HISTORY_WEEKS, published_risk
+    from continuity.models.backtest import fit_at
+
+    frames = default_frames()
+    template = backtest.origins[-1].forecasters[backtest.chosen]
+    dates = pd.to_datetime(frames.snapshots["snapshot_date"])
+    weeks = sorted(dates.unique())
+    needed = pd.Timedelta(weeks=max(HORIZONS) + backtest.calibration_weeks + PUBLISHED_HISTORY_WEEKS)
+    early = max(w for w in weeks if w - weeks[0] < needed)
+    late = min(w for w in weeks if w - weeks[0] >= needed)
+    rows = frames.snapshots[dates.isin([early, late])]
+    at_late = rows[(dates[rows.index] == late).to_numpy()]
+    published = published_risk(template, frames.snapshots, frames.labels, backtest.calibration_weeks, HORIZONS)
+    origin = backtest.origins[-1].date
+    calibrated, raw = published(True)(origin, rows, 8), published(False)(origin, rows, 8)
+    # a week with too little history before its calibration weeks was not published
+    assert calibrated[dates[rows.index] == early].isna().all() and raw[dates[rows.index] == early].isna().all()
+    # the others as a run at their own week fitted and calibrated them, not with the origin's calibration
+    run, _ = fit_at(clone(template), frames.snapshots, frames.labels, late, backtest.calibration_weeks, HORIZONS)
+    np.testing.assert_allclose(calibrated[at_late.index], run.predict_risk(at_late, (8,))["p_8w"])
+    np.testing.assert_allclose(raw[at_late.index], run.predict_risk(at_late, (8,), calibrated=False)["p_8w"])
+    assert not np.allclose(calibrated[at_late.index], raw[at_late.index])
+
+
 def test_the_sector_coverage_counts_every_cell_of_every_origin_and_the_frailty_widens_the_intervals(backtest):
     from continuity.benchmarks.sector import GROUPINGS, coverage
     from continuity.horizons import risk_column
