@@ -24,10 +24,6 @@ estimated frailty is then about 0 and the "after" interval the Poisson-binomial.
 
 Past cohorts need ``PUBLISHED_HISTORY_WEEKS`` of data before their calibration's held-out weeks, and their
 whole horizon observed by the origin (``origin_frailty``).
-
-Beside the published (calibrated) probabilities, the same coverage is measured on the model's own
-uncalibrated ones, past cohorts and origins alike (``uncalibrated``): whether the held-out calibration
-helps the intervals hold or moves cells out of them.
 """
 
 from __future__ import annotations
@@ -88,8 +84,7 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
     (Poisson-binomial) and after (shared frailty) of the chosen model at ``model_origins`` quarterly origins
     ending with the backtest's (``origin_forecasters``), with each origin's estimated frailty. With the oracle's
     hazards, the same for the true probabilities at ``oracle_origins`` origins: whether the intervals hold when
-    the probabilities are right. ``uncalibrated``: the chosen model's figures on its probabilities before
-    calibration, at the same origins.
+    the probabilities are right.
 
     ``published``: the past cohorts the frailty is estimated from carry the probabilities a weekly run
     would have published for them (``published_risk``: a fit and a calibration per past cohort week, a few
@@ -104,19 +99,14 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
     origins = origin_dates(snapshots, labels, model_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
     fitted = origin_forecasters(backtest, snapshots, labels, origins)
 
-    def predict(calibrated: bool) -> Predict:
-        return lambda t, rows, h: fitted[t].predict_risk(rows, (h,), calibrated=calibrated)[risk_column(h)]
+    def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
+        return fitted[t].predict_risk(rows, (h,))[risk_column(h)]
 
-    runs = published_risk(backtest.origins[-1].forecasters[backtest.chosen], snapshots, labels,
-                          backtest.calibration_weeks, backtest.horizons) if published else None
-
-    def measured(calibrated: bool) -> dict:
-        past = runs(calibrated) if published else predict(calibrated)
-        return coverage(snapshots, labels, list(fitted), backtest.horizons, predict(calibrated), domains, past)
-
+    past = published_risk(backtest.origins[-1].forecasters[backtest.chosen], snapshots, labels,
+                          backtest.calibration_weeks, backtest.horizons) if published else predict
     result = {"model": backtest.chosen,
               "past_cohorts": "published: fitted and calibrated at each past week" if published else "origin's model",
-              **measured(True), "uncalibrated": measured(False)}
+              **coverage(snapshots, labels, list(fitted), backtest.horizons, predict, domains, past)}
     if oracle is not None:
         truth = Oracle(oracle)
         truth_origins = origin_dates(snapshots, labels, oracle_origins, COHORT_SPACING_WEEKS, max(backtest.horizons))
@@ -136,12 +126,11 @@ def origin_forecasters(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.D
 
 
 def published_risk(template: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, calibration_weeks: int,
-                   horizons: Sequence[int]) -> Callable[[bool], Predict]:
-    """calibrated -> (origin, past cohort rows, horizon) -> each row's probability as the weekly run of its week
-    published it (``calibrated``) or before its calibration: ``template`` fitted and calibrated at that week
-    (``fit_at``: data and labels as known then); NaN for a week with less than ``PUBLISHED_HISTORY_WEEKS`` of
-    data before its calibration's held-out weeks. One run per week, kept for every origin and horizon that asks
-    for it."""
+                   horizons: Sequence[int]) -> Predict:
+    """(origin, past cohort rows, horizon) -> each row's probability as the weekly run of its week published it:
+    ``template`` fitted and calibrated at that week (``fit_at``: data and labels as known then); NaN for a week
+    with less than ``PUBLISHED_HISTORY_WEEKS`` of data before its calibration's held-out weeks. One run per week,
+    kept for every origin and horizon that asks for it."""
     dates = snapshot_key(snapshots)["snapshot_date"]
     needed = pd.Timedelta(weeks=max(horizons) + calibration_weeks + PUBLISHED_HISTORY_WEEKS)
     first = dates.min()
@@ -152,19 +141,16 @@ def published_risk(template: Forecaster, snapshots: pd.DataFrame, labels: pd.Dat
             runs[week] = fit_at(clone(template), snapshots, labels, week, calibration_weeks, horizons)[0]
         return runs[week]
 
-    def published(calibrated: bool) -> Predict:
-        def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
-            weeks = dates[rows.index]
-            p = pd.Series(np.nan, index=rows.index)
-            for week in map(pd.Timestamp, weeks.unique()):
-                if week - first >= needed:
-                    at_week = rows[(weeks == week).to_numpy()]
-                    p[at_week.index] = run(week).predict_risk(at_week, (h,), calibrated=calibrated)[risk_column(h)]
-            return p
+    def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
+        weeks = dates[rows.index]
+        p = pd.Series(np.nan, index=rows.index)
+        for week in map(pd.Timestamp, weeks.unique()):
+            if week - first >= needed:
+                at_week = rows[(weeks == week).to_numpy()]
+                p[at_week.index] = run(week).predict_risk(at_week, (h,))[risk_column(h)]
+        return p
 
-        return predict
-
-    return published
+    return predict
 
 
 def coverage(snapshots: pd.DataFrame, labels: pd.DataFrame, origins: Sequence[pd.Timestamp],

@@ -2,8 +2,9 @@
 
 At each origin t (one per quarter, the latest one a full observation window
 before the data end) every candidate is trained on everything before t, with
-labels censored at t, and calibrated on a held-out period ending at t
-(`continuity.models.calibration`). The active workers at t are scored and
+labels censored at t, with the intervals of a calibration learnt on a held-out period
+ending at t (`continuity.models.calibration`: a map learnt for the fit before that period is
+not applied to the refit). The active workers at t are scored and
 observed for the longest horizon; every week of that window is also scored to
 see when each leaver first made the weekly top-decile list (the early-warning
 lead time). The oracle, the generator's true weekly hazards (voluntary and
@@ -186,11 +187,12 @@ def fit_at(candidate: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame,
            calibration_weeks: int = CALIBRATION_WEEKS,
            horizons: Sequence[int] = CALIBRATED_HORIZONS) -> tuple[Forecaster, dict]:
     """`candidate` as a weekly run at `t` publishes it, and its validation figures: fitted on the weeks before `t`
-    (labels as known at `t`), with the calibration learnt on the held-out weeks before `t`."""
+    (labels as known at `t`), with the intervals of the calibration learnt on the held-out weeks before `t`."""
     dates = snapshot_key(snapshots)["snapshot_date"]
     held_out = calibrate_held_out(candidate, snapshots, labels, t, calibration_weeks, horizons)
     train_labels = censor_at(labels[pd.to_datetime(labels["snapshot_date"]) < t], t)
-    fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(held_out.calibrator)
+    fitted = clone(candidate).fit(snapshots[dates < t], train_labels).calibrate(
+        held_out.calibrator.for_refitted_model())
     return fitted, held_out.validation
 
 

@@ -96,7 +96,8 @@ def model_card(facts: CardFacts) -> Card:
         INTERVALS: (
             "Every published probability has a 90% interval per horizon: the 5th to 95th percentile of the "
             "calibration map refitted on bootstrap resamples of the held-out workers, at the worker's own "
-            "model probability. It states how well the rate among workers scored alike is known, not how "
+            "model probability (for a model refitted after its calibration, which publishes its own "
+            "probabilities, the refitted maps' distances from the map, around the worker's own). It states how well the rate among workers scored alike is known, not how "
             "certain one person's future is. Where the fairness audit finds the model unreliable for a "
             "worker's group, the probability is withheld and the reason shown instead.\n\n"
             "Measured on the held-out weeks, per horizon: the median width of the interval, and in how many "
@@ -183,8 +184,9 @@ def _data(facts: CardFacts) -> str:
         "(workers, HR events, assignments, contacts, funding contracts), client ids pseudonymised at ingest "
         "and no free text on sick leave kept. One snapshot per active worker per week, built only from facts "
         f"dated before that week. Training: {facts.training_rows:,} worker-weeks with {facts.training_events:,} "
-        f"voluntary leavers, the weeks before {facts.params.get('test_from', 'the test cut')}; calibrated on the "
-        f"weeks from {facts.params.get('validation_from', 'the validation cut')} that its own fit did not see. "
+        f"voluntary leavers, the weeks before {facts.params.get('test_from', 'the test cut')}; chosen, and its "
+        f"intervals learnt, on the weeks from {facts.params.get('validation_from', 'the validation cut')} that the "
+        "fit before them did not see. "
         "Sick-leave figures are health data (GDPR art. 9) and are inputs only where the deployment switched them "
         "on (docs/dpia.md). Protected attributes not used as inputs: "
         + ", ".join(f.label for f in FEATURES if f.protected) + ".")

@@ -5,8 +5,9 @@ test (the last `holdout_weeks`). Inside the training period each candidate is
 fitted once more on the weeks before a held-out stretch ending at the cut
 (`continuity.models.calibration.calibrate_held_out`), which gives both its
 validation C-index, to choose among them (`promotion.choose`), and its per-horizon calibration.
-Every candidate is then fitted on the whole training period, calibrated, and
-scored on the test weeks, as is the current champion when there is one: the test
+Every candidate is then fitted on the whole training period, with its own
+probabilities and the held-out calibration's intervals (`calibration.HorizonCalibrator.for_refitted_model`),
+and scored on the test weeks, as is the current champion when there is one: the test
 figures are reported and feed the champion gate, but never choose among the
 candidates, so they stay an unbiased estimate of next year's quality.
 
@@ -137,7 +138,7 @@ def train(
     for c in candidates:
         with stage(f"fit {c.name}") as fitting:
             forecasters[c.name] = clone(c).fit(outer.train_snapshots, outer.train_labels).calibrate(
-                held_out[c.name].calibrator)
+                held_out[c.name].calibrator.for_refitted_model())
             fitting.rows = forecasters[c.name].n_training_rows_
     source, reason = "own data", ""
     if base is not None:

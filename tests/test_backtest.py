@@ -121,7 +121,7 @@ def test_the_coverage_origins_before_the_backtests_are_fitted_as_a_run_then_woul
     assert backtest.calibration_weeks == 4
 
 
-def test_past_cohorts_carry_what_the_run_of_their_week_published_calibrated_or_not(backtest):
+def test_past_cohorts_carry_what_the_run_of_their_week_published(backtest):
     from sklearn.base import clone
 
     from continuity.benchmarks.sector import PUBLISHED_HISTORY_WEEKS, published_risk
@@ -138,14 +138,15 @@ def test_past_cohorts_carry_what_the_run_of_their_week_published_calibrated_or_n
     at_late = rows[(dates[rows.index] == late).to_numpy()]
     published = published_risk(template, frames.snapshots, frames.labels, backtest.calibration_weeks, HORIZONS)
     origin = backtest.origins[-1].date
-    calibrated, raw = published(True)(origin, rows, 8), published(False)(origin, rows, 8)
+    p = published(origin, rows, 8)
     # a week with too little history before its calibration weeks was not published
-    assert calibrated[dates[rows.index] == early].isna().all() and raw[dates[rows.index] == early].isna().all()
-    # the others as a run at their own week fitted and calibrated them, not with the origin's calibration
+    assert p[dates[rows.index] == early].isna().all()
+    # the others as a run at their own week fitted them, with that run's intervals, not the origin's model
     run, _ = fit_at(clone(template), frames.snapshots, frames.labels, late, backtest.calibration_weeks, HORIZONS)
-    np.testing.assert_allclose(calibrated[at_late.index], run.predict_risk(at_late, (8,))["p_8w"])
-    np.testing.assert_allclose(raw[at_late.index], run.predict_risk(at_late, (8,), calibrated=False)["p_8w"])
-    assert not np.allclose(calibrated[at_late.index], raw[at_late.index])
+    np.testing.assert_allclose(p[at_late.index], run.predict_risk(at_late, (8,))["p_8w"])
+    at_origin = backtest.origins[-1].forecasters[backtest.chosen].predict_risk(at_late, (8,))["p_8w"]
+    assert not np.allclose(p[at_late.index], at_origin)
+    assert run.calibrator_.horizons == HORIZONS
 
 
 def test_the_sector_coverage_counts_every_cell_of_every_origin_and_the_frailty_widens_the_intervals(backtest):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from model_frames import default_frames, fitted
+from scipy.special import logit
 
 from continuity.models.calibration import HorizonCalibrator, calibrate_held_out
 from continuity.models.cox import CoxForecaster
@@ -97,6 +98,33 @@ def test_held_out_calibration_only_reads_data_before_the_cutoff_and_rides_along_
     served = model.predict_risk(test, (4, 8))
     assert not np.allclose(served, model.predict_risk(test, (4, 8), calibrated=False))
     assert pickle.loads(pickle.dumps(model)).predict_risk(test, (4, 8)).equals(served)
+
+
+def test_a_refitted_model_keeps_its_own_probabilities_and_takes_only_their_intervals_from_the_map():
+    frames = default_frames()
+    split, _ = fitted("cox")
+    held_out = calibrate_held_out(CoxForecaster(), frames.snapshots, frames.labels, split.split_date,
+                                  calibration_weeks=4, horizons=(4, 8))
+    refit = CoxForecaster().fit(split.train_snapshots, split.train_labels)
+    mapped = pickle.loads(pickle.dumps(refit)).calibrate(held_out.calibrator)
+    own = pickle.loads(pickle.dumps(refit.calibrate(held_out.calibrator.for_refitted_model())))
+    test = split.test_snapshots
+    p, q = own.predict_risk(test, (4, 8)), mapped.predict_risk(test, (4, 8))
+    pd.testing.assert_frame_equal(p, own.predict_risk(test, (4, 8), calibrated=False))
+    assert not np.allclose(p, q)  # the map, learnt for the held-out fit, would have moved them
+    np.testing.assert_array_equal(own.predict_incidence(test, range(13)),
+                                  own.predict_incidence(test, range(13), calibrated=False))
+    ours, theirs = own.predict_interval(test, (4, 8)), mapped.predict_interval(test, (4, 8))
+    for h in (4, 8):
+        column = f"p_{h}w"
+        low, high = ours[f"{column}_low"], ours[f"{column}_high"]
+        assert ((low <= p[column]) & (p[column] <= high)).all() and ((high - low) > 0).mean() > 0.99
+        # the map's interval moved with it: as far below and above the own probability, on the logit scale
+        for bound in ("low", "high"):
+            np.testing.assert_allclose(logit(ours[f"{column}_{bound}"]) - logit(p[column]),
+                                       logit(theirs[f"{column}_{bound}"]) - logit(q[column]), atol=2e-3)
+    assert held_out.calibrator.maps_.keys() == own.calibrator_.maps_.keys()  # the held-out calibrator unchanged
+    np.testing.assert_array_equal(held_out.calibrator.calibrated(q)["p_4w"], mapped.calibrator_.calibrated(q)["p_4w"])
 
 
 def test_horizons_longer_than_the_held_out_training_followed_are_left_uncalibrated():

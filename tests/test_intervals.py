@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 from model_frames import default_frames, fitted
 
 from continuity.models.calibration import calibrate_held_out
@@ -15,12 +16,16 @@ from continuity.models.metrics import horizon_status, observed_outcomes
 from continuity.models.scoring import interval_columns, score_week, withhold
 
 
-def test_observed_rates_on_held_out_weeks_lie_within_the_intervals_in_eight_of_ten_deciles():
+@pytest.mark.parametrize("refitted", [True, False], ids=["own probabilities", "mapped"])
+def test_observed_rates_on_held_out_weeks_lie_within_the_intervals_in_eight_of_ten_deciles(refitted):
+    """As the weekly run publishes a model refitted after its calibration (its own probabilities, the map's
+    intervals), and as it publishes a base model recalibrated on the organisation's weeks (the map applied)."""
     frames = default_frames()
     split, fitted_model = fitted("gradient_boosting")
     held_out = calibrate_held_out(GradientBoostingForecaster(n_jobs=1), frames.snapshots, frames.labels,
                                   split.split_date, calibration_weeks=4, horizons=(4, 8))
-    model = pickle.loads(pickle.dumps(fitted_model)).calibrate(held_out.calibrator)
+    calibrator = held_out.calibrator.for_refitted_model() if refitted else held_out.calibrator
+    model = pickle.loads(pickle.dumps(fitted_model)).calibrate(calibrator)
     model = pickle.loads(pickle.dumps(model))  # the intervals ride along with the pickled forecaster
     test = split.test_snapshots
     data_end = pd.Timestamp(frames.labels["snapshot_date"].max()) + pd.Timedelta(weeks=1)

@@ -67,6 +67,10 @@ def test_a_recalibrated_base_keeps_the_sectors_calibration_at_horizons_its_weeks
 
     assert own.horizons == (13, 26)
     assert own.maps_[26] is sector.maps_[26] and own.maps_[13] is not sector.maps_[13]
+    # a sector model refitted after its calibration kept its own probabilities there: so does the base
+    refitted = HorizonCalibrator(seed=2).fit(p, outcomes, (13,)).keeping(sector.for_refitted_model())
+    np.testing.assert_array_equal(refitted.calibrated(p)[risk_column(26)], p[risk_column(26)])
+    assert not np.allclose(refitted.calibrated(p)[risk_column(13)], p[risk_column(13)])
     with pytest.raises(ValueError, match="isotonic"):
         HorizonCalibrator().fit(p, outcomes, (13,)).keeping(HorizonCalibrator("isotonic").fit(p, outcomes, (26,)))
 
