@@ -126,12 +126,12 @@ class HorizonCalibrator:
         Measured on the bench sector (``continuity bench quality``, 4 quarterly origins pooled), the maps raised
         the out-of-sample ECE of both candidates at every horizon: Cox 0.0056 / 0.0108 / 0.0104 at 13 / 26 / 52
         weeks before them, 0.0072 / 0.0116 / 0.0152 after; gradient boosting 0.0053 / 0.0080 / 0.0155 against
-        0.0075 / 0.0122 / 0.0190; and they moved a week's expected leavers by up to 14% (166 instead of 193 within
-        26 weeks, where 206 left), so that the aggregates' intervals missed whole domains (``forecasts.intervals``). The interval
-        is then the refitted maps' spread around the map learnt on every held-out worker, put around the
-        model's own probability: how far the rate among workers scored alike may lie from it, given how few
-        held-out workers there were. A map learnt for the model it is applied to (``recalibrate``: a base
-        model on an organisation's weeks) applies as it is.
+        0.0075 / 0.0122 / 0.0190; and they moved a week's expected leavers by up to 14% (166 instead of 193
+        within 26 weeks, where 206 left), so that the aggregates' intervals missed whole domains
+        (``forecasts.intervals``). The interval is then the refitted maps' spread around the map learnt on every
+        held-out worker, put around the model's own probability: how far the rate among workers scored alike
+        may lie from it, given how few held-out workers there were. A map learnt for the model it is applied to
+        (``recalibrate``: a base model on an organisation's weeks) applies as it is.
         """
         out = copy.copy(self)
         out.maps_, out.resampled_ = dict(self.maps_), dict(self.resampled_)
