@@ -120,9 +120,9 @@ class HorizonCalibrator:
         """This calibrator for a model refitted on more weeks than the held-out model its maps were learnt for:
         the refitted model's own probabilities are kept, and the maps give only their intervals.
 
-        A map corrects the model it was learnt for: the held-out model, fitted on the weeks before the held-out
-        stretch, which for the longest horizon ends that horizon and the calibration weeks (65 weeks) before the
-        refitted model's. Carried over, it corrects the refitted model for the held-out model's level and spread.
+        A map corrects the model it was learnt for: the held-out model, whose training ends where the held-out
+        stretch starts, the longest horizon and the calibration weeks (65 weeks by default) before the refitted
+        model's. Carried over, it corrects the refitted model for the held-out model's level and spread.
         Measured on the bench sector (``continuity bench quality``, 4 quarterly origins pooled), the maps raised
         the out-of-sample ECE of both candidates at every horizon: Cox 0.0056 / 0.0108 / 0.0104 at 13 / 26 / 52
         weeks before them, 0.0072 / 0.0116 / 0.0152 after; gradient boosting 0.0053 / 0.0080 / 0.0155 against
