@@ -102,8 +102,8 @@ def sector_coverage(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.Data
     def predict(t: pd.Timestamp, rows: pd.DataFrame, h: int) -> pd.Series:
         return fitted[t].predict_risk(rows, (h,))[risk_column(h)]
 
-    past = published_risk(backtest.origins[-1].forecasters[backtest.chosen], snapshots, labels,
-                          backtest.calibration_weeks, backtest.horizons) if published else predict
+    past = published_risk(_latest_chosen(backtest), snapshots, labels, backtest.calibration_weeks,
+                          backtest.horizons) if published else predict
     result = {"model": backtest.chosen,
               "past_cohorts": "published: fitted and calibrated at each past week" if published else "origin's model",
               **coverage(snapshots, labels, list(fitted), backtest.horizons, predict, domains, past)}
@@ -120,9 +120,14 @@ def origin_forecasters(backtest: Backtest, snapshots: pd.DataFrame, labels: pd.D
     """The chosen model as a weekly run at each origin published it: the backtest's own where it has that origin,
     else fitted and calibrated at the origin as the backtest fits its origins (``fit_at``)."""
     chosen = {o.date: o.forecasters[backtest.chosen] for o in backtest.origins}
-    template = backtest.origins[-1].forecasters[backtest.chosen]
+    template = _latest_chosen(backtest)
     return {t: chosen[t] if t in chosen else fit_at(clone(template), snapshots, labels, t, backtest.calibration_weeks,
                                                     backtest.horizons)[0] for t in origins}
+
+
+def _latest_chosen(backtest: Backtest) -> Forecaster:
+    """The chosen candidate as fitted at the backtest's latest origin: the template every other run clones."""
+    return backtest.origins[-1].forecasters[backtest.chosen]
 
 
 def published_risk(template: Forecaster, snapshots: pd.DataFrame, labels: pd.DataFrame, calibration_weeks: int,

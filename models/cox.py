@@ -24,13 +24,13 @@ RIDGE_PRIOR = 1200.0
 """The ridge penalty on the whole partial log-likelihood: a normal prior of this precision on every standardised log
 hazard ratio. lifelines penalises the *mean* over the rows, so its ``penalizer`` is this over the rows fitted on. A
 fixed penalizer (0.01 before) weighs alike whatever the data: too little on a few thousand rows, whose noise then
-reaches the hazard ratios that explanations show (on a sector's rows it is what ``RIDGE_MIN`` keeps). Set from where the partial likelihood of
-the rows held out after a fit (each followed 13 weeks, as the learner sees them) peaked, penalizers 0.01-1 tried:
-0.03-0.1 on 6,900-7,800 rows (200 of the bench sector's workers, 4 draws), 0.03-0.05 on 22,400-23,600 (600 workers),
-0.05-0.07 on 36,500-61,500 (the bench sector), 0.02-0.03 on 69,300-75,100, and 0.001-0.005 on 557,000 rows (a
-sector of 20,000 positions): the peak falls as one over the rows, and 1,200 is the geometric mean of the optima
-times their rows (455-3,690). On the bench sector's rows the likelihood is flat near its peak (within 0.0006 per
-row from 0.01 to 0.1); on 7,000 rows 0.01 lost up to 0.007 per row."""
+reaches the hazard ratios that explanations show (on a sector's rows it is what ``RIDGE_MIN`` keeps). Set from where
+the partial likelihood of the rows held out after a fit (each followed 13 weeks, as the learner sees them) peaked,
+penalizers 0.01-1 tried: 0.03-0.1 on 6,900-7,800 rows (200 of the bench sector's workers, 4 draws), 0.03-0.05 on
+22,400-23,600 (600 workers), 0.05-0.07 on 36,500-61,500 (the bench sector), 0.02-0.03 on 69,300-75,100, and
+0.001-0.005 on 557,000 rows (a sector of 20,000 positions): the peak falls as one over the rows, and 1,200 is the
+geometric mean of the optima times their rows (455-3,690). On the bench sector's rows the likelihood is flat near its
+peak (within 0.0006 per row from 0.01 to 0.1); on 7,000 rows 0.01 lost up to 0.007 per row."""
 RIDGE_MAX = 0.1
 """The most penalizer the rule gives (it would give more below 12,000 rows): on 7,000 rows the held-out likelihood
 peaked at 0.1 in three of four draws and fell at 0.3."""
